@@ -1,0 +1,285 @@
+"""The base every polyvox chat model subclasses: standard parameters, keys, tools, profiles.
+
+A provider subclass sets a few class variables (its provider id, key variable, default
+base URL) and implements the four generation methods; everything a LangChain user relies
+on beyond that — the standard constructor parameters, refusing unknown ones, reading the
+key from the environment, hiding it, LangSmith parameters, ``bind_tools``,
+``with_structured_output`` and the model profile — lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal, Self
+
+from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, model_validator
+
+from polyvox.core.credentials import resolve_api_key, resolve_base_url
+from polyvox.core.profiles import get_profile
+from polyvox.core.structured import StructuredOutputMethod, build_structured_output
+
+__all__ = ["PolyvoxChatModel", "ToolLike", "format_tool_choice"]
+
+ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
+"""Anything ``bind_tools`` accepts: an OpenAI tool dict, a pydantic model, a function, a tool."""
+
+
+def format_tool_choice(tool_choice: Any, tools: Sequence[dict[str, Any]]) -> Any:
+    """Normalise LangChain's ``tool_choice`` values to the OpenAI form.
+
+    ``"any"`` and ``True`` become ``"required"`` (``True`` with a single tool names it);
+    a tool name becomes ``{"type": "function", "function": {"name": ...}}``; ``"auto"``,
+    ``"none"``, ``"required"`` and dicts pass through. Providers translate from this form.
+
+    Args:
+        tool_choice: The user's choice.
+        tools: The tools being bound, in OpenAI form.
+
+    Returns:
+        The OpenAI-form tool choice, or ``None``.
+
+    Raises:
+        ValueError: When a named tool is not among ``tools``.
+    """
+    if tool_choice is None or tool_choice is False:
+        return None
+    if tool_choice is True:
+        if len(tools) == 1:
+            return {"type": "function", "function": {"name": tools[0]["function"]["name"]}}
+        return "required"
+    if isinstance(tool_choice, dict):
+        return tool_choice
+    if tool_choice == "any":
+        return "required"
+    if tool_choice in ("auto", "none", "required"):
+        return tool_choice
+    names = [t["function"]["name"] for t in tools if "function" in t]
+    if tool_choice not in names:
+        msg = f"tool_choice={tool_choice!r} names no bound tool; bound tools are {names}"
+        raise ValueError(msg)
+    return {"type": "function", "function": {"name": tool_choice}}
+
+
+class PolyvoxChatModel(BaseChatModel):
+    """Base class of every polyvox chat model.
+
+    Subclasses set :attr:`provider`, :attr:`api_key_env` and friends, and implement
+    ``_generate``, ``_agenerate``, ``_stream`` and ``_astream`` natively.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
+
+    provider: ClassVar[str] = ""
+    """The provider id written to ``response_metadata["model_provider"]`` and traces."""
+
+    api_key_env: ClassVar[str | None] = None
+    """Environment variable the API key is read from when ``api_key`` is not given."""
+
+    base_url_env: ClassVar[str | None] = None
+    """Environment variable the base URL is read from when ``base_url`` is not given."""
+
+    default_base_url: ClassVar[str | None] = None
+    """Base URL used when neither ``base_url`` nor :attr:`base_url_env` gives one."""
+
+    requires_api_key: ClassVar[bool] = True
+    """Whether a missing key is an error at construction (local servers need none)."""
+
+    default_structured_output_method: ClassVar[StructuredOutputMethod] = "json_schema"
+    """The ``method`` :meth:`with_structured_output` uses when none is given."""
+
+    model: str = Field(validation_alias=AliasChoices("model", "model_name"))
+    """The model id, as the provider names it."""
+
+    temperature: float | None = None
+    """Sampling temperature; ``None`` leaves the provider's default."""
+
+    max_tokens: int | None = Field(
+        default=None, validation_alias=AliasChoices("max_tokens", "max_completion_tokens")
+    )
+    """Most tokens to generate; ``None`` leaves the provider's default."""
+
+    timeout: float | None = Field(
+        default=None, validation_alias=AliasChoices("timeout", "request_timeout")
+    )
+    """Seconds to wait for a response before raising a timeout error."""
+
+    max_retries: int = 2
+    """Retries (with the SDK's backoff, honouring ``Retry-After``) on retryable failures."""
+
+    stop: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
+    """Sequences at which generation stops; a call's ``stop`` replaces these."""
+
+    api_key: SecretStr | None = None
+    """The API key; read from :attr:`api_key_env` when not given. Never shown."""
+
+    base_url: str | None = None
+    """The server's base URL; read from :attr:`base_url_env` or the default when not given."""
+
+    @model_validator(mode="after")
+    def _resolve_key_and_url(self) -> Self:
+        cls = type(self)
+        self.api_key = resolve_api_key(
+            self.api_key, env=cls.api_key_env, required=cls.requires_api_key, owner=cls.__name__
+        )
+        self.base_url = resolve_base_url(
+            self.base_url, env=cls.base_url_env, default=cls.default_base_url
+        )
+        if self.max_retries < 0:
+            msg = f"max_retries must be 0 or more, got {self.max_retries}"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Constructor arguments that are secrets, and the variables holding them."""
+        return {"api_key": type(self).api_key_env or "API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Polyvox chat models serialise with ``dumpd`` (secrets replaced by their ids)."""
+        return True
+
+    @property
+    def _llm_type(self) -> str:
+        return f"polyvox-{type(self).provider}-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stop": self.stop,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        model = kwargs.get("model")
+        params = LangSmithParams(
+            ls_provider=type(self).provider,
+            ls_model_name=model if isinstance(model, str) else self.model,
+            ls_model_type="chat",
+            ls_integration="polyvox",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stop := self._resolve_stop(stop):
+            params["ls_stop"] = stop
+        return params
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return get_profile(type(self).provider, self.model)
+
+    def _resolve_stop(self, stop: list[str] | None) -> list[str] | None:
+        """The stop sequences of a call: the call's own, else the model's."""
+        return stop if stop is not None else self.stop
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (functions, pydantic models, LangChain tools or OpenAI dicts).
+
+        Args:
+            tools: The tools the model may call.
+            tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (must
+                call one), or a tool's name (must call that one).
+            strict: Ask the provider to enforce the tools' schemas exactly, where it can.
+            parallel_tool_calls: Allow several tool calls in one answer (provider default
+                when ``None``).
+            **kwargs: Further call parameters to bind.
+
+        Returns:
+            A runnable that calls the model with the tools.
+        """
+        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        choice = format_tool_choice(tool_choice, formatted)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return self.bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: StructuredOutputMethod | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Return a runnable whose output follows ``schema``.
+
+        Args:
+            schema: A pydantic model (v1 or v2), a TypedDict, a JSON schema or an OpenAI
+                tool dict.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising
+                on a parsing failure.
+            method: ``"json_schema"`` (the provider's native structured output),
+                ``"function_calling"`` (a forced tool call) or ``"json_mode"`` (JSON object
+                mode; describe the schema in the prompt). Defaults to the provider's best.
+            strict: Ask the provider to enforce the schema exactly, where it can.
+            **kwargs: Not accepted; present for signature compatibility.
+
+        Returns:
+            The structured-output runnable.
+
+        Raises:
+            ValueError: For unknown keyword arguments or an unsupported method.
+        """
+        if kwargs:
+            msg = f"with_structured_output got unsupported arguments {sorted(kwargs)}"
+            raise ValueError(msg)
+        return build_structured_output(
+            self,
+            schema,
+            method=method or type(self).default_structured_output_method,
+            include_raw=include_raw,
+            strict=strict,
+        )
+
+    def _structured_output_kwargs(
+        self,
+        method: Literal["json_schema", "json_mode"],
+        json_schema: dict[str, Any],
+        name: str,
+        strict: bool | None,
+    ) -> dict[str, Any]:
+        """Call parameters that make the provider answer in JSON (following a schema).
+
+        The default is OpenAI's ``response_format``; providers with another wire form
+        override this.
+
+        Args:
+            method: ``"json_schema"`` or ``"json_mode"``.
+            json_schema: The JSON schema of the output.
+            name: The schema's name.
+            strict: Whether the provider should enforce the schema exactly.
+
+        Returns:
+            Keyword arguments to bind to the model.
+        """
+        if method == "json_mode":
+            return {"response_format": {"type": "json_object"}}
+        spec: dict[str, Any] = {"name": name, "schema": json_schema}
+        if strict is not None:
+            spec["strict"] = strict
+        return {"response_format": {"type": "json_schema", "json_schema": spec}}

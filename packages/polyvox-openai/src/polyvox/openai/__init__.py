@@ -1,0 +1,77 @@
+"""polyvox.openai: OpenAI and every OpenAI-compatible server as LangChain/LlamaIndex models.
+
+``ChatOpenAI`` is a drop-in for ``langchain_openai.ChatOpenAI``; the presets
+(``ChatOpenRouter``, ``ChatCloudRu``, ``ChatLlamaCpp``, ``ChatVLLM``, ``ChatTogether``)
+are the same model with each server's defaults.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polyvox.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from polyvox.openai.chat_models import ChatOpenAI
+    from polyvox.openai.embeddings import OpenAIEmbeddings
+    from polyvox.openai.errors import (
+        OpenAIAPIError,
+        OpenAIAuthenticationError,
+        OpenAIConnectionError,
+        OpenAIContextOverflowError,
+        OpenAIInvalidRequestError,
+        OpenAINotFoundError,
+        OpenAIPermissionDeniedError,
+        OpenAIRateLimitError,
+        OpenAIStreamError,
+        OpenAITimeoutError,
+    )
+    from polyvox.openai.presets import (
+        ChatCloudRu,
+        ChatLlamaCpp,
+        ChatOpenRouter,
+        ChatTogether,
+        ChatVLLM,
+    )
+
+_EXPORTS = {
+    "ChatOpenAI": "polyvox.openai.chat_models",
+    "ChatOpenRouter": "polyvox.openai.presets",
+    "ChatCloudRu": "polyvox.openai.presets",
+    "ChatLlamaCpp": "polyvox.openai.presets",
+    "ChatVLLM": "polyvox.openai.presets",
+    "ChatTogether": "polyvox.openai.presets",
+    "OpenAIEmbeddings": "polyvox.openai.embeddings",
+    "OpenAIAPIError": "polyvox.openai.errors",
+    "OpenAIAuthenticationError": "polyvox.openai.errors",
+    "OpenAIConnectionError": "polyvox.openai.errors",
+    "OpenAIContextOverflowError": "polyvox.openai.errors",
+    "OpenAIInvalidRequestError": "polyvox.openai.errors",
+    "OpenAINotFoundError": "polyvox.openai.errors",
+    "OpenAIPermissionDeniedError": "polyvox.openai.errors",
+    "OpenAIRateLimitError": "polyvox.openai.errors",
+    "OpenAIStreamError": "polyvox.openai.errors",
+    "OpenAITimeoutError": "polyvox.openai.errors",
+}
+
+__all__ = [
+    "ChatCloudRu",
+    "ChatLlamaCpp",
+    "ChatOpenAI",
+    "ChatOpenRouter",
+    "ChatTogether",
+    "ChatVLLM",
+    "OpenAIAPIError",
+    "OpenAIAuthenticationError",
+    "OpenAIConnectionError",
+    "OpenAIContextOverflowError",
+    "OpenAIEmbeddings",
+    "OpenAIInvalidRequestError",
+    "OpenAINotFoundError",
+    "OpenAIPermissionDeniedError",
+    "OpenAIRateLimitError",
+    "OpenAIStreamError",
+    "OpenAITimeoutError",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,121 @@
+"""OpenAI-compatible servers, each as a ``ChatOpenAI`` with the right defaults.
+
+Every preset is a subclass, so everything ``ChatOpenAI`` does works the same; what
+changes is the default base URL, the key's environment variable, whether a key is needed,
+the ``model_provider`` reported in ``response_metadata`` (and used by cost tracking), and
+small protocol differences (OpenRouter's attribution headers; ``max_tokens`` rather than
+``max_completion_tokens`` for servers that predate the latter).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+from pydantic import model_validator
+
+from polyvox.openai.chat_models import ChatOpenAI
+
+__all__ = ["ChatCloudRu", "ChatLlamaCpp", "ChatOpenRouter", "ChatTogether", "ChatVLLM"]
+
+
+class ChatOpenRouter(ChatOpenAI):
+    """OpenRouter: hundreds of models from many providers behind one key.
+
+    Model ids are ``vendor/model`` (``"openai/gpt-4.1"``, ``"anthropic/claude-sonnet-4.5"``).
+    The key comes from ``OPENROUTER_API_KEY``. OpenRouter's ``: OPENROUTER PROCESSING``
+    keep-alive comments are skipped, its ``reasoning`` and ``reasoning_details`` land in
+    ``additional_kwargs``, the upstream provider in ``response_metadata["upstream_provider"]``,
+    and an error event mid-stream raises. Routing options go in ``model_kwargs``
+    (``{"provider": {"order": [...]}}``, ``{"reasoning": {"effort": "high"}}``).
+
+    Example:
+        .. code-block:: python
+
+            from polyvox.openai import ChatOpenRouter
+
+            model = ChatOpenRouter(model="openai/gpt-4.1-mini", app_name="my-app")
+    """
+
+    provider: ClassVar[str] = "openrouter"
+    api_key_env: ClassVar[str | None] = "OPENROUTER_API_KEY"
+    base_url_env: ClassVar[str | None] = "OPENROUTER_BASE_URL"
+    default_base_url: ClassVar[str | None] = "https://openrouter.ai/api/v1"
+    max_tokens_param: ClassVar[str] = "max_tokens"
+
+    site_url: str | None = None
+    """Your site, sent as ``HTTP-Referer`` for OpenRouter's app attribution."""
+
+    app_name: str | None = None
+    """Your app's name, sent as ``X-Title`` for OpenRouter's app attribution."""
+
+    @model_validator(mode="after")
+    def _attribution_headers(self) -> Self:
+        headers = dict(self.default_headers or {})
+        if self.site_url:
+            headers.setdefault("HTTP-Referer", self.site_url)
+        if self.app_name:
+            headers.setdefault("X-Title", self.app_name)
+        self.default_headers = headers or None
+        return self
+
+
+class ChatCloudRu(ChatOpenAI):
+    """Cloud.ru (SberCloud) Foundation Models through their OpenAI-compatible API.
+
+    The key (an API key from the Cloud.ru console) comes from ``CLOUDRU_API_KEY``; the
+    endpoint defaults to ``https://foundation-models.api.cloud.ru/v1`` — pass ``base_url``
+    (or set ``CLOUDRU_BASE_URL``) for a dedicated model endpoint.
+    """
+
+    provider: ClassVar[str] = "cloudru"
+    api_key_env: ClassVar[str | None] = "CLOUDRU_API_KEY"
+    base_url_env: ClassVar[str | None] = "CLOUDRU_BASE_URL"
+    default_base_url: ClassVar[str | None] = "https://foundation-models.api.cloud.ru/v1"
+    max_tokens_param: ClassVar[str] = "max_tokens"
+
+
+class ChatLlamaCpp(ChatOpenAI):
+    """A local GGUF model served by llama.cpp's ``llama-server``.
+
+    Start the server with ``llama-server -m model.gguf --port 8080`` (add ``--jinja`` for
+    tool calling); the base URL defaults to ``http://127.0.0.1:8080/v1`` (or
+    ``LLAMACPP_BASE_URL``). No key is needed; one set with ``--api-key`` is read from
+    ``LLAMACPP_API_KEY``. The model name is informational for a single-model server.
+    """
+
+    provider: ClassVar[str] = "llamacpp"
+    api_key_env: ClassVar[str | None] = "LLAMACPP_API_KEY"
+    base_url_env: ClassVar[str | None] = "LLAMACPP_BASE_URL"
+    default_base_url: ClassVar[str | None] = "http://127.0.0.1:8080/v1"
+    requires_api_key: ClassVar[bool] = False
+    max_tokens_param: ClassVar[str] = "max_tokens"
+
+    model: str = "local"
+    """The model name (llama-server serves the one model it was started with)."""
+
+
+class ChatVLLM(ChatOpenAI):
+    """A model served by vLLM's OpenAI-compatible server (``vllm serve MODEL``).
+
+    The base URL defaults to ``http://127.0.0.1:8000/v1`` (or ``VLLM_BASE_URL``); a key
+    set with ``--api-key`` is read from ``VLLM_API_KEY``. vLLM's sampling extras
+    (``top_k``, ``min_p``, ``repetition_penalty``, ``guided_json``...) go in ``model_kwargs``
+    or as call keyword arguments; reasoning parsers' ``reasoning_content`` is kept.
+    """
+
+    provider: ClassVar[str] = "vllm"
+    api_key_env: ClassVar[str | None] = "VLLM_API_KEY"
+    base_url_env: ClassVar[str | None] = "VLLM_BASE_URL"
+    default_base_url: ClassVar[str | None] = "http://127.0.0.1:8000/v1"
+    requires_api_key: ClassVar[bool] = False
+    max_tokens_param: ClassVar[str] = "max_tokens"
+
+
+class ChatTogether(ChatOpenAI):
+    """Together AI's OpenAI-compatible API; the key comes from ``TOGETHER_API_KEY``."""
+
+    provider: ClassVar[str] = "together"
+    api_key_env: ClassVar[str | None] = "TOGETHER_API_KEY"
+    base_url_env: ClassVar[str | None] = "TOGETHER_BASE_URL"
+    default_base_url: ClassVar[str | None] = "https://api.together.xyz/v1"
+    max_tokens_param: ClassVar[str] = "max_tokens"
