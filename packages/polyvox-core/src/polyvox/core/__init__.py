@@ -1,1 +1,70 @@
-"""polyvox.core."""
+"""polyvox.core: the contracts every polyvox provider package builds on.
+
+Usage normalisation, the error-mapping base, safety-filter detection, the base chat
+model (standard parameters, tools, structured output, profiles), the OpenAI wire format
+shared by OpenAI-compatible providers, the chat-model → LangChain ``LLM`` adapter and the
+chat-model → LlamaIndex bridge (``polyvox.core.llamaindex``, with the ``llamaindex`` extra).
+Names load lazily, so ``import polyvox.core`` is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polyvox.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from polyvox.core.chat_model import PolyvoxChatModel, format_tool_choice
+    from polyvox.core.errors import (
+        ErrorKind,
+        MissingAPIKeyError,
+        ProviderErrorMixin,
+        ProviderResponseError,
+        classify,
+        is_context_overflow,
+        parse_retry_after,
+        rebrand,
+    )
+    from polyvox.core.metadata import is_blocked, response_metadata
+    from polyvox.core.profiles import get_profile, register_profiles, registered_models
+    from polyvox.core.usage import make_usage
+
+_EXPORTS = {
+    "PolyvoxChatModel": "polyvox.core.chat_model",
+    "format_tool_choice": "polyvox.core.chat_model",
+    "ErrorKind": "polyvox.core.errors",
+    "MissingAPIKeyError": "polyvox.core.errors",
+    "ProviderErrorMixin": "polyvox.core.errors",
+    "ProviderResponseError": "polyvox.core.errors",
+    "classify": "polyvox.core.errors",
+    "is_context_overflow": "polyvox.core.errors",
+    "parse_retry_after": "polyvox.core.errors",
+    "rebrand": "polyvox.core.errors",
+    "is_blocked": "polyvox.core.metadata",
+    "response_metadata": "polyvox.core.metadata",
+    "get_profile": "polyvox.core.profiles",
+    "register_profiles": "polyvox.core.profiles",
+    "registered_models": "polyvox.core.profiles",
+    "make_usage": "polyvox.core.usage",
+}
+
+__all__ = [
+    "ErrorKind",
+    "MissingAPIKeyError",
+    "PolyvoxChatModel",
+    "ProviderErrorMixin",
+    "ProviderResponseError",
+    "classify",
+    "format_tool_choice",
+    "get_profile",
+    "is_blocked",
+    "is_context_overflow",
+    "make_usage",
+    "parse_retry_after",
+    "rebrand",
+    "register_profiles",
+    "registered_models",
+    "response_metadata",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

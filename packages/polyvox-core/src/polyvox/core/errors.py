@@ -160,8 +160,9 @@ def parse_retry_after(
         return max(float(value), 0.0)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-    if parsed is None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
     return max(parsed.timestamp() - (time.time() if now is None else now), 0.0)
 

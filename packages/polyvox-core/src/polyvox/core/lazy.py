@@ -28,7 +28,7 @@ def lazy_exports(
     """
     namespace = importlib.import_module(package).__dict__
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> Any:  # noqa: N807
         module = exports.get(name)
         if module is None:
             msg = f"module {package!r} has no attribute {name!r}"
@@ -37,7 +37,7 @@ def lazy_exports(
         namespace[name] = value
         return value
 
-    def __dir__() -> list[str]:
+    def __dir__() -> list[str]:  # noqa: N807
         return sorted(set(namespace) | set(exports))
 
     return __getattr__, __dir__

@@ -2,7 +2,8 @@
 
 ``ChatOpenAI`` is a drop-in for ``langchain_openai.ChatOpenAI``; the presets
 (``ChatOpenRouter``, ``ChatCloudRu``, ``ChatLlamaCpp``, ``ChatVLLM``, ``ChatTogether``)
-are the same model with each server's defaults.
+are the same model with each server's defaults. ``OpenAILLM`` is the LangChain text ``LLM``;
+the LlamaIndex classes are in :mod:`polyvox.openai.llamaindex`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         OpenAIStreamError,
         OpenAITimeoutError,
     )
+    from polyvox.openai.llms import OpenAILLM
     from polyvox.openai.presets import (
         ChatCloudRu,
         ChatLlamaCpp,
@@ -42,6 +44,7 @@ _EXPORTS = {
     "ChatVLLM": "polyvox.openai.presets",
     "ChatTogether": "polyvox.openai.presets",
     "OpenAIEmbeddings": "polyvox.openai.embeddings",
+    "OpenAILLM": "polyvox.openai.llms",
     "OpenAIAPIError": "polyvox.openai.errors",
     "OpenAIAuthenticationError": "polyvox.openai.errors",
     "OpenAIConnectionError": "polyvox.openai.errors",
@@ -67,6 +70,7 @@ __all__ = [
     "OpenAIContextOverflowError",
     "OpenAIEmbeddings",
     "OpenAIInvalidRequestError",
+    "OpenAILLM",
     "OpenAINotFoundError",
     "OpenAIPermissionDeniedError",
     "OpenAIRateLimitError",

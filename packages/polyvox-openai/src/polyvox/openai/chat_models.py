@@ -246,9 +246,7 @@ class ChatOpenAI(PolyvoxChatModel):
         except sdk().OpenAIError as exc:
             raise self._fail(exc) from exc
         response = raw.http_response
-        reader = ChatStreamReader(
-            provider=self.provider, model=body["model"], request=response.request
-        )
+        reader = self._reader(response, body["model"])
         try:
             for line in _lines(response.iter_lines(), reader):
                 for chunk in reader.feed(line):
@@ -274,9 +272,7 @@ class ChatOpenAI(PolyvoxChatModel):
         except sdk().OpenAIError as exc:
             raise self._fail(exc) from exc
         response = raw.http_response
-        reader = ChatStreamReader(
-            provider=self.provider, model=body["model"], request=response.request
-        )
+        reader = self._reader(response, body["model"])
         try:
             try:
                 async for line in response.aiter_lines():

@@ -1,0 +1,122 @@
+"""``polyvox demo``: a streamed reply, a tool-calling round trip and token usage.
+
+With ``OPENAI_API_KEY`` set (or ``--base-url`` given) it talks to that server; otherwise
+it starts the built-in emulator on loopback and says so, so the demo runs anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import ExitStack
+from typing import TextIO
+
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages.ai import UsageMetadata, add_usage
+from langchain_core.tools import tool
+
+from polyvox.openai import ChatOpenAI
+
+__all__ = ["run_demo"]
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Return today's weather for a city.
+
+    Args:
+        city: The city's name.
+    """
+    forecasts = {"warsaw": "12°C, light rain", "paris": "18°C, sunny"}
+    return forecasts.get(city.strip().lower(), "20°C, clear skies")
+
+
+def _usage_line(label: str, usage: UsageMetadata | None) -> str:
+    if usage is None:
+        return f"  {label:<10} (the server reported no usage)"
+    return (
+        f"  {label:<10} input {usage['input_tokens']:>5}  output {usage['output_tokens']:>5}"
+        f"  total {usage['total_tokens']:>5}"
+    )
+
+
+def run_demo(
+    *,
+    model: str = "gpt-4o-mini",
+    base_url: str | None = None,
+    force_emulator: bool = False,
+    out: TextIO | None = None,
+) -> int:
+    """Run the demo.
+
+    Args:
+        model: The model id.
+        base_url: An OpenAI-compatible server to use instead of OpenAI's.
+        force_emulator: Use the built-in emulator even when a key is set.
+        out: Where to print (defaults to standard output).
+
+    Returns:
+        The exit status (0 on success).
+    """
+    out = out or sys.stdout
+    with ExitStack() as stack:
+        key = os.environ.get("OPENAI_API_KEY")
+        if force_emulator or not (key or base_url):
+            from polyvox.testing import Emulator
+
+            emulator = stack.enter_context(Emulator())
+            reason = "--emulator given" if force_emulator else "no OPENAI_API_KEY is set"
+            print(
+                f"polyvox demo: {reason}, so this runs against the built-in emulator at "
+                f"{emulator.openai_base_url} (its answers are synthetic).",
+                file=out,
+            )
+            chat = ChatOpenAI(model=model, api_key="emulator", base_url=emulator.openai_base_url)
+        else:
+            where = base_url or "the OpenAI API"
+            print(f"polyvox demo: calling {model} on {where}.", file=out)
+            chat = ChatOpenAI(model=model, base_url=base_url, api_key=key or "not-needed")
+        return _run(chat, out)
+
+
+def _run(chat: ChatOpenAI, out: TextIO) -> int:
+    print("\n1. Streaming a reply", file=out)
+    question = "In one sentence, what is LangChain?"
+    print(f"> {question}\n", file=out)
+    streamed: AIMessageChunk | None = None
+    for chunk in chat.stream(question):
+        print(chunk.text, end="", flush=True, file=out)
+        streamed = chunk if streamed is None else streamed + chunk
+    print("\n", file=out)
+
+    print("2. Calling a tool", file=out)
+    ask = "What's the weather in Warsaw? Use the get_weather tool."
+    print(f"> {ask}", file=out)
+    with_tools = chat.bind_tools([get_weather])
+    history: list[BaseMessage] = [HumanMessage(ask)]
+    first = with_tools.invoke(history)
+    history.append(first)
+    for call in first.tool_calls:
+        result = get_weather.invoke(call)
+        print(f"  tool call: {call['name']}({call['args']}) -> {result.content}", file=out)
+        history.append(result)
+    if not first.tool_calls:
+        print("  (the model answered without calling the tool)", file=out)
+    final: AIMessage = with_tools.invoke(history) if first.tool_calls else first
+    print(f"\n{final.text}\n", file=out)
+
+    print("3. Token usage", file=out)
+    calls = {
+        "stream": streamed.usage_metadata if streamed else None,
+        "tool call": first.usage_metadata,
+        "answer": final.usage_metadata if final is not first else None,
+    }
+    total: UsageMetadata | None = None
+    for label, usage in calls.items():
+        if label == "answer" and usage is None:
+            continue
+        print(_usage_line(label, usage), file=out)
+        if usage is not None:
+            total = usage if total is None else add_usage(total, usage)
+    print(_usage_line("all", total), file=out)
+    return 0

@@ -1,0 +1,71 @@
+"""The ``polyvox`` command line: one sub-command per module, dispatched with argparse."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``polyvox`` command.
+
+    Returns:
+        The parser, with one sub-parser per command.
+    """
+    parser = argparse.ArgumentParser(
+        prog="polyvox", description="polyvox: every LLM provider as LangChain/LlamaIndex models."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="stream a reply, call a tool and print token usage",
+        description="Streams a reply, runs a tool-calling round trip and prints token usage. "
+        "With OPENAI_API_KEY set it calls the real API (or --base-url); otherwise it starts "
+        "the built-in emulator and says so.",
+    )
+    demo.add_argument("--model", default="gpt-4o-mini", help="model id (default: %(default)s)")
+    demo.add_argument("--base-url", help="an OpenAI-compatible server's base URL")
+    demo.add_argument(
+        "--emulator", action="store_true", help="use the built-in emulator even if a key is set"
+    )
+
+    emulate = sub.add_parser(
+        "emulate",
+        help="run the provider emulator in the foreground",
+        description="Runs the polyvox provider emulator (OpenAI protocol at /v1) until stopped.",
+    )
+    emulate.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    emulate.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``polyvox`` command.
+
+    Args:
+        argv: The arguments (defaults to ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from polyvox.cli.demo import run_demo
+
+        return run_demo(model=args.model, base_url=args.base_url, force_emulator=args.emulator)
+    if args.command == "emulate":
+        from polyvox.testing.emulator import serve
+
+        serve(host=args.host, port=args.port)
+        return 0
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""The emulator server: a Starlette app on uvicorn, in a background thread or in the foreground.
+
+:class:`Emulator` binds 127.0.0.1 on a free port and serves every protocol in
+:data:`PROTOCOL_MODULES` plus the control API; :func:`shared_emulator` is the process-wide
+instance tests share; :func:`serve` / :func:`main` run one in the foreground for
+``polyvox emulate``. A new protocol is one module exposing ``PROTOCOL`` and one line here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import importlib
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from polyvox.testing.emulator.control import CONTROL_PREFIX, control_routes
+from polyvox.testing.emulator.faults import Fault
+from polyvox.testing.emulator.protocol import Protocol, json_response, receive
+from polyvox.testing.emulator.replies import Reply
+from polyvox.testing.emulator.state import EmulatorState, RecordedRequest
+
+__all__ = [
+    "PROTOCOL_MODULES",
+    "Emulator",
+    "build_app",
+    "load_protocols",
+    "main",
+    "serve",
+    "shared_emulator",
+]
+
+PROTOCOL_MODULES: tuple[str, ...] = ("polyvox.testing.emulator.openai_protocol",)
+"""Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
+
+_START_TIMEOUT = 10.0
+
+
+def load_protocols(modules: Sequence[str] = PROTOCOL_MODULES) -> list[Protocol]:
+    """Import protocol modules and return their ``PROTOCOL`` objects.
+
+    Args:
+        modules: Dotted module names.
+
+    Returns:
+        The protocols, in order.
+    """
+    return [importlib.import_module(name).PROTOCOL for name in modules]
+
+
+def build_app(state: EmulatorState, protocols: Sequence[Protocol]) -> Starlette:
+    """Make the Starlette app: the control API, every protocol's routes and a 404 fallback.
+
+    Args:
+        state: The state the routes share.
+        protocols: The protocols to mount (at least one).
+
+    Returns:
+        The app.
+    """
+    ordered = sorted(protocols, key=lambda p: len(p.prefix), reverse=True)
+
+    async def not_found(request: Request) -> Response:
+        path = request.url.path
+        if path.startswith(CONTROL_PREFIX):
+            return json_response({"error": f"unknown control path {path}"}, 404)
+        await receive(request, state)
+        protocol = next((p for p in ordered if path.startswith(p.prefix)), protocols[0])
+        message = f"Invalid URL ({request.method} {path})"
+        return json_response(protocol.error_body(404, Fault(status=404, message=message)), 404)
+
+    routes: list[BaseRoute] = control_routes(state, [p.name for p in protocols])
+    for protocol in protocols:
+        routes.extend(protocol.routes(state))
+    routes.append(
+        Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    )
+    return Starlette(routes=routes)
+
+
+def _config(app: Starlette, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        loop="asyncio",
+        http="h11",
+        ws="none",
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=1,
+    )
+
+
+class Emulator:
+    """A local server that speaks provider wire protocols, for tests and demos.
+
+    Examples:
+        ``with Emulator() as emu: OpenAI(base_url=emu.openai_base_url, api_key="k")``
+    """
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, protocols: Sequence[Protocol] | None = None
+    ) -> None:
+        """Prepare an emulator (nothing listens until :meth:`start`).
+
+        Args:
+            host: The interface to bind.
+            port: The port; 0 picks a free one.
+            protocols: The protocols to serve; all of :data:`PROTOCOL_MODULES` by default.
+        """
+        self.state = EmulatorState()
+        """Scripts, faults and the request log."""
+        self._protocols = list(protocols) if protocols is not None else load_protocols()
+        self._host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is up."""
+        return self._server is not None and self._server.started
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before :meth:`start`)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:PORT``."""
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        """The ``base_url`` for OpenAI clients, ``{url}/v1``."""
+        return f"{self.url}/v1"
+
+    def start(self) -> Emulator:
+        """Start serving in a background thread; does nothing when already running.
+
+        Returns:
+            The emulator itself.
+
+        Raises:
+            RuntimeError: If the server does not come up.
+        """
+        with self._lock:
+            if self._thread is not None:
+                return self
+            # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets
+            # whose proto says TCP, and without it Nagle adds ~40 ms to every response.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+            sock.listen(1024)
+            self._port = sock.getsockname()[1]
+            app = build_app(self.state, self._protocols)
+            server = uvicorn.Server(_config(app, self._host, self._port, "warning"))
+            thread = threading.Thread(
+                target=server.run, kwargs={"sockets": [sock]}, name="polyvox-emulator", daemon=True
+            )
+            thread.start()
+            deadline = time.monotonic() + _START_TIMEOUT
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    sock.close()
+                    raise RuntimeError("the polyvox emulator did not start")
+                time.sleep(0.001)
+            self._server, self._thread, self._socket = server, thread, sock
+            return self
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread; safe to call twice."""
+        with self._lock:
+            server, thread, sock = self._server, self._thread, self._socket
+            self._server = self._thread = self._socket = None
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=5)
+        if sock is not None:
+            sock.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Clear scripts, faults and recorded requests."""
+        self.state.reset()
+
+    def script(self, *replies: Reply | str, model: str | None = None) -> None:
+        """Queue replies, answered first in, first out, before the auto behaviour.
+
+        Args:
+            *replies: Replies (a string is ``Reply(content=...)``).
+            model: Serve them only to requests for this model.
+        """
+        queued = [Reply(content=r) if isinstance(r, str) else r for r in replies]
+        self.state.add_replies(queued, model)
+
+    def fail(self, fault: Fault, times: int | None = 1, model: str | None = None) -> None:
+        """Inject a fault.
+
+        Args:
+            fault: What goes wrong.
+            times: How many requests it hits; ``None`` for all until :meth:`reset`.
+            model: Only hit requests for this model.
+        """
+        self.state.add_fault(fault, times, model)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received since the last reset (control requests excepted)."""
+        return self.state.requests
+
+    @property
+    def last_request(self) -> RecordedRequest | None:
+        """The most recent request, or ``None``."""
+        recorded = self.state.requests
+        return recorded[-1] if recorded else None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"Emulator(url={self.url!r}, {state})"
+
+
+_shared: Emulator | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_emulator() -> Emulator:
+    """Return the process-wide emulator, started on first use and stopped at exit.
+
+    Returns:
+        The running emulator.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = Emulator().start()
+            atexit.register(_shared.stop)
+        return _shared
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, *, log_level: str = "info") -> None:
+    """Run an emulator in the foreground until interrupted (``polyvox emulate``).
+
+    Args:
+        host: The interface to bind.
+        port: The port.
+        log_level: uvicorn's log level.
+    """
+    app = build_app(EmulatorState(), load_protocols())
+    uvicorn.Server(_config(app, host, port, log_level)).run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: ``--host``, ``--port``, ``--log-level``; runs :func:`serve`.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when ``None``).
+
+    Returns:
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(prog="polyvox emulate", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, log_level=args.log_level)
+    return 0
