@@ -24,7 +24,7 @@ def ensure_tools() -> None:
     stamp = TOOLS / "requirements.txt"
     if stamp.exists() and stamp.read_text() == "\n".join(REQUIREMENTS):
         return
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older Python
         sys.exit(f"polyvox needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     print(f"dev.py: installing {', '.join(REQUIREMENTS)} into {TOOLS}", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         parse_retry_after,
         rebrand,
     )
+    from polyvox.core.llm import ChatModelLLM, as_llm
     from polyvox.core.metadata import is_blocked, response_metadata
     from polyvox.core.profiles import get_profile, register_profiles, registered_models
     from polyvox.core.usage import make_usage
@@ -40,6 +41,8 @@ _EXPORTS = {
     "is_context_overflow": "polyvox.core.errors",
     "parse_retry_after": "polyvox.core.errors",
     "rebrand": "polyvox.core.errors",
+    "ChatModelLLM": "polyvox.core.llm",
+    "as_llm": "polyvox.core.llm",
     "is_blocked": "polyvox.core.metadata",
     "response_metadata": "polyvox.core.metadata",
     "get_profile": "polyvox.core.profiles",
@@ -49,11 +52,13 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ChatModelLLM",
     "ErrorKind",
     "MissingAPIKeyError",
     "PolyvoxChatModel",
     "ProviderErrorMixin",
     "ProviderResponseError",
+    "as_llm",
     "classify",
     "format_tool_choice",
     "get_profile",

@@ -15,12 +15,13 @@ from typing import Any, ClassVar, Literal, Self
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import AliasChoices, ConfigDict, Field, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
+from polyvox.core.invocation import direct_call_allowed, message_from_result, normalize_input
 from polyvox.core.profiles import get_profile
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
 
@@ -178,6 +179,36 @@ class PolyvoxChatModel(BaseChatModel):
         if stop := self._resolve_stop(stop):
             params["ls_stop"] = stop
         return params
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Call the model (see :mod:`polyvox.core.invocation` for the direct path)."""
+        config = ensure_config(config)
+        if not direct_call_allowed(self, config, kwargs):
+            return super().invoke(input, config, stop=stop, **kwargs)
+        result = self._generate(normalize_input(self, input), stop=stop, **kwargs)
+        return message_from_result(result)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Call the model asynchronously (see :mod:`polyvox.core.invocation`)."""
+        config = ensure_config(config)
+        if not direct_call_allowed(self, config, kwargs):
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
+        result = await self._agenerate(normalize_input(self, input), stop=stop, **kwargs)
+        return message_from_result(result)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return get_profile(type(self).provider, self.model)

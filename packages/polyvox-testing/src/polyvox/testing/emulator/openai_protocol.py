@@ -4,7 +4,8 @@ Every ``/v1`` request needs ``Authorization: Bearer <key>``; a missing key answe
 (``invalid_api_key``), and so does a key that starts with ``invalid`` (to test bad keys
 without a fault). Chat requests are answered by the script queue, else by the auto
 behaviour; embeddings are deterministic hashed bags of words; any model name is accepted
-and echoed back.
+and echoed back, except names starting with ``no-such-``, which answer OpenAI's 404
+``model_not_found`` (so examples can show an unknown model without scripting a fault).
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ def _unauthorized(recorded: RecordedRequest) -> Response | None:
     if key.startswith("invalid"):
         return _error(401, f"Incorrect API key provided: {key[:8]}***.", code="invalid_api_key")
     return None
+
+
+UNKNOWN_MODEL_PREFIX = "no-such-"
+"""Model ids with this prefix are unknown to the emulator (404 ``model_not_found``)."""
+
+
+def _unknown_model(model: str | None) -> Response | None:
+    if model is None or not model.startswith(UNKNOWN_MODEL_PREFIX):
+        return None
+    message = f"The model `{model}` does not exist or you do not have access to it."
+    return _error(404, message, code="model_not_found")
 
 
 def _body_or_error(recorded: RecordedRequest) -> dict[str, Any] | Response:
@@ -180,6 +192,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if isinstance(body, Response):
             return body
         model = str(body["model"]) if body.get("model") else None
+        if unknown := _unknown_model(model):
+            return unknown
         fault = state.take_fault(model)
         if failed := await fault_response(fault, error_body):
             return failed
@@ -241,6 +255,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if denied := _unauthorized(recorded):
             return denied
         name = str(request.path_params["model"])
+        if unknown := _unknown_model(name):
+            return unknown
         if failed := await fault_response(state.take_fault(name), error_body):
             return failed
         return json_response(_model(name))

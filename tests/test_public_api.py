@@ -1,0 +1,102 @@
+"""Every package's ``__all__``: sorted, importable, and nothing public left out or extra."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+EXPECTED = {
+    "polyvox.core": {
+        "ChatModelLLM",
+        "ErrorKind",
+        "MissingAPIKeyError",
+        "PolyvoxChatModel",
+        "ProviderErrorMixin",
+        "ProviderResponseError",
+        "as_llm",
+        "classify",
+        "format_tool_choice",
+        "get_profile",
+        "is_blocked",
+        "is_context_overflow",
+        "make_usage",
+        "parse_retry_after",
+        "rebrand",
+        "register_profiles",
+        "registered_models",
+        "response_metadata",
+    },
+    "polyvox.core.llamaindex": {
+        "LangChainEmbedding",
+        "LangChainLLM",
+        "to_llamaindex",
+        "to_llamaindex_embedding",
+    },
+    "polyvox.openai": {
+        "ChatCloudRu",
+        "ChatLlamaCpp",
+        "ChatOpenAI",
+        "ChatOpenRouter",
+        "ChatTogether",
+        "ChatVLLM",
+        "OpenAIAPIError",
+        "OpenAIAuthenticationError",
+        "OpenAIConnectionError",
+        "OpenAIContextOverflowError",
+        "OpenAIEmbeddings",
+        "OpenAIInvalidRequestError",
+        "OpenAILLM",
+        "OpenAINotFoundError",
+        "OpenAIPermissionDeniedError",
+        "OpenAIRateLimitError",
+        "OpenAIStreamError",
+        "OpenAITimeoutError",
+    },
+    "polyvox.openai.llamaindex": {"OpenAI", "OpenAIEmbedding"},
+    "polyvox.testing": {
+        "Emulator",
+        "Fault",
+        "RawResponse",
+        "RecordedRequest",
+        "Reply",
+        "ToolCall",
+        "Usage",
+        "generate_value",
+        "serve",
+        "shared_emulator",
+    },
+    "polyvox.cli": {"main"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_all(name: str) -> None:
+    module = importlib.import_module(name)
+    assert set(module.__all__) == EXPECTED[name]
+    assert len(module.__all__) == len(set(module.__all__))
+    for attr in module.__all__:
+        assert getattr(module, attr) is not None, attr
+
+
+def test_namespace_package() -> None:
+    import polyvox
+
+    assert not hasattr(polyvox, "__file__") or polyvox.__file__ is None
+    assert len(list(polyvox.__path__)) >= 4
+
+
+@pytest.mark.parametrize(
+    ("statement", "absent"),
+    [
+        ("import polyvox.openai", ("openai", "langchain_core", "llama_index")),
+        ("from polyvox.openai import ChatOpenAI", ("openai", "llama_index")),
+        ("import polyvox.testing", ("starlette", "uvicorn", "langchain_core")),
+    ],
+)
+def test_imports_stay_lazy(statement: str, absent: tuple[str, ...]) -> None:
+    code = f"import sys; {statement}; print(','.join(m for m in {absent!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
