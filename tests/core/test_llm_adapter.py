@@ -282,7 +282,7 @@ def test_call_kwargs_are_passed_through() -> None:
 def test_type_and_identifying_params_delegate() -> None:
     model = fake()
     llm = as_llm(model)
-    assert llm._llm_type == model._llm_type == "generic-fake-chat-model"
+    assert llm._llm_type == f"{model._llm_type}-llm" == "generic-fake-chat-model-llm"
     assert dict(llm._identifying_params) == dict(model._identifying_params)
     params = llm._get_ls_params(stop=["s"])
     assert params["ls_model_type"] == "llm"

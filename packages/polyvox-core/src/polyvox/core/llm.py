@@ -121,6 +121,21 @@ def _child_config(
     return RunnableConfig(callbacks=child)
 
 
+_RUN_MANAGERS = "_polyvox_run_managers"
+"""Keyword through which `_generate_helper` hands `_generate` every prompt's run manager."""
+
+
+def _configs(
+    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+    run_managers: Sequence[CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun] | None,
+    count: int,
+) -> list[RunnableConfig]:
+    """One child config per prompt: each chat call nests under its own prompt's LLM run."""
+    if run_managers is not None and len(run_managers) == count:
+        return [_child_config(manager) for manager in run_managers]
+    return [_child_config(run_manager)] * count
+
+
 def _missing_chat_model() -> BaseChatModel:
     """Fail for a `ChatModelLLM` built without a chat model (and no `chat_model_class`).
 
@@ -185,8 +200,8 @@ class ChatModelLLM(LLM):
 
     @property
     def _llm_type(self) -> str:
-        """The wrapped chat model's type."""
-        return self.chat_model._llm_type
+        """The wrapped chat model's type, marked as a text LLM (``...-chat-llm``)."""
+        return f"{self.chat_model._llm_type}-llm"
 
     @property
     def _identifying_params(self) -> Mapping[str, Any]:
@@ -245,6 +260,42 @@ class ChatModelLLM(LLM):
 
     # -- generation ---------------------------------------------------------------------
 
+    def _generate_helper(
+        self,
+        prompts: list[str],
+        stop: list[str] | None,
+        run_managers: list[CallbackManagerForLLMRun],
+        *,
+        new_arg_supported: bool,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """LangChain's helper, handing `_generate` every prompt's run manager.
+
+        `BaseLLM` opens one run per prompt but passes only the first run manager on, which
+        would nest every prompt's chat call (and its cost) under the first prompt's run.
+        """
+        if len(run_managers) > 1:
+            kwargs[_RUN_MANAGERS] = run_managers
+        return super()._generate_helper(
+            prompts, stop, run_managers, new_arg_supported=new_arg_supported, **kwargs
+        )
+
+    async def _agenerate_helper(
+        self,
+        prompts: list[str],
+        stop: list[str] | None,
+        run_managers: list[AsyncCallbackManagerForLLMRun],
+        *,
+        new_arg_supported: bool,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """LangChain's async helper, handing `_agenerate` every prompt's run manager."""
+        if len(run_managers) > 1:
+            kwargs[_RUN_MANAGERS] = run_managers
+        return await super()._agenerate_helper(
+            prompts, stop, run_managers, new_arg_supported=new_arg_supported, **kwargs
+        )
+
     def _generate(
         self,
         prompts: list[str],
@@ -253,13 +304,13 @@ class ChatModelLLM(LLM):
         **kwargs: Any,
     ) -> LLMResult:
         """Answer each prompt with one chat-model call (a batch for several prompts)."""
-        config = _child_config(run_manager)
+        configs = _configs(run_manager, kwargs.pop(_RUN_MANAGERS, None), len(prompts))
         inputs: list[LanguageModelInput] = [[HumanMessage(content=prompt)] for prompt in prompts]
         messages: Sequence[BaseMessage]
         if len(inputs) == 1:
-            messages = [self.chat_model.invoke(inputs[0], config=config, stop=stop, **kwargs)]
+            messages = [self.chat_model.invoke(inputs[0], config=configs[0], stop=stop, **kwargs)]
         else:
-            messages = self.chat_model.batch(inputs, config=config, stop=stop, **kwargs)
+            messages = self.chat_model.batch(inputs, config=configs, stop=stop, **kwargs)
         return self._to_llm_result(messages)
 
     async def _agenerate(
@@ -270,14 +321,16 @@ class ChatModelLLM(LLM):
         **kwargs: Any,
     ) -> LLMResult:
         """Answer each prompt natively async (`ainvoke`, or `abatch` for several)."""
-        config = _child_config(run_manager)
+        configs = _configs(run_manager, kwargs.pop(_RUN_MANAGERS, None), len(prompts))
         inputs: list[LanguageModelInput] = [[HumanMessage(content=prompt)] for prompt in prompts]
         messages: Sequence[BaseMessage]
         if len(inputs) == 1:
-            message = await self.chat_model.ainvoke(inputs[0], config=config, stop=stop, **kwargs)
+            message = await self.chat_model.ainvoke(
+                inputs[0], config=configs[0], stop=stop, **kwargs
+            )
             messages = [message]
         else:
-            messages = await self.chat_model.abatch(inputs, config=config, stop=stop, **kwargs)
+            messages = await self.chat_model.abatch(inputs, config=configs, stop=stop, **kwargs)
         return self._to_llm_result(messages)
 
     @staticmethod

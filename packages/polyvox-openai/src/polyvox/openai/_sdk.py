@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from functools import cache
 from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
 
-__all__ = ["sdk", "transport_errors"]
+if TYPE_CHECKING:
+    import openai
+    from pydantic import SecretStr
+
+__all__ = ["SDKClientMixin", "sdk", "transport_errors"]
 
 
 @cache
@@ -24,8 +29,49 @@ def sdk() -> ModuleType:
 @cache
 def transport_errors() -> tuple[type[BaseException], ...]:
     """The HTTP library's errors for a connection that breaks while a body is read."""
-    try:
-        import httpx2 as transport  # openai >= 3
-    except ImportError:  # pragma: no cover - openai 2.x uses httpx
-        import httpx as transport  # type: ignore[no-redef]
-    return (transport.TransportError, transport.StreamError)
+    import httpx2  # the transport of openai 3.x
+
+    return (httpx2.TransportError, httpx2.StreamError)
+
+
+class SDKClientMixin:
+    """The ``openai`` clients of a model, created on first use from its settings.
+
+    Mixed into the pydantic models (``ChatOpenAI``, ``OpenAIEmbeddings``), which declare
+    ``_client`` and ``_async_client`` as private attributes.
+    """
+
+    if TYPE_CHECKING:
+        api_key: SecretStr | None
+        base_url: str | None
+        timeout: float | None
+        max_retries: int
+        _client: Any
+        _async_client: Any
+
+    def _extra_client_kwargs(self) -> dict[str, Any]:
+        """Further ``openai.OpenAI`` arguments (headers, organization, ...)."""
+        return {}
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key.get_secret_value() if self.api_key else "not-needed",
+            "base_url": self.base_url,
+            "timeout": self.timeout if self.timeout is not None else sdk().DEFAULT_TIMEOUT,
+            "max_retries": self.max_retries,
+            **self._extra_client_kwargs(),
+        }
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """The ``openai.OpenAI`` client this model calls (created on first use)."""
+        if self._client is None:
+            self._client = sdk().OpenAI(**self._client_kwargs())
+        return cast("openai.OpenAI", self._client)
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        """The ``openai.AsyncOpenAI`` client this model calls (created on first use)."""
+        if self._async_client is None:
+            self._async_client = sdk().AsyncOpenAI(**self._client_kwargs())
+        return cast("openai.AsyncOpenAI", self._async_client)

@@ -18,7 +18,7 @@ from polyvox.core.errors import ProviderResponseError
 from polyvox.core.metadata import is_blocked, response_metadata
 from polyvox.core.openai_format import message_from_openai, to_openai_messages, usage_from_openai
 from polyvox.openai import profiles as _profiles  # noqa: F401  (registers the profiles)
-from polyvox.openai._sdk import sdk, transport_errors
+from polyvox.openai._sdk import SDKClientMixin, sdk, transport_errors
 
 if TYPE_CHECKING:
     import openai
@@ -36,7 +36,7 @@ def _sdk_params() -> frozenset[str]:
     return frozenset(inspect.signature(Completions.create).parameters) - {"self"}
 
 
-class ChatOpenAI(PolyvoxChatModel):
+class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     """A chat model for OpenAI and any server speaking its chat-completions API.
 
     A drop-in for ``langchain_openai.ChatOpenAI`` for chat completions: change the import
@@ -96,30 +96,12 @@ class ChatOpenAI(PolyvoxChatModel):
 
     # ---- clients -------------------------------------------------------------------
 
-    def _client_kwargs(self) -> dict[str, Any]:
+    def _extra_client_kwargs(self) -> dict[str, Any]:
         return {
-            "api_key": self.api_key.get_secret_value() if self.api_key else "not-needed",
-            "base_url": self.base_url,
             "organization": self.organization,
-            "timeout": self.timeout if self.timeout is not None else sdk().DEFAULT_TIMEOUT,
-            "max_retries": self.max_retries,
             "default_headers": self.default_headers,
             "default_query": self.default_query,
         }
-
-    @property
-    def client(self) -> openai.OpenAI:
-        """The ``openai.OpenAI`` client this model calls (created on first use)."""
-        if self._client is None:
-            self._client = sdk().OpenAI(**self._client_kwargs())
-        return cast("openai.OpenAI", self._client)
-
-    @property
-    def async_client(self) -> openai.AsyncOpenAI:
-        """The ``openai.AsyncOpenAI`` client this model calls (created on first use)."""
-        if self._async_client is None:
-            self._async_client = sdk().AsyncOpenAI(**self._client_kwargs())
-        return cast("openai.AsyncOpenAI", self._async_client)
 
     # ---- request ---------------------------------------------------------------------
 

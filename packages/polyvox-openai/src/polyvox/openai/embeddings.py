@@ -7,14 +7,14 @@ import json
 import sys
 from array import array
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
 from polyvox.core.errors import ProviderResponseError
-from polyvox.openai._sdk import sdk
+from polyvox.openai._sdk import SDKClientMixin, sdk
 
 if TYPE_CHECKING:
     import openai
@@ -31,7 +31,7 @@ def _decode(item: Any) -> list[float]:
     return floats.tolist()
 
 
-class OpenAIEmbeddings(BaseModel, Embeddings):
+class OpenAIEmbeddings(SDKClientMixin, BaseModel, Embeddings):
     """Text embeddings from OpenAI or an OpenAI-compatible server (vLLM, llama.cpp, ...).
 
     Vectors travel base64-encoded (a quarter of the JSON size) and are decoded here;
@@ -91,28 +91,6 @@ class OpenAIEmbeddings(BaseModel, Embeddings):
             self.base_url, env=cls.base_url_env, default=cls.default_base_url
         )
         return self
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key.get_secret_value() if self.api_key else "not-needed",
-            "base_url": self.base_url,
-            "timeout": self.timeout if self.timeout is not None else sdk().DEFAULT_TIMEOUT,
-            "max_retries": self.max_retries,
-        }
-
-    @property
-    def client(self) -> openai.OpenAI:
-        """The ``openai.OpenAI`` client (created on first use)."""
-        if self._client is None:
-            self._client = sdk().OpenAI(**self._client_kwargs())
-        return cast("openai.OpenAI", self._client)
-
-    @property
-    def async_client(self) -> openai.AsyncOpenAI:
-        """The ``openai.AsyncOpenAI`` client (created on first use)."""
-        if self._async_client is None:
-            self._async_client = sdk().AsyncOpenAI(**self._client_kwargs())
-        return cast("openai.AsyncOpenAI", self._async_client)
 
     def _body(self, texts: Sequence[str]) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
+from langchain_core.language_models import ModelProfile
 from pydantic import model_validator
 
+from polyvox.core.profiles import get_profile
 from polyvox.openai.chat_models import ChatOpenAI
 
 __all__ = ["ChatCloudRu", "ChatLlamaCpp", "ChatOpenRouter", "ChatTogether", "ChatVLLM"]
@@ -47,6 +49,14 @@ class ChatOpenRouter(ChatOpenAI):
 
     app_name: str | None = None
     """Your app's name, sent as ``X-Title`` for OpenRouter's app attribution."""
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """OpenRouter's own profile for the id, else the vendor's (``openai/gpt-4o`` → openai)."""
+        own = get_profile(type(self).provider, self.model)
+        if own is not None:
+            return own
+        vendor, _, name = self.model.partition("/")
+        return get_profile(vendor, name) if name else None
 
     @model_validator(mode="after")
     def _attribution_headers(self) -> Self:

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from langchain_core.embeddings import Embeddings
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-from llama_index.core.bridge.pydantic import Field, model_validator
+from llama_index.core.bridge.pydantic import BaseModel, Field, field_serializer, model_validator
 
 from polyvox.core.wrapping import build_wrapped
 
@@ -20,6 +20,19 @@ def _embeddings_name(embeddings: Embeddings) -> str:
         if isinstance(value, str) and value:
             return value
     return type(embeddings).__name__
+
+
+def _restore_embeddings(dumped: dict[str, Any], cls: type[LangChainEmbedding]) -> Embeddings:
+    """Rebuild the wrapped embeddings from ``to_dict()`` output; keys come from the environment."""
+    allowed = cls.embeddings_class
+    name = f"{allowed.__module__}.{allowed.__qualname__}" if allowed is not None else None
+    if allowed is None or dumped.get("class") != name or "settings" not in dumped:
+        msg = (
+            f"{cls.__name__}.from_dict cannot rebuild {dumped.get('class')!r}; "
+            "pass embeddings=<model> instead"
+        )
+        raise ValueError(msg)
+    return allowed(**dumped["settings"])
 
 
 class LangChainEmbedding(BaseEmbedding):
@@ -44,10 +57,22 @@ class LangChainEmbedding(BaseEmbedding):
     @model_validator(mode="before")
     @classmethod
     def _build_embeddings(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("embeddings"), dict):
+            data = {**data, "embeddings": _restore_embeddings(data["embeddings"], cls)}
         data = build_wrapped(cls, data, field="embeddings", wrapped_class=cls.embeddings_class)
         if isinstance(data, dict) and "model_name" not in data:
             data["model_name"] = _embeddings_name(data["embeddings"])
         return data
+
+    @field_serializer("embeddings")
+    def _dump_embeddings(self, embeddings: Embeddings) -> dict[str, Any]:
+        """The wrapped model's settings, secrets masked (``SecretStr`` dumps as stars)."""
+        if isinstance(embeddings, BaseModel):
+            return {
+                "class": f"{type(embeddings).__module__}.{type(embeddings).__qualname__}",
+                "settings": embeddings.model_dump(mode="json", exclude={"api_key"}),
+            }
+        return {"class": f"{type(embeddings).__module__}.{type(embeddings).__qualname__}"}
 
     def __init__(self, embeddings: Embeddings | None = None, /, **kwargs: Any) -> None:
         """Wrap LangChain embeddings.

@@ -9,10 +9,13 @@ the chat model's own `bind_tools`, and usage reaches LlamaIndex token counting t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from langchain_core._api.beta_decorator import LangChainBetaWarning
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.load import dumpd, load
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.runnables import Runnable
 from llama_index.core.base.llms.types import (
@@ -27,7 +30,7 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     ToolCallBlock,
 )
-from llama_index.core.bridge.pydantic import Field, model_validator
+from llama_index.core.bridge.pydantic import Field, field_serializer, model_validator
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -59,6 +62,27 @@ def _completion_callback(method: _F) -> _F:
 def _prompt_message(prompt: str) -> list[ChatMessage]:
     """The single user message a completion prompt becomes."""
     return [ChatMessage(role=MessageRole.USER, content=prompt)]
+
+
+def _restore_chat_model(dumped: dict[str, Any], cls: type[LangChainLLM]) -> BaseChatModel:
+    """Rebuild a chat model from ``to_dict()`` output; secrets come from the environment."""
+    allowed = cls.chat_model_class
+    if allowed is None:
+        msg = (
+            f"{cls.__name__}.from_dict cannot rebuild a chat model it does not know; "
+            "pass chat_model=<model> instead, or use a provider class such as "
+            "polyvox.openai.llamaindex.OpenAI"
+        )
+        raise ValueError(msg)
+    with warnings.catch_warnings():  # `load` is marked beta; its behaviour is what we need
+        warnings.simplefilter("ignore", LangChainBetaWarning)
+        model = load(
+            dumped, allowed_objects=[allowed], valid_namespaces=["polyvox"], secrets_from_env=True
+        )
+    if not isinstance(model, BaseChatModel):
+        msg = f"expected a chat model in {cls.__name__}.from_dict, got {type(model).__name__}"
+        raise TypeError(msg)
+    return model
 
 
 class LangChainLLM(FunctionCallingLLM):
@@ -99,7 +123,15 @@ class LangChainLLM(FunctionCallingLLM):
     @model_validator(mode="before")
     @classmethod
     def _build_chat_model(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("chat_model"), dict):
+            data = {**data, "chat_model": _restore_chat_model(data["chat_model"], cls)}
         return build_wrapped(cls, data, field="chat_model", wrapped_class=cls.chat_model_class)
+
+    @field_serializer("chat_model")
+    def _dump_chat_model(self, chat_model: BaseChatModel) -> dict[str, Any]:
+        """LangChain's own serialisation: settings kept, secrets as references only."""
+        dumped: dict[str, Any] = dumpd(chat_model)
+        return dumped
 
     def __init__(self, chat_model: BaseChatModel | None = None, /, **kwargs: Any) -> None:
         """Wrap a chat model.
