@@ -61,6 +61,7 @@ def run_demo(
     out = out or sys.stdout
     with ExitStack() as stack:
         key = os.environ.get("OPENAI_API_KEY")
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if force_emulator or not (key or base_url):
             from polyvox.testing import Emulator
 
@@ -90,7 +91,7 @@ def _run(chat: ChatOpenAI, out: TextIO) -> int:
     print("\n", file=out)
 
     print("2. Calling a tool", file=out)
-    ask = "What's the weather in Warsaw? Use the get_weather tool."
+    ask = "What's the weather in 'Warsaw'? Use the get_weather tool."
     print(f"> {ask}", file=out)
     with_tools = chat.bind_tools([get_weather])
     history: list[BaseMessage] = [HumanMessage(ask)]

@@ -62,7 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulate":
         from polyvox.testing.emulator import serve
 
-        serve(host=args.host, port=args.port)
+        try:
+            serve(host=args.host, port=args.port)
+        except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a graceful shutdown
+            print("polyvox emulator stopped", file=sys.stderr)
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands
 

@@ -275,7 +275,23 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, log_level: str = "info")
         log_level: uvicorn's log level.
     """
     app = build_app(EmulatorState(), load_protocols())
-    uvicorn.Server(_config(app, host, port, log_level)).run()
+    _AnnouncingServer(_config(app, host, port, log_level)).run()
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that says where it listens once the socket is bound."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            url = f"http://{self.config.host}:{self.config.port}"
+            print(
+                f"polyvox emulator listening on {url}\n"
+                f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
+                f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
+                "  press Ctrl-C to stop",
+                flush=True,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
