@@ -8,6 +8,7 @@ from langchain_core.load import dumpd, dumps, load
 from polyvox.openai import ChatOpenAI, ChatOpenRouter, OpenAILLM
 
 
+@pytest.mark.filterwarnings("ignore:The function `load` is in beta")
 @pytest.mark.parametrize("cls", [ChatOpenAI, ChatOpenRouter])
 def test_round_trip_with_explicit_allow_list(
     cls: type[ChatOpenAI], monkeypatch: pytest.MonkeyPatch

@@ -65,6 +65,15 @@ class TestChatOpenRouterUnit(TestChatOpenAIUnit):
 
 
 class TestChatOpenAIIntegration(ChatModelIntegrationTests):
+    """The standard integration suite against the emulator.
+
+    Skipped by the suite itself, with reason: the PDF, audio, image, image/PDF tool-message
+    and Anthropic-input tests download their media from the internet, which no test here may
+    reach (test_requests.py covers those conversions with local data: test_multimodal_parts,
+    test_anthropic_style_history_is_converted); test_stream_time needs VCR cassettes of a
+    real API.
+    """
+
     @property
     def chat_model_class(self) -> type[ChatOpenAI]:
         return ChatOpenAI
