@@ -24,6 +24,7 @@ import nox
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # mkdocs-material's banner about MkDocs 2
 
 SRC_DIRS = [f"packages/{p}/src" for p in sorted(os.listdir("packages"))]
 
