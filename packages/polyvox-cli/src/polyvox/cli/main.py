@@ -33,6 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--emulator", action="store_true", help="use the built-in emulator even if a key is set"
     )
 
+    ollama = sub.add_parser(
+        "ollama", help="pull, list and check models on an Ollama server", description=None
+    )
+    ollama.add_argument("--host", help="the Ollama server (default: OLLAMA_HOST or local)")
+    ollama_sub = ollama.add_subparsers(dest="ollama_command", required=True, metavar="ACTION")
+    pull = ollama_sub.add_parser("pull", help="pull a model, with a progress bar")
+    pull.add_argument("model", help="e.g. llama3.2 or SpeakLeash/bielik-11b-v2.3-instruct:Q4_K_M")
+    ollama_sub.add_parser("list", help="list the pulled models")
+    health = ollama_sub.add_parser("health", help="is Ollama up and the model pulled?")
+    health.add_argument("model", help="the model to check")
+
     emulate = sub.add_parser(
         "emulate",
         help="run the provider emulator in the foreground",
@@ -59,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from polyvox.cli.demo import run_demo
 
         return run_demo(model=args.model, base_url=args.base_url, force_emulator=args.emulator)
+    if args.command == "ollama":
+        from polyvox.cli import ollama as commands
+
+        if args.ollama_command == "pull":
+            return commands.run_pull(args.model, args.host)
+        if args.ollama_command == "list":
+            return commands.run_list(args.host)
+        return commands.run_health(args.model, args.host)
     if args.command == "emulate":
         from polyvox.testing.emulator import serve
 

@@ -91,6 +91,10 @@ class PolyvoxChatModel(BaseChatModel):
     requires_api_key: ClassVar[bool] = True
     """Whether a missing key is an error at construction (local servers need none)."""
 
+    is_local: ClassVar[bool] = False
+    """Whether the model runs on the user's own machine or network (Ollama, llama.cpp,
+    vLLM): the router sends sensitive data only to local models, and local calls cost 0."""
+
     default_structured_output_method: ClassVar[StructuredOutputMethod] = "json_schema"
     """The ``method`` :meth:`with_structured_output` uses when none is given."""
 
@@ -120,6 +124,9 @@ class PolyvoxChatModel(BaseChatModel):
 
     api_key: SecretStr | None = None
     """The API key; read from :attr:`api_key_env` when not given. Never shown."""
+
+    streaming: bool = False
+    """Stream internally even for ``invoke`` (callbacks then see every token)."""
 
     base_url: str | None = None
     """The server's base URL; read from :attr:`base_url_env` or the default when not given."""

@@ -76,9 +76,6 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     reasoning_effort: str | None = None
     """Reasoning effort for reasoning models (``"low"``, ``"medium"``, ``"high"``, ...)."""
 
-    streaming: bool = False
-    """Stream internally even for ``invoke`` (callbacks then see every token)."""
-
     stream_usage: bool = True
     """Ask for token usage at the end of streams (``stream_options.include_usage``)."""
 

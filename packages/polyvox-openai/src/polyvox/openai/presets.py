@@ -98,6 +98,7 @@ class ChatLlamaCpp(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "LLAMACPP_BASE_URL"
     default_base_url: ClassVar[str | None] = "http://127.0.0.1:8080/v1"
     requires_api_key: ClassVar[bool] = False
+    is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
 
     model: str = "local"
@@ -118,6 +119,7 @@ class ChatVLLM(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "VLLM_BASE_URL"
     default_base_url: ClassVar[str | None] = "http://127.0.0.1:8000/v1"
     requires_api_key: ClassVar[bool] = False
+    is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
 
 

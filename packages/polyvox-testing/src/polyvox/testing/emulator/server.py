@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
@@ -29,6 +30,9 @@ from polyvox.testing.emulator.protocol import Protocol, json_response, receive
 from polyvox.testing.emulator.replies import Reply
 from polyvox.testing.emulator.state import EmulatorState, RecordedRequest
 
+if TYPE_CHECKING:
+    from polyvox.testing.emulator.ollama_protocol import OllamaModels
+
 __all__ = [
     "PROTOCOL_MODULES",
     "Emulator",
@@ -39,7 +43,10 @@ __all__ = [
     "shared_emulator",
 ]
 
-PROTOCOL_MODULES: tuple[str, ...] = ("polyvox.testing.emulator.openai_protocol",)
+PROTOCOL_MODULES: tuple[str, ...] = (
+    "polyvox.testing.emulator.openai_protocol",
+    "polyvox.testing.emulator.ollama_protocol",
+)
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 
 _START_TIMEOUT = 10.0
@@ -151,6 +158,18 @@ class Emulator:
         """The ``base_url`` for OpenAI clients, ``{url}/v1``."""
         return f"{self.url}/v1"
 
+    @property
+    def ollama_url(self) -> str:
+        """The ``host`` for ``ollama.Client``: the server root, ``http://127.0.0.1:PORT``."""
+        return self.url
+
+    @property
+    def ollama_models(self) -> OllamaModels:
+        """The models "pulled" on the emulated Ollama server; :meth:`reset` restores them."""
+        from polyvox.testing.emulator.ollama_protocol import models_for
+
+        return models_for(self.state)
+
     def start(self) -> Emulator:
         """Start serving in a background thread; does nothing when already running.
 
@@ -209,8 +228,9 @@ class Emulator:
         self.stop()
 
     def reset(self) -> None:
-        """Clear scripts, faults and recorded requests."""
+        """Clear scripts, faults and recorded requests, and restore the Ollama models."""
         self.state.reset()
+        self.ollama_models.reset()
 
     def script(self, *replies: Reply | str, model: str | None = None) -> None:
         """Queue replies, answered first in, first out, before the auto behaviour.
@@ -288,6 +308,7 @@ class _AnnouncingServer(uvicorn.Server):
             print(
                 f"polyvox emulator listening on {url}\n"
                 f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
+                f"  Ollama clients: host={url} (OLLAMA_HOST={url})\n"
                 f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
                 "  press Ctrl-C to stop",
                 flush=True,

@@ -1,0 +1,157 @@
+"""Ollama failures as classes that are also LangChain ``Model*Error`` s, with advice.
+
+The ``ollama`` SDK raises ``ollama.ResponseError`` (with the HTTP status) for answers and
+the built-in ``ConnectionError`` when Ollama is not running; timeouts and broken streams
+surface as ``httpx`` errors. Each becomes a class inheriting from what was raised and from
+the matching LangChain class, and its message says what to run: ``ollama serve`` when the
+server is down, ``ollama pull MODEL`` when the model is missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import ollama
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+from polyvox.core.errors import ErrorKind, ProviderErrorMixin, classify, rebrand
+
+__all__ = [
+    "OllamaAPIError",
+    "OllamaAuthenticationError",
+    "OllamaConnectionError",
+    "OllamaContextOverflowError",
+    "OllamaInvalidRequestError",
+    "OllamaModelNotFoundError",
+    "OllamaPermissionDeniedError",
+    "OllamaRateLimitError",
+    "OllamaTimeoutError",
+    "map_ollama_error",
+]
+
+
+class OllamaModelNotFoundError(ollama.ResponseError, ProviderErrorMixin, ModelNotFoundError):
+    """The model is not pulled on this Ollama server (404); the message says how to pull it."""
+
+
+class OllamaAuthenticationError(ollama.ResponseError, ProviderErrorMixin, ModelAuthenticationError):
+    """The server (a proxy or ollama.com) rejected the key (401)."""
+
+
+class OllamaPermissionDeniedError(
+    ollama.ResponseError, ProviderErrorMixin, ModelPermissionDeniedError
+):
+    """Forbidden (403)."""
+
+
+class OllamaRateLimitError(ollama.ResponseError, ProviderErrorMixin, ModelRateLimitError):
+    """Too many requests (429, from ollama.com or a proxy)."""
+
+
+class OllamaContextOverflowError(ollama.ResponseError, ProviderErrorMixin, ContextOverflowError):
+    """The prompt does not fit the context window (``num_ctx``)."""
+
+
+class OllamaInvalidRequestError(ollama.ResponseError, ProviderErrorMixin, ModelInvalidRequestError):
+    """Ollama rejected the request (400 and other 4xx)."""
+
+
+class OllamaAPIError(ollama.ResponseError, ProviderErrorMixin, ModelAPIError):
+    """Ollama failed (5xx), or reported an error in the middle of a stream."""
+
+
+class OllamaConnectionError(ConnectionError, ProviderErrorMixin, ModelConnectionError):
+    """Ollama is not reachable, or the connection broke mid-stream."""
+
+
+class OllamaTimeoutError(TimeoutError, ProviderErrorMixin, ModelTimeoutError):
+    """Ollama did not answer within ``timeout`` (a model may still be loading)."""
+
+
+_CLASSES: dict[ErrorKind, type[ollama.ResponseError]] = {
+    ErrorKind.NOT_FOUND: OllamaModelNotFoundError,
+    ErrorKind.AUTHENTICATION: OllamaAuthenticationError,
+    ErrorKind.PERMISSION_DENIED: OllamaPermissionDeniedError,
+    ErrorKind.RATE_LIMIT: OllamaRateLimitError,
+    ErrorKind.CONTEXT_OVERFLOW: OllamaContextOverflowError,
+    ErrorKind.INVALID_REQUEST: OllamaInvalidRequestError,
+    ErrorKind.API: OllamaAPIError,
+    ErrorKind.TIMEOUT: OllamaAPIError,
+    ErrorKind.CONNECTION: OllamaAPIError,
+}
+
+_NOT_PULLED = re.compile(r"model ['\"]?([^'\"]+?)['\"]? not found", re.IGNORECASE)
+
+
+def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseException:
+    """Turn what the SDK (or its transport) raised into polyvox's class for it.
+
+    Args:
+        exc: The exception.
+        host: The Ollama server, named in the messages.
+        model: The model of the call, named in the pull advice.
+
+    Returns:
+        The mapped exception (raise it ``from exc``), or ``exc`` when it is not a server
+        or transport failure.
+    """
+    if isinstance(exc, ollama.ResponseError):
+        status = exc.status_code if exc.status_code > 0 else None
+        text = str(exc.error)
+        if status is None:  # an {"error": ...} line in the middle of a stream
+            kind = classify(500, text)
+            message = f"Ollama at {host} reported an error mid-stream: {text}"
+            return rebrand(
+                exc, _CLASSES[kind], provider="ollama", kind=kind, message=message, error=message
+            )
+        kind = classify(status, text)
+        message = text
+        if kind is ErrorKind.NOT_FOUND and (found := _NOT_PULLED.search(text)):
+            name = found.group(1) or model
+            message = (
+                f"{text} (Ollama at {host}). Pull it first: `ollama pull {name}`, "
+                f"`polyvox ollama pull {name}`, or the model's .pull() method."
+            )
+        # ResponseError shows its `error` attribute, so the advice goes there too
+        return rebrand(
+            exc, _CLASSES[kind], provider="ollama", kind=kind, message=message, error=message
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return _new(
+            OllamaTimeoutError,
+            f"Ollama at {host} did not answer within the timeout ({exc!r}); a large model may "
+            "still be loading: raise timeout= or warm it up with keep_alive.",
+            ErrorKind.TIMEOUT,
+        )
+    if isinstance(exc, ConnectionError | httpx.ConnectError):
+        return _new(
+            OllamaConnectionError,
+            f"Ollama is not reachable at {host}. Start it with `ollama serve` (or the Ollama "
+            "app), or point polyvox at the right server with base_url=... or OLLAMA_HOST.",
+            ErrorKind.CONNECTION,
+        )
+    if isinstance(exc, httpx.TransportError | httpx.StreamError):
+        return _new(
+            OllamaConnectionError,
+            f"the connection to Ollama at {host} broke ({exc!r}): the answer is incomplete",
+            ErrorKind.CONNECTION,
+        )
+    return exc
+
+
+def _new(cls: type[Exception], message: str, kind: ErrorKind) -> BaseException:
+    error = cls(message)
+    error.provider = "ollama"  # type: ignore[attr-defined]
+    error.kind = kind  # type: ignore[attr-defined]
+    return error
