@@ -16,7 +16,10 @@ from tests.testing.emulator_helpers import chat_body
 
 
 def test_health(http: httpx.Client) -> None:
-    assert http.get("/_emulator/health").json() == {"status": "ok", "protocols": ["openai", "ollama"]}
+    assert http.get("/_emulator/health").json() == {
+        "status": "ok",
+        "protocols": ["openai", "ollama"],
+    }
 
 
 def test_script_over_http(emulator: Emulator, http: httpx.Client) -> None:
