@@ -35,6 +35,7 @@ def test_page_examples_run(
     for name in PROVIDERS:
         monkeypatch.setenv(f"{name}_API_KEY", "sk-docs-example")
         monkeypatch.setenv(f"{name}_BASE_URL", emulator.openai_base_url)
+    monkeypatch.setenv("OLLAMA_HOST", emulator.ollama_url)
     namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")

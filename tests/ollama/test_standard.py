@@ -73,6 +73,12 @@ class TestChatOllamaIntegration(ChatModelIntegrationTests):
 
 
 class TestChatBielikIntegration(TestChatOllamaIntegration):
+    """Bielik 11B v2.3 (the default tag): its Ollama template has no tools."""
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
     @property
     def chat_model_class(self) -> type[ChatBielik]:
         return ChatBielik
