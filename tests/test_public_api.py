@@ -14,6 +14,7 @@ EXPECTED = {
         "ErrorKind",
         "MissingAPIKeyError",
         "PolyvoxChatModel",
+        "PolyvoxEmbeddings",
         "ProviderErrorMixin",
         "ProviderResponseError",
         "as_llm",

@@ -15,6 +15,7 @@ from polyvox.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from polyvox.core.chat_model import PolyvoxChatModel, format_tool_choice
+    from polyvox.core.embeddings import PolyvoxEmbeddings
     from polyvox.core.errors import (
         ErrorKind,
         MissingAPIKeyError,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "PolyvoxChatModel": "polyvox.core.chat_model",
+    "PolyvoxEmbeddings": "polyvox.core.embeddings",
     "format_tool_choice": "polyvox.core.chat_model",
     "ErrorKind": "polyvox.core.errors",
     "MissingAPIKeyError": "polyvox.core.errors",
@@ -56,6 +58,7 @@ __all__ = [
     "ErrorKind",
     "MissingAPIKeyError",
     "PolyvoxChatModel",
+    "PolyvoxEmbeddings",
     "ProviderErrorMixin",
     "ProviderResponseError",
     "as_llm",
