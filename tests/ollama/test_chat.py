@@ -280,3 +280,31 @@ async def test_async_health_and_pull(emulator: Emulator) -> None:
     assert steps[-1].status == "success"
     assert (await model.ahealth_check()).ok
     assert "phi4:latest" in await model.alist_models()
+
+
+def test_pull_advice_appears_once(emulator: Emulator) -> None:
+    model = ChatOllama(model="mistral:7b", base_url=emulator.ollama_url, max_retries=0)
+    with pytest.raises(ModelNotFoundError) as info:
+        model.invoke("hi")
+    assert str(info.value).count("Pull it first") == 1
+
+
+def test_health_message_when_down_is_not_nested() -> None:
+    message = ChatOllama(model="llama3.2", base_url="http://127.0.0.1:9").health_check().message
+    assert message.count("is not reachable") == 1
+
+
+def test_stream_without_final_part_says_incomplete(
+    emulator: Emulator, ollama_chat: ChatOllama
+) -> None:
+    ollama_chat.invoke("warm up the window cache")
+    emulator.fail(Fault.broken_stream(after=2))
+    with pytest.raises(ModelConnectionError) as info:
+        list(ollama_chat.stream("tell me a long story about rivers and mountains"))
+    assert "ollama serve" not in str(info.value)
+
+
+def test_pulling_an_unknown_model_is_not_found(emulator: Emulator) -> None:
+    model = ChatOllama(model="no-such-model", base_url=emulator.ollama_url)
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        model.pull()

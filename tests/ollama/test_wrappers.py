@@ -149,3 +149,14 @@ def test_bielik_health_messages(emulator: Emulator) -> None:
     assert f"ollama pull {bielik.model}" in health.message
     down = ChatBielik(base_url="http://127.0.0.1:9").health_check()
     assert "not running" in down.message
+
+
+def test_embeddings_retry_without_sdk_retries(emulator: Emulator) -> None:
+    from polyvox.testing import Fault
+
+    embeddings = OllamaEmbeddings(
+        model="nomic-embed-text", base_url=emulator.ollama_url, max_retries=1
+    )
+    emulator.fail(Fault.server_error(503), times=1)
+    assert len(embeddings.embed_query("retry me")) > 0
+    assert len([r for r in emulator.requests if r.path == "/api/embed"]) == 2

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
 from polyvox.core.errors import ProviderResponseError
+from polyvox.core.retry import async_retrying, retrying
 
 __all__ = ["PolyvoxEmbeddings"]
 
@@ -40,6 +41,9 @@ class PolyvoxEmbeddings(BaseModel, Embeddings):
 
     is_local: ClassVar[bool] = False
     """Whether the model runs on the user's own machine or network."""
+
+    sdk_retries: ClassVar[bool] = False
+    """Whether the provider's SDK retries by itself (else polyvox retries with tenacity)."""
 
     model: str
     """The embedding model."""
@@ -98,7 +102,13 @@ class PolyvoxEmbeddings(BaseModel, Embeddings):
         """
         out: list[list[float]] = []
         for batch in self._batches(texts):
-            out += self._checked(self._embed(batch), len(batch))
+            if type(self).sdk_retries:
+                vectors = self._embed(batch)
+            else:
+                for attempt in retrying(self.max_retries):
+                    with attempt:
+                        vectors = self._embed(batch)
+            out += self._checked(vectors, len(batch))
         return out
 
     def embed_query(self, text: str) -> list[float]:
@@ -123,7 +133,13 @@ class PolyvoxEmbeddings(BaseModel, Embeddings):
         """
         out: list[list[float]] = []
         for batch in self._batches(texts):
-            out += self._checked(await self._aembed(batch), len(batch))
+            if type(self).sdk_retries:
+                vectors = await self._aembed(batch)
+            else:
+                async for attempt in async_retrying(self.max_retries):
+                    with attempt:
+                        vectors = await self._aembed(batch)
+            out += self._checked(vectors, len(batch))
         return out
 
     async def aembed_query(self, text: str) -> list[float]:

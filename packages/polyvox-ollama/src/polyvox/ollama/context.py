@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from polyvox.core.errors import ErrorKind
 from polyvox.core.profiles import get_profile
 
 if TYPE_CHECKING:
@@ -108,4 +109,5 @@ def check_fits(request: dict[str, Any]) -> None:
         )
         error = OllamaContextOverflowError(msg, 400)
         error.provider = "ollama"
+        error.kind = ErrorKind.CONTEXT_OVERFLOW
         raise error

@@ -92,6 +92,7 @@ _CLASSES: dict[ErrorKind, type[ollama.ResponseError]] = {
 }
 
 _NOT_PULLED = re.compile(r"model ['\"]?([^'\"]+?)['\"]? not found", re.IGNORECASE)
+_MISSING = re.compile(r"not found|does not exist|no such model", re.IGNORECASE)
 
 
 def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseException:
@@ -106,11 +107,13 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
         The mapped exception (raise it ``from exc``), or ``exc`` when it is not a server
         or transport failure.
     """
+    if isinstance(exc, ProviderErrorMixin):
+        return exc  # already mapped (e.g. by show() inside a chat call)
     if isinstance(exc, ollama.ResponseError):
         status = exc.status_code if exc.status_code > 0 else None
         text = str(exc.error)
-        if status is None:  # an {"error": ...} line in the middle of a stream
-            kind = classify(500, text)
+        if status is None:  # an {"error": ...} line in the middle of a stream (or a pull)
+            kind = ErrorKind.NOT_FOUND if _MISSING.search(text) else classify(500, text)
             message = f"Ollama at {host} reported an error mid-stream: {text}"
             return rebrand(
                 exc, _CLASSES[kind], provider="ollama", kind=kind, message=message, error=message
@@ -141,6 +144,12 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
             "app), or point polyvox at the right server with base_url=... or OLLAMA_HOST.",
             ErrorKind.CONNECTION,
         )
+    if isinstance(exc, IncompleteStreamError):
+        return _new(
+            OllamaConnectionError,
+            f"the stream from Ollama at {host} stopped early ({exc}): the answer is incomplete",
+            ErrorKind.CONNECTION,
+        )
     if isinstance(exc, httpx.TransportError | httpx.StreamError):
         return _new(
             OllamaConnectionError,
@@ -148,6 +157,10 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
             ErrorKind.CONNECTION,
         )
     return exc
+
+
+class IncompleteStreamError(Exception):
+    """A stream ended without Ollama's final ``done`` part (mapped to a connection error)."""
 
 
 def _new(cls: type[Exception], message: str, kind: ErrorKind) -> BaseException:

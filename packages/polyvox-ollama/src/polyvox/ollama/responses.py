@@ -122,8 +122,11 @@ class ChatStreamReader:
         """Check the stream really ended.
 
         Raises:
-            ConnectionError: When the final ``done`` part never came (the caller maps it).
+            IncompleteStreamError: When the final ``done`` part never came (the caller maps
+                it to a connection error saying the answer is incomplete).
         """
         if not self.done:
-            msg = f"the stream ended after {self.parts} parts without its final part"
-            raise ConnectionError(msg)
+            from polyvox.ollama.errors import IncompleteStreamError
+
+            msg = f"it ended after {self.parts} parts without its final part"
+            raise IncompleteStreamError(msg)

@@ -112,7 +112,9 @@ class OllamaServerMixin:
         return map_ollama_error(exc, host=self.host, model=model or self.model)
 
     def _errors(self) -> tuple[type[BaseException], ...]:
-        return (sdk().ResponseError, ConnectionError, *transport_errors())
+        from polyvox.ollama.errors import IncompleteStreamError
+
+        return (sdk().ResponseError, ConnectionError, IncompleteStreamError, *transport_errors())
 
     # ---- server operations -----------------------------------------------------------------
 
@@ -180,10 +182,7 @@ class OllamaServerMixin:
         return self._health(models)
 
     def _unreachable(self, exc: BaseException) -> OllamaHealth:
-        message = (
-            f"Ollama is not reachable at {self.host} ({exc}). Start it with `ollama serve`, "
-            "or set base_url / OLLAMA_HOST."
-        )
+        message = str(self._fail(exc))  # the mapped error already says what to run
         return OllamaHealth(False, False, self.host, self.model, message)
 
     def _health(self, models: list[str]) -> OllamaHealth:

@@ -47,6 +47,7 @@ class OpenAIEmbeddings(SDKClientMixin, PolyvoxEmbeddings):
     provider: ClassVar[str] = "openai"
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
+    sdk_retries: ClassVar[bool] = True
 
     model: str = "text-embedding-3-small"
     """The embedding model."""
