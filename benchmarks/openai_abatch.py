@@ -9,17 +9,17 @@ clients (rotating order), and the throughput of each is compared with the baseli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from benchmarks.harness import (
     THROUGHPUT_COLUMNS,
+    Batch,
     Context,
-    Samples,
     Section,
     Target,
-    interleave_async,
+    measure_batches,
     register,
     throughput_rows,
+    throughput_setup,
 )
 from benchmarks.openai_clients import (
     CLIENTS,
@@ -34,8 +34,6 @@ from benchmarks.openai_clients import (
 
 PROMPT = "What is the capital of France?"
 CONCURRENCY = 16
-
-Batch = Callable[[int], Awaitable[list[str]]]
 
 
 def _batches(base_url: str) -> dict[str, Batch]:
@@ -63,30 +61,6 @@ def _batches(base_url: str) -> dict[str, Batch]:
     return {RAW: batch_raw, POLYVOX: batch_model(pv), LANGCHAIN: batch_model(lc)}
 
 
-async def _measure(
-    base_url: str, requests: int, rounds: int
-) -> tuple[dict[str, Samples], dict[str, str]]:
-    batches = _batches(base_url)
-    # Warm-up: open every client's connections and load what loads lazily.
-    replies: dict[str, list[str]] = {}
-    failures: dict[str, str] = {}
-    for name, batch in batches.items():
-        try:
-            replies[name] = await batch(2 * CONCURRENCY)
-        except Exception as exc:
-            failures[name] = f"{type(exc).__name__}: {exc}"
-    if RAW in failures:
-        raise RuntimeError(f"the baseline failed: {failures[RAW]}")
-    if len({tuple(r) for r in replies.values()}) != 1:
-        raise RuntimeError(f"the clients got different replies: {replies}")
-
-    def full(batch: Batch) -> Callable[[], Awaitable[list[str]]]:
-        return lambda: batch(requests)
-
-    calls = {name: full(batch) for name, batch in batches.items() if name not in failures}
-    return await interleave_async(calls, rounds=rounds, warmup=0), failures
-
-
 @register(
     "openai.abatch",
     "abatch() throughput at concurrency 16 vs AsyncOpenAI",
@@ -95,22 +69,24 @@ async def _measure(
 )
 def abatch(ctx: Context) -> Section:
     requests, rounds = ctx.scale(1000, 200), ctx.scale(5, 2)
-    samples, failures = asyncio.run(_measure(ctx.openai_base_url(), requests, rounds))
+    batches = _batches(ctx.openai_base_url())
+    samples, failures = asyncio.run(
+        measure_batches(batches, RAW, requests=requests, rounds=rounds, warmup=2 * CONCURRENCY)
+    )
     target = Target("ratio", ">=", 0.95, "≥ 0.95 x SDK")
     return Section(
         name="openai.abatch",
         title=f"{requests:,} requests at concurrency {CONCURRENCY}, throughput",
         columns=THROUGHPUT_COLUMNS,
         rows=throughput_rows(samples, RAW, requests, {POLYVOX: target}, failures, CLIENTS),
-        setup=[
-            f"{rounds} batches of {requests:,} per client, alternating (rotating order), "
-            "after a warm-up batch of 32; non-streaming",
-            f"baseline: asyncio.gather + Semaphore({CONCURRENCY}) over AsyncOpenAI; models: "
-            f"abatch(inputs, config={{'max_concurrency': {CONCURRENCY}}})",
-            ctx.server_note,
-            "req/s = median over batches; ratio = req/s / SDK req/s; CPU = this process's "
-            "CPU time per request"
-            + (" (the server's is not in it)" if ctx.server == "subprocess" else " (server's too)"),
-        ],
+        setup=throughput_setup(
+            ctx,
+            rounds=rounds,
+            requests=requests,
+            warmup=2 * CONCURRENCY,
+            baseline="SDK",
+            how=f"baseline: asyncio.gather + Semaphore({CONCURRENCY}) over AsyncOpenAI; "
+            f"models: abatch(inputs, config={{'max_concurrency': {CONCURRENCY}}})",
+        ),
         notes=["issue's reference on its machine: langchain-openai reaches 0.83-0.88 x SDK"],
     )

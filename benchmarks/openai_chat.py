@@ -11,17 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.harness import (
-    LATENCY_COLUMNS,
-    Column,
+    CONNECT_COLUMNS,
     Context,
-    Row,
     Section,
     Target,
-    connects_per_call,
     interleave,
     latency_rows,
+    latency_setup,
     probe,
     register,
+    with_connects,
 )
 from benchmarks.openai_clients import (
     CLIENTS,
@@ -81,27 +80,16 @@ def _stream_calls(base_url: str, events: list[int]) -> dict[str, Callable[[], st
     return {RAW: call_raw, POLYVOX: consume(pv), LANGCHAIN: consume(lc)}
 
 
-COLUMNS = [*LATENCY_COLUMNS, Column("connects", "new conns/call", "{:.1f}")]
-
-
-def _with_connects(rows: list[Row], calls: dict[str, Callable[[], str]]) -> list[Row]:
-    counts = connects_per_call(calls)
-    for row in rows:
-        if row.label in counts:
-            row.values["connects"] = counts[row.label]
-    return rows
-
-
 def _setup(ctx: Context, rounds: int, warmup: int, clients: int, what: str) -> list[str]:
-    return [
-        f"{what}",
-        f"{rounds:,} rounds x {clients} clients after {warmup} warm-up rounds, "
-        "round-robin in rotating order",
-        "sync clients, each with its own keep-alive connection, max_retries=0, GC on",
-        ctx.server_note,
-        "overhead = median(client) - median(openai SDK); ratio = median(client) / "
-        "median(openai SDK); CPU = this process's CPU time per call (median)",
-    ]
+    return latency_setup(
+        ctx,
+        what=what,
+        rounds=rounds,
+        warmup=warmup,
+        clients=clients,
+        baseline="openai SDK",
+        clients_note="sync clients, each with its own keep-alive connection, max_retries=0, GC on",
+    )
 
 
 @register(
@@ -122,8 +110,8 @@ def invoke(ctx: Context) -> Section:
     return Section(
         name="openai.invoke",
         title="non-streaming chat completion, one call at a time",
-        columns=COLUMNS,
-        rows=_with_connects(rows, working),
+        columns=CONNECT_COLUMNS,
+        rows=with_connects(rows, working),
         setup=_setup(ctx, rounds, warmup, len(working), f"1 user message, echo reply {reply!r}"),
         notes=[
             "baseline: client.chat.completions.create(...) returning the SDK's parsed "
@@ -156,8 +144,8 @@ def stream(ctx: Context) -> Section:
     return Section(
         name="openai.stream",
         title="streamed chat completion, whole stream per call",
-        columns=COLUMNS,
-        rows=_with_connects(rows, working),
+        columns=CONNECT_COLUMNS,
+        rows=with_connects(rows, working),
         setup=_setup(ctx, rounds, warmup, len(working), what),
         notes=[
             "baseline: iterating the SDK's Stream[ChatCompletionChunk] (stream_options="

@@ -7,14 +7,29 @@ Throughput: requests per second per batch, and the ratio to the baseline.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
+from benchmarks.harness.network import connects_per_call
 from benchmarks.harness.report import Column, Row, Target
 from benchmarks.harness.stats import Summary, diff_ci_halfwidth
-from benchmarks.harness.timing import Samples
+from benchmarks.harness.timing import Samples, interleave_async
 
-__all__ = ["LATENCY_COLUMNS", "THROUGHPUT_COLUMNS", "latency_rows", "probe", "throughput_rows"]
+if TYPE_CHECKING:
+    from benchmarks.harness.context import Context
+
+__all__ = [
+    "CONNECT_COLUMNS",
+    "LATENCY_COLUMNS",
+    "THROUGHPUT_COLUMNS",
+    "latency_rows",
+    "latency_setup",
+    "measure_batches",
+    "probe",
+    "throughput_rows",
+    "throughput_setup",
+    "with_connects",
+]
 
 T = TypeVar("T")
 
@@ -80,6 +95,9 @@ LATENCY_COLUMNS = [
     Column("overhead_ci_us", "± (95%)", "±{:,.0f}"),
     Column("ratio", "ratio", "{:.2f}"),
 ]
+
+CONNECT_COLUMNS = [*LATENCY_COLUMNS, Column("connects", "new conns/call", "{:.1f}")]
+"""The latency columns and the new TCP connections per call (see :func:`with_connects`)."""
 
 THROUGHPUT_COLUMNS = [
     Column("rps", "req/s", "{:,.0f}"),
@@ -173,3 +191,124 @@ def throughput_rows(
         }
         rows.append(Row(name, values, (targets or {}).get(name)))
     return _with_failed(rows, failures, targets, order)
+
+
+def with_connects(rows: list[Row], calls: Mapping[str, Callable[[], object]]) -> list[Row]:
+    """Add each client's new connections per call (``connects``, untimed) to its row.
+
+    Args:
+        rows: The latency rows.
+        calls: The clients that worked (already called, so their pools are warm).
+
+    Returns:
+        The same rows.
+    """
+    counts = connects_per_call(calls)
+    for row in rows:
+        if row.label in counts:
+            row.values["connects"] = counts[row.label]
+    return rows
+
+
+def latency_setup(
+    ctx: Context,
+    *,
+    what: str,
+    rounds: int,
+    warmup: int,
+    clients: int,
+    baseline: str,
+    clients_note: str,
+) -> list[str]:
+    """The set-up lines of a latency table (printed above it).
+
+    Args:
+        ctx: The run.
+        what: What one call does.
+        rounds: Timed rounds.
+        warmup: Warm-up rounds.
+        clients: Clients measured.
+        baseline: The baseline's short name in the formulas (``openai SDK``).
+        clients_note: How the clients are set up.
+
+    Returns:
+        The lines.
+    """
+    return [
+        f"{what}",
+        f"{rounds:,} rounds x {clients} clients after {warmup} warm-up rounds, "
+        "round-robin in rotating order",
+        clients_note,
+        ctx.server_note,
+        f"overhead = median(client) - median({baseline}); ratio = median(client) / "
+        f"median({baseline}); CPU = this process's CPU time per call (median)",
+    ]
+
+
+Batch = Callable[[int], Awaitable[list[str]]]
+"""One client's batch: ``await batch(n)`` makes ``n`` requests and returns the replies."""
+
+
+async def measure_batches(
+    batches: Mapping[str, Batch], baseline: str, *, requests: int, rounds: int, warmup: int
+) -> tuple[dict[str, Samples], dict[str, str]]:
+    """Warm each client up with one batch, check the replies agree, then time batches.
+
+    Args:
+        batches: Client name → its batch.
+        baseline: The baseline's name (if it fails, nothing can be compared).
+        requests: Requests per timed batch.
+        rounds: Timed batches per client (interleaved, rotating order).
+        warmup: Requests in the untimed warm-up batch (opens the connections, loads what
+            loads lazily).
+
+    Returns:
+        Client name → one sample per batch, and ``name → error`` for the clients that failed.
+
+    Raises:
+        RuntimeError: When the baseline fails or the replies differ.
+    """
+    replies: dict[str, list[str]] = {}
+    failures: dict[str, str] = {}
+    for name, batch in batches.items():
+        try:
+            replies[name] = await batch(warmup)
+        except Exception as exc:
+            failures[name] = f"{type(exc).__name__}: {exc}"
+    if baseline in failures:
+        raise RuntimeError(f"the baseline failed: {failures[baseline]}")
+    if len({tuple(r) for r in replies.values()}) != 1:
+        raise RuntimeError(f"the clients got different replies: {replies}")
+
+    def full(batch: Batch) -> Callable[[], Awaitable[list[str]]]:
+        return lambda: batch(requests)
+
+    calls = {name: full(batch) for name, batch in batches.items() if name not in failures}
+    return await interleave_async(calls, rounds=rounds, warmup=0), failures
+
+
+def throughput_setup(
+    ctx: Context, *, rounds: int, requests: int, warmup: int, baseline: str, how: str
+) -> list[str]:
+    """The set-up lines of a throughput table (printed above it).
+
+    Args:
+        ctx: The run.
+        rounds: Timed batches per client.
+        requests: Requests per batch.
+        warmup: Requests in the warm-up batch.
+        baseline: The baseline's short name in the formulas (``SDK``).
+        how: How the baseline and the models run their batches.
+
+    Returns:
+        The lines.
+    """
+    return [
+        f"{rounds} batches of {requests:,} per client, alternating (rotating order), "
+        f"after a warm-up batch of {warmup}; non-streaming",
+        how,
+        ctx.server_note,
+        f"req/s = median over batches; ratio = req/s / {baseline} req/s; CPU = this "
+        "process's CPU time per request"
+        + (" (the server's is not in it)" if ctx.server == "subprocess" else " (server's too)"),
+    ]

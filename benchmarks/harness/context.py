@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Literal
 
-from benchmarks.harness.emulator import SERVER_NOTES, openai_emulator
+from benchmarks.harness.emulator import SERVER_NOTES, emulator
 
 __all__ = ["Context", "ServerMode"]
 
@@ -22,7 +22,7 @@ class Context:
     server: ServerMode = "subprocess"
     """Where the emulator runs: its own process (default) or a thread of this one."""
     _stack: ExitStack = field(default_factory=ExitStack)
-    _openai_base_url: str | None = None
+    _url: str | None = None
 
     def scale(self, full: int, quick: int) -> int:
         """Pick a repetition count for this run.
@@ -36,14 +36,22 @@ class Context:
         """
         return quick if self.quick else full
 
-    def openai_base_url(self) -> str:
-        """The emulator's OpenAI base URL (``http://127.0.0.1:PORT/v1``), started on first use.
+    def emulator_url(self) -> str:
+        """The emulator's root URL (``http://127.0.0.1:PORT``), started on first use.
 
-        Every benchmark of the run shares this one server.
+        Every benchmark of the run shares this one server, whatever protocol it speaks.
         """
-        if self._openai_base_url is None:
-            self._openai_base_url = self._stack.enter_context(openai_emulator(self.server))
-        return self._openai_base_url
+        if self._url is None:
+            self._url = self._stack.enter_context(emulator(self.server))
+        return self._url
+
+    def openai_base_url(self) -> str:
+        """The emulator's OpenAI base URL (``http://127.0.0.1:PORT/v1``)."""
+        return f"{self.emulator_url()}/v1"
+
+    def ollama_url(self) -> str:
+        """The emulator's Ollama host: the server root (``ollama.Client(host=...)``)."""
+        return self.emulator_url()
 
     @property
     def server_note(self) -> str:
@@ -53,4 +61,4 @@ class Context:
     def close(self) -> None:
         """Stop the emulator (if one was started)."""
         self._stack.close()
-        self._openai_base_url = None
+        self._url = None

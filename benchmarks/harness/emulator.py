@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from typing import IO
 
-__all__ = ["SERVER_NOTES", "openai_emulator"]
+__all__ = ["SERVER_NOTES", "emulator"]
 
 SERVER_NOTES = {
     "subprocess": "emulator in a separate process (polyvox.testing.serve, as `polyvox "
@@ -66,9 +66,9 @@ def _subprocess_server() -> Iterator[str]:
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
-            base = f"http://127.0.0.1:{port}/v1"
-            _wait_ready(proc, log, f"{base}/models", timeout=60)
-            yield base
+            root = f"http://127.0.0.1:{port}"
+            _wait_ready(proc, log, f"{root}/v1/models", timeout=60)
+            yield root
         finally:
             proc.terminate()
             try:
@@ -83,11 +83,14 @@ def _thread_server() -> Iterator[str]:
     from polyvox.testing import Emulator
 
     with Emulator() as emu:
-        yield str(emu.openai_base_url)
+        yield str(emu.url)
 
 
-def openai_emulator(mode: str) -> contextlib.AbstractContextManager[str]:
-    """Start an emulator and yield its OpenAI base URL (``http://127.0.0.1:PORT/v1``).
+def emulator(mode: str) -> contextlib.AbstractContextManager[str]:
+    """Start an emulator and yield its root URL (``http://127.0.0.1:PORT``).
+
+    One server speaks every protocol on its port: OpenAI under ``/v1``, Ollama's native
+    API under ``/api`` (its clients take the root itself as their host).
 
     Args:
         mode: ``"subprocess"`` or ``"thread"``.

@@ -13,7 +13,17 @@ from typing import Any
 
 __all__ = ["describe", "machine_info"]
 
-_PACKAGES = ("polyvox-openai", "openai", "langchain-core", "langchain-openai", "httpx2", "httpx")
+_PACKAGES = (
+    "polyvox-openai",
+    "openai",
+    "langchain-core",
+    "langchain-openai",
+    "httpx2",
+    "httpx",
+    "polyvox-ollama",
+    "ollama",
+    "langchain-ollama",
+)
 
 
 def _cpu_model() -> str:

@@ -308,3 +308,15 @@ def test_pulling_an_unknown_model_is_not_found(emulator: Emulator) -> None:
     model = ChatOllama(model="no-such-model", base_url=emulator.ollama_url)
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         model.pull()
+
+
+async def test_concurrent_first_calls_share_one_show(emulator: Emulator) -> None:
+    from polyvox.ollama.context import ContextWindows
+
+    emulator.ollama_models.add("gemma3:4b", context_length=65536)
+    model = ChatOllama(model="gemma3:4b", base_url=emulator.ollama_url)
+    ContextWindows._known.pop((model.host, "gemma3:4b"), None)
+    await model.abatch([f"question {i}" for i in range(12)], config={"max_concurrency": 12})
+    shows = [r for r in emulator.requests if r.path == "/api/show"]
+    assert len(shows) == 1
+    assert _sent(emulator)["options"]["num_ctx"] == 65536

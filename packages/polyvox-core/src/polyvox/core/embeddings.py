@@ -7,6 +7,7 @@ async forms live here once.
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar, Self
 
 from langchain_core.embeddings import Embeddings
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
 from polyvox.core.errors import ProviderResponseError
-from polyvox.core.retry import async_retrying, retrying
+from polyvox.core.retry import acall_with_retries, call_with_retries
 
 __all__ = ["PolyvoxEmbeddings"]
 
@@ -102,12 +103,8 @@ class PolyvoxEmbeddings(BaseModel, Embeddings):
         """
         out: list[list[float]] = []
         for batch in self._batches(texts):
-            if type(self).sdk_retries:
-                vectors = self._embed(batch)
-            else:
-                for attempt in retrying(self.max_retries):
-                    with attempt:
-                        vectors = self._embed(batch)
+            retries = 0 if type(self).sdk_retries else self.max_retries
+            vectors = call_with_retries(functools.partial(self._embed, batch), retries)
             out += self._checked(vectors, len(batch))
         return out
 
@@ -133,12 +130,8 @@ class PolyvoxEmbeddings(BaseModel, Embeddings):
         """
         out: list[list[float]] = []
         for batch in self._batches(texts):
-            if type(self).sdk_retries:
-                vectors = await self._aembed(batch)
-            else:
-                async for attempt in async_retrying(self.max_retries):
-                    with attempt:
-                        vectors = await self._aembed(batch)
+            retries = 0 if type(self).sdk_retries else self.max_retries
+            vectors = await acall_with_retries(functools.partial(self._aembed, batch), retries)
             out += self._checked(vectors, len(batch))
         return out
 

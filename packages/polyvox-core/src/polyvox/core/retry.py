@@ -2,24 +2,25 @@
 
 Only failures LangChain marks retryable (``ModelError.is_retryable``: rate limits, server
 errors, timeouts, connection failures) are retried, waiting what the provider asked
-(``retry_after``) or an exponential backoff with jitter. SDKs with their own retry (OpenAI,
-Anthropic) keep theirs.
+(``retry_after``) or an exponential backoff with jitter. The first attempt is a plain call:
+``tenacity`` is imported and its loop built only after a retryable failure, so a call that
+succeeds pays nothing. SDKs with their own retry (OpenAI, Anthropic) keep theirs.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from langchain_core.exceptions import ModelError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-)
 
-__all__ = ["async_retrying", "retrying"]
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState, Retrying
+
+__all__ = ["acall_with_retries", "async_retrying", "call_with_retries", "retrying"]
+
+T = TypeVar("T")
 
 _BASE = 0.25
 _CAP = 8.0
@@ -48,6 +49,8 @@ def retrying(max_retries: int) -> Retrying:
     Returns:
         The retrying iterator; the last failure is re-raised as it was.
     """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
     return Retrying(
         stop=stop_after_attempt(max_retries + 1),
         retry=retry_if_exception(_retryable),
@@ -65,9 +68,53 @@ def async_retrying(max_retries: int) -> AsyncRetrying:
     Returns:
         The async retrying iterator.
     """
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
     return AsyncRetrying(
         stop=stop_after_attempt(max_retries + 1),
         retry=retry_if_exception(_retryable),
         wait=_wait,
         reraise=True,
     )
+
+
+def call_with_retries(call: Callable[[], T], max_retries: int) -> T:
+    """Call ``call``; on a retryable failure, retry up to ``max_retries`` times.
+
+    Args:
+        call: The attempt (raising polyvox's mapped errors).
+        max_retries: Retries after the first attempt.
+
+    Returns:
+        What the first successful attempt returned.
+    """
+    try:
+        return call()
+    except ModelError as exc:
+        if max_retries <= 0 or not _retryable(exc):
+            raise
+    for attempt in retrying(max_retries - 1):
+        with attempt:
+            return call()
+    raise AssertionError("unreachable: tenacity re-raises the last failure")  # pragma: no cover
+
+
+async def acall_with_retries(call: Callable[[], Awaitable[T]], max_retries: int) -> T:
+    """Async :func:`call_with_retries`.
+
+    Args:
+        call: Makes the attempt's awaitable.
+        max_retries: Retries after the first attempt.
+
+    Returns:
+        What the first successful attempt returned.
+    """
+    try:
+        return await call()
+    except ModelError as exc:
+        if max_retries <= 0 or not _retryable(exc):
+            raise
+    async for attempt in async_retrying(max_retries - 1):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity re-raises the last failure")  # pragma: no cover

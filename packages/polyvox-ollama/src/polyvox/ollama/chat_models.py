@@ -11,7 +11,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from polyvox.core.chat_model import PolyvoxChatModel
-from polyvox.core.retry import async_retrying, retrying
+from polyvox.core.retry import acall_with_retries, call_with_retries
 from polyvox.ollama import profiles as _profiles  # noqa: F401  (registers the profiles)
 from polyvox.ollama.context import ContextWindows, check_fits
 from polyvox.ollama.messages import to_ollama_messages
@@ -138,13 +138,15 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request = self._request(messages, stop, False, kwargs)
-        for attempt in retrying(self.max_retries):
-            with attempt:
-                try:
-                    self._set_num_ctx(request)
-                    response = self.client.chat(**request)
-                except self._errors() as exc:
-                    raise self._fail(exc, request["model"]) from exc
+
+        def attempt() -> Any:
+            try:
+                self._set_num_ctx(request)
+                return self.client.chat(**request)
+            except self._errors() as exc:
+                raise self._fail(exc, request["model"]) from exc
+
+        response = call_with_retries(attempt, self.max_retries)
         message = message_from_response(response, model=request["model"], turn=len(messages))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -156,13 +158,15 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request = self._request(messages, stop, False, kwargs)
-        async for attempt in async_retrying(self.max_retries):
-            with attempt:
-                try:
-                    await self._aset_num_ctx(request)
-                    response = await self.async_client.chat(**request)
-                except self._errors() as exc:
-                    raise self._fail(exc, request["model"]) from exc
+
+        async def attempt() -> Any:
+            try:
+                await self._aset_num_ctx(request)
+                return await self.async_client.chat(**request)
+            except self._errors() as exc:
+                raise self._fail(exc, request["model"]) from exc
+
+        response = await acall_with_retries(attempt, self.max_retries)
         message = message_from_response(response, model=request["model"], turn=len(messages))
         return ChatResult(generations=[ChatGeneration(message=message)])
 

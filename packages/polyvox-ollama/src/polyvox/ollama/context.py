@@ -9,6 +9,7 @@ falling back to the model's profile. A prompt that clearly does not fit raises
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +40,15 @@ def context_length_of(model_info: Any) -> int | None:
 
 
 class ContextWindows:
-    """Context lengths by (server, model), looked up once per process."""
+    """Context lengths by (server, model), looked up once per process.
+
+    Concurrent first calls share one ``/api/show``: threads wait on a per-key lock, tasks
+    on the first task's future.
+    """
 
     _lock = threading.Lock()
+    _key_locks: dict[tuple[str, str], threading.Lock] = {}
+    _pending: dict[tuple[str, str], asyncio.Future[int | None]] = {}
     _known: dict[tuple[str, str], int | None] = {}
 
     def _fallback(self, model: str) -> int | None:
@@ -59,9 +66,13 @@ class ContextWindows:
             The length, or ``None`` when neither the server nor a profile knows it.
         """
         key = (owner.host, model)
-        if key not in self._known:
-            shown = owner.show(model)
-            with self._lock:
+        if key in self._known:
+            return self._known[key]
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._known:
+                shown = owner.show(model)
                 self._known[key] = context_length_of(shown.modelinfo) or self._fallback(model)
         return self._known[key]
 
@@ -76,11 +87,27 @@ class ContextWindows:
             The length, or ``None`` when neither the server nor a profile knows it.
         """
         key = (owner.host, model)
-        if key not in self._known:
+        if key in self._known:
+            return self._known[key]
+        loop = asyncio.get_running_loop()
+        pending = self._pending.get(key)
+        if pending is not None and pending.get_loop() is loop:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[int | None] = loop.create_future()
+        self._pending[key] = future
+        try:
             shown = await owner.ashow(model)
-            with self._lock:
-                self._known[key] = context_length_of(shown.modelinfo) or self._fallback(model)
-        return self._known[key]
+            length = context_length_of(shown.modelinfo) or self._fallback(model)
+            self._known[key] = length
+            future.set_result(length)
+            return length
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            if self._pending.get(key) is future:
+                del self._pending[key]
 
 
 def check_fits(request: dict[str, Any]) -> None:
