@@ -1,0 +1,244 @@
+"""``CostCallbackHandler``: every LangChain model call, priced, into the ledger.
+
+Attach it like any callback (``config={"callbacks": [handler]}``, or on a model, or via
+``polyvox.core.tracking.track_costs()``); it records chat and text-LLM calls, invoke and
+stream, sync and async, successes and failures, with the run's attribution. It runs inline
+(no thread hop) and only enqueues a record, so it adds microseconds to a call. A polyvox
+``LLM`` adapter's outer run is not recorded when its inner chat call was, so nothing is
+counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
+
+from polyvox.core.tracking.attribution import Attribution, attribution_from
+from polyvox.core.tracking.recorder import CallRecorder, ObservedCall
+
+if TYPE_CHECKING:
+    from polyvox.core.catalog import ModelCatalog
+    from polyvox.core.ledger import BudgetGuard, Ledger, Reservation
+
+__all__ = ["CostCallbackHandler"]
+
+logger = logging.getLogger("polyvox.costs")
+
+
+class _Run:
+    __slots__ = ("attribution", "model", "parent", "provider", "reservation", "started")
+
+    def __init__(
+        self, provider: str, model: str, attribution: Attribution, parent: str | None
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.attribution = attribution
+        self.parent = parent
+        self.reservation: Reservation | None = None
+        self.started = time.perf_counter()
+
+
+class CostCallbackHandler(BaseCallbackHandler):
+    """Records every model call a run makes, priced from the catalog, in a ledger."""
+
+    run_inline = True
+    """Called in the caller's thread or task: recording only enqueues, so no hop is needed."""
+
+    raise_error = True
+    """Lets a ``BudgetExceededError`` stop the call; every other failure of the handler is
+    logged and swallowed, so recording never breaks a call."""
+
+    def __init__(
+        self,
+        ledger: Ledger | None = None,
+        catalog: ModelCatalog | None = None,
+        *,
+        budgets: BudgetGuard | None = None,
+    ) -> None:
+        """Create a handler.
+
+        Args:
+            ledger: Where records go (the process-wide default ledger: SQLite, or
+                ``POLYVOX_LEDGER_URL``).
+            catalog: Where prices come from (the default catalog).
+            budgets: Budgets checked before each call from an estimate of its cost; a call
+                that would pass one raises ``BudgetExceededError`` and is not sent.
+        """
+        self.budgets = budgets
+        if ledger is None:
+            from polyvox.core.tracking.recorder import default_ledger
+
+            ledger = default_ledger()
+        self.recorder = CallRecorder(ledger, catalog)
+        self._runs: dict[UUID, _Run] = {}
+        self._recorded_parents: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger records go to."""
+        return self.recorder.ledger
+
+    # ---- starts ------------------------------------------------------------------------------
+
+    def _start(
+        self,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        metadata: dict[str, Any] | None,
+        tags: list[str] | None,
+        invocation_params: dict[str, Any] | None,
+        prompt: Sequence[BaseMessage] | Sequence[str],
+    ) -> None:
+        meta = metadata or {}
+        params = invocation_params or {}
+        provider = str(meta.get("ls_provider") or params.get("_type") or "unknown")
+        model = str(meta.get("ls_model_name") or params.get("model") or "unknown")
+        run = _Run(provider, model, attribution_from(meta, tags), _id(parent_run_id))
+        nested = parent_run_id is not None and parent_run_id in self._runs
+        if self.budgets is not None and not nested:
+            run.reservation = self._reserve(run, prompt, params)  # may raise: stops the call
+        with self._lock:
+            self._runs[run_id] = run
+
+    def _reserve(
+        self, run: _Run, prompt: Sequence[BaseMessage] | Sequence[str], params: dict[str, Any]
+    ) -> Reservation | None:
+        from polyvox.core.ledger import BudgetExceededError
+        from polyvox.core.tracking.estimate import estimate_cost, estimate_tokens
+
+        assert self.budgets is not None
+        try:
+            estimate, currency = estimate_cost(
+                self.recorder.catalog, run.provider, run.model, estimate_tokens(prompt), params
+            )
+            return self.budgets.reserve(run.attribution.as_mapping(), estimate, currency)
+        except BudgetExceededError:
+            raise
+        except Exception:
+            logger.exception(
+                "budget check failed for %s/%s; the call goes ahead", run.provider, run.model
+            )
+            return None
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Note the start of a chat model call (and check its budgets)."""
+        prompt = messages[0] if messages else []
+        self._start(run_id, parent_run_id, metadata, tags, kwargs.get("invocation_params"), prompt)
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Note the start of a text-LLM call (and check its budgets)."""
+        self._start(run_id, parent_run_id, metadata, tags, kwargs.get("invocation_params"), prompts)
+
+    # ---- ends ------------------------------------------------------------------------------
+
+    def on_llm_end(
+        self,
+        response: LLMResult,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Record a finished call (chat or text, streamed or not)."""
+        with self._lock:
+            run = self._runs.pop(run_id, None)
+            skip = str(run_id) in self._recorded_parents
+            self._recorded_parents.discard(str(run_id))
+        if run is None or skip:
+            return  # not ours, or an adapter whose inner call is already recorded
+        generation = (
+            response.generations[0][0] if response.generations and response.generations[0] else None
+        )
+        message = generation.message if isinstance(generation, ChatGeneration) else None
+        meta = dict(message.response_metadata) if message is not None else {}
+        usage = getattr(message, "usage_metadata", None)
+        if usage is None and generation is not None:
+            usage = (generation.generation_info or {}).get("usage_metadata")
+        call = ObservedCall(
+            provider=str(meta.get("model_provider") or run.provider),
+            model=str(meta.get("model_name") or run.model),
+            usage=usage,
+            latency_ms=(time.perf_counter() - run.started) * 1000,
+            attribution=run.attribution,
+            run_id=str(run_id),
+            parent_run_id=run.parent,
+            cache_hit=bool(meta.get("polyvox_cache_hit")),
+        )
+        self._finish(run, call)
+
+    def on_llm_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Record a failed call (tokens 0, cost 0 unless the provider billed; outcome error)."""
+        with self._lock:
+            run = self._runs.pop(run_id, None)
+            skip = str(run_id) in self._recorded_parents
+            self._recorded_parents.discard(str(run_id))
+        if run is None or skip:
+            return
+        call = ObservedCall(
+            provider=run.provider,
+            model=run.model,
+            usage=None,
+            latency_ms=(time.perf_counter() - run.started) * 1000,
+            attribution=run.attribution,
+            run_id=str(run_id),
+            parent_run_id=run.parent,
+            outcome="error",
+            error_type=type(error).__name__,
+        )
+        self._finish(run, call)
+
+    def _finish(self, run: _Run, call: ObservedCall) -> None:
+        try:
+            if run.parent is not None:
+                with self._lock:  # only a model run above this one (an LLM adapter) is skipped
+                    if UUID(run.parent) in self._runs:
+                        self._recorded_parents.add(run.parent)
+            record = self.recorder.record(call)
+            if run.reservation is not None:
+                if call.outcome == "ok":
+                    run.reservation.commit(record.cost)
+                else:
+                    run.reservation.release()
+        except Exception:  # recording never breaks a call (raise_error is for budgets only)
+            logger.exception("could not record a call to %s/%s", call.provider, call.model)
+
+
+def _id(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
