@@ -302,6 +302,9 @@ class BudgetGuard:
         self, attribution: Mapping[str, str], estimate: Decimal, currency: str = "USD"
     ) -> Reservation:
         """:meth:`reserve` for asyncio (the database work runs in a worker thread)."""
+        # The ledger's database layer is synchronous SQLAlchemy (sqlite3, psycopg); the
+        # reservation is one short locked transaction, run off the event loop. A native
+        # async engine (aiosqlite/asyncpg) would remove the thread hop.
         return await asyncio.to_thread(self.reserve, attribution, estimate, currency)
 
     def status(self) -> list[BudgetStatus]:
