@@ -56,7 +56,7 @@ def test_attribution_from_metadata_and_tags() -> None:
             "ls_provider": "openai",
             "langgraph_step": 2,
         },
-        ["execution:e9", "plain-tag", "env:prod"],
+        ["execution:e9", "plain-tag", "env:prod", "seq:step:2"],
     )
     assert (found.workspace_id, found.agent_id, found.execution_id) == ("w1", "7", "e9")
     assert dict(found.attributes) == {"team": "red", "env": "prod"}

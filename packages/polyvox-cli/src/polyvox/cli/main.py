@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     health = ollama_sub.add_parser("health", help="is Ollama up and the model pulled?")
     health.add_argument("model", help="the model to check")
 
+    from polyvox.cli.costs import add_costs_parser
+
+    add_costs_parser(sub)
+
     emulate = sub.add_parser(
         "emulate",
         help="run the provider emulator in the foreground",
@@ -78,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.ollama_command == "list":
             return commands.run_list(args.host)
         return commands.run_health(args.model, args.host)
+    if args.command == "costs":
+        from polyvox.cli.costs import run_costs
+
+        return run_costs(args)
     if args.command == "emulate":
         from polyvox.testing.emulator import serve
 

@@ -19,6 +19,7 @@ ATTRIBUTION_KEYS = ("workspace_id", "agent_id", "execution_id")
 
 _INTERNAL_PREFIXES = ("ls_", "langgraph_", "checkpoint_", "lc_", "__")
 _INTERNAL_KEYS = frozenset({"thread_id", "run_name", "versions"})
+_INTERNAL_TAG_KEYS = frozenset({"seq", "map", "graph", "langsmith"})  # LangChain's own tags
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def attribution_from(
     attributes: dict[str, str] = {}
     for tag in tags or ():
         key, sep, value = str(tag).partition(":")
-        if not sep or not value:
+        if not sep or not value or key in _INTERNAL_TAG_KEYS:
             continue
         name = f"{key}_id" if f"{key}_id" in ATTRIBUTION_KEYS else key
         (columns if name in ATTRIBUTION_KEYS else attributes)[name] = value

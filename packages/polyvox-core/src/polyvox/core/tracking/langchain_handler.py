@@ -1,11 +1,10 @@
 """``CostCallbackHandler``: every LangChain model call, priced, into the ledger.
 
-Attach it like any callback (``config={"callbacks": [handler]}``, or on a model, or via
-``polyvox.core.tracking.track_costs()``); it records chat and text-LLM calls, invoke and
-stream, sync and async, successes and failures, with the run's attribution. It runs inline
-(no thread hop) and only enqueues a record, so it adds microseconds to a call. A polyvox
-``LLM`` adapter's outer run is not recorded when its inner chat call was, so nothing is
-counted twice.
+Attach it like any callback (``config={"callbacks": [handler]}``, or on a model with
+``callbacks=[handler]``); it records chat and text-LLM calls, invoke and stream, sync and
+async, successes and failures, with the run's attribution. It runs inline (no thread hop)
+and only enqueues a record. A polyvox ``LLM`` adapter's outer run is not recorded when its
+inner chat call was, so nothing is counted twice.
 """
 
 from __future__ import annotations
