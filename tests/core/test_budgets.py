@@ -230,15 +230,19 @@ def _guarded_calls(led: Ledger, threads: int) -> int:
     return len(granted)
 
 
-def _check_overshoot(led: Ledger) -> None:
+def _check_overshoot(led: Ledger, granted: int) -> None:
     spent = led.total_cost(where={"workspace_id": "shared"})
-    assert spent <= LIMIT + ESTIMATE  # the promise
-    assert spent == Decimal("2.50")  # here: no overshoot at all, and no budget left unused
+    assert spent <= LIMIT + ESTIMATE  # the promise: overshoot at most one request's estimate
+    assert spent > LIMIT - ESTIMATE  # and no room left for another call
+    assert spent == ESTIMATE * granted
 
 
 def test_fifty_threads_overshoot_at_most_one_estimate(ledger: Ledger) -> None:
-    assert _guarded_calls(ledger, 50) == 10
-    _check_overshoot(ledger)
+    # Usually exactly 10 are granted; under rare interleavings on PostgreSQL an 11th is
+    # (still within the promised bound of one estimate).
+    granted = _guarded_calls(ledger, 50)
+    assert granted in (10, 11)
+    _check_overshoot(ledger, granted)
 
 
 def _process_reserver(url: str, schema: str | None) -> int:
@@ -252,6 +256,6 @@ def test_four_processes_share_one_budget(tmp_path: Path) -> None:
         where.ledger().close()  # create the tables before the race
         args = [(where.url, where.schema)] * 4
         granted = spawn_pool().starmap(_process_reserver, args, chunksize=1)
-        assert sum(granted) == 10
+        assert sum(granted) in (10, 11)
         with where.ledger() as led:
-            _check_overshoot(led)
+            _check_overshoot(led, sum(granted))
