@@ -22,6 +22,7 @@ from benchmarks.harness import (
     throughput_rows,
     throughput_setup,
 )
+from benchmarks.harness.langchain_calls import abatch_call
 from benchmarks.ollama_chat import NO_TARGET
 from benchmarks.ollama_clients import (
     CLIENTS,
@@ -53,15 +54,11 @@ def _batches(host: str) -> dict[str, Batch]:
 
         return await asyncio.gather(*(one() for _ in range(n)))
 
-    def batch_model(model: object) -> Batch:
-        async def run(n: int) -> list[str]:
-            config = {"max_concurrency": CONCURRENCY}
-            out = await model.abatch([PROMPT] * n, config=config)  # type: ignore[attr-defined]
-            return [str(m.content) for m in out]
-
-        return run
-
-    return {RAW: batch_raw, POLYVOX: batch_model(pv), LANGCHAIN: batch_model(lc)}
+    return {
+        RAW: batch_raw,
+        POLYVOX: abatch_call(pv, PROMPT, CONCURRENCY),
+        LANGCHAIN: abatch_call(lc, PROMPT, CONCURRENCY),
+    }
 
 
 @register(

@@ -14,7 +14,6 @@ request as the others and separates the wire format's cost from the wrapper's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from benchmarks.harness import (
     CONNECT_COLUMNS,
@@ -27,6 +26,7 @@ from benchmarks.harness import (
     register,
     with_connects,
 )
+from benchmarks.harness.langchain_calls import stream_call
 from benchmarks.ollama_clients import (
     CLIENTS,
     LANGCHAIN,
@@ -95,13 +95,11 @@ def _stream_calls(host: str, parts: list[int]) -> dict[str, Callable[[], str]]:
         parts.append(n)
         return "".join(texts)
 
-    def consume(model: Any) -> Callable[[], str]:
-        def call() -> str:
-            return "".join(str(chunk.content) for chunk in model.stream(STREAM_PROMPT))
-
-        return call
-
-    return {RAW: call_raw, POLYVOX: consume(pv), LANGCHAIN: consume(lc)}
+    return {
+        RAW: call_raw,
+        POLYVOX: stream_call(pv, STREAM_PROMPT),
+        LANGCHAIN: stream_call(lc, STREAM_PROMPT),
+    }
 
 
 def _setup(ctx: Context, rounds: int, warmup: int, clients: int, what: str) -> list[str]:

@@ -21,6 +21,7 @@ from benchmarks.harness import (
     throughput_rows,
     throughput_setup,
 )
+from benchmarks.harness.langchain_calls import abatch_call
 from benchmarks.openai_clients import (
     CLIENTS,
     LANGCHAIN,
@@ -50,15 +51,11 @@ def _batches(base_url: str) -> dict[str, Batch]:
 
         return await asyncio.gather(*(one() for _ in range(n)))
 
-    def batch_model(model: object) -> Batch:
-        async def run(n: int) -> list[str]:
-            config = {"max_concurrency": CONCURRENCY}
-            out = await model.abatch([PROMPT] * n, config=config)  # type: ignore[attr-defined]
-            return [str(m.content) for m in out]
-
-        return run
-
-    return {RAW: batch_raw, POLYVOX: batch_model(pv), LANGCHAIN: batch_model(lc)}
+    return {
+        RAW: batch_raw,
+        POLYVOX: abatch_call(pv, PROMPT, CONCURRENCY),
+        LANGCHAIN: abatch_call(lc, PROMPT, CONCURRENCY),
+    }
 
 
 @register(

@@ -8,7 +8,6 @@ in every sample alike and the differences of the medians are the clients' overhe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from benchmarks.harness import (
     CONNECT_COLUMNS,
@@ -22,6 +21,7 @@ from benchmarks.harness import (
     register,
     with_connects,
 )
+from benchmarks.harness.langchain_calls import stream_call
 from benchmarks.openai_clients import (
     CLIENTS,
     LANGCHAIN,
@@ -71,13 +71,11 @@ def _stream_calls(base_url: str, events: list[int]) -> dict[str, Callable[[], st
         events.append(n)
         return "".join(parts)
 
-    def consume(model: Any) -> Callable[[], str]:
-        def call() -> str:
-            return "".join(str(chunk.content) for chunk in model.stream(STREAM_PROMPT))
-
-        return call
-
-    return {RAW: call_raw, POLYVOX: consume(pv), LANGCHAIN: consume(lc)}
+    return {
+        RAW: call_raw,
+        POLYVOX: stream_call(pv, STREAM_PROMPT),
+        LANGCHAIN: stream_call(lc, STREAM_PROMPT),
+    }
 
 
 def _setup(ctx: Context, rounds: int, warmup: int, clients: int, what: str) -> list[str]:

@@ -173,7 +173,12 @@ class Reservation:
                 )
 
     async def acommit(self, actual: Decimal | None = None) -> None:
-        """:meth:`commit` for asyncio (the ledger flush is awaited natively)."""
+        """:meth:`commit` for asyncio (the ledger flush is awaited natively).
+
+        Dropping the reservation is one short transaction on the synchronous SQLAlchemy
+        layer (sqlite3/psycopg), run in a worker thread to keep the event loop free, as in
+        :meth:`BudgetGuard.areserve`.
+        """
         if self.state == "held":
             self.state, self.actual = "committed", actual
             if self.id is not None:
