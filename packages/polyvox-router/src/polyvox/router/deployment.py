@@ -1,0 +1,195 @@
+"""A deployment: one chat model the router may send a request to, with what is known of it.
+
+The catalog entry (:class:`~polyvox.core.catalog.ModelEntry`) carries the facts strategies
+and constraints read: tier, price, capabilities, locality, languages and context window.
+It is looked up from the model's provider and name when not given, and a model the catalog
+does not know gets a conservative entry (no capabilities claimed, an 8K window, unpriced,
+cloud) rather than an error, so any LangChain chat model can take part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from polyvox.core.catalog import Capability, ModelEntry, Tier
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from polyvox.core.catalog import ModelCatalog
+
+UNKNOWN_CONTEXT_WINDOW = 8192
+"""The context window assumed for a model the catalog does not know."""
+
+
+@dataclass(eq=False)
+class Deployment:
+    """One chat model the router can route to.
+
+    Build it with :meth:`of` to have the catalog entry looked up; the constructor takes an
+    explicit entry.
+    """
+
+    name: str
+    """Unique name within a router (used in metadata, statistics, breakers and config)."""
+
+    model: BaseChatModel
+    """The chat model (any LangChain ``BaseChatModel``, a polyvox model or not)."""
+
+    entry: ModelEntry
+    """What the catalog knows: tier, price, capabilities, locality, languages, window."""
+
+    weight: float = 1.0
+    """Relative share of traffic among equally ranked deployments (balanced strategy)."""
+
+    priority: int = 0
+    """Lower goes first when strategies tie, and orders the fallback chain."""
+
+    quality: float | None = None
+    """A quality score in [0, 1] for the quality strategy; ``None`` derives one from the tier."""
+
+    tags: frozenset[str] = field(default_factory=frozenset)
+    """Free-form labels (``"code"``, ``"eu"``) that user strategies and config can match."""
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise ValueError("Deployment.name must be a non-empty string")
+        if self.weight < 0:
+            raise ValueError(f"Deployment {self.name!r}: weight must be >= 0, got {self.weight}")
+        if self.quality is not None and not 0.0 <= self.quality <= 1.0:
+            raise ValueError(
+                f"Deployment {self.name!r}: quality must be in [0, 1], got {self.quality}"
+            )
+        self.tags = frozenset(self.tags)
+
+    @classmethod
+    def of(
+        cls,
+        model: BaseChatModel,
+        *,
+        name: str | None = None,
+        entry: ModelEntry | None = None,
+        catalog: ModelCatalog | None = None,
+        **fields: Any,
+    ) -> Deployment:
+        """A deployment for ``model``, its catalog entry looked up by provider and model name.
+
+        Args:
+            model: The chat model.
+            name: The deployment's name; defaults to ``provider/model``.
+            entry: The catalog entry; looked up when omitted.
+            catalog: Where to look it up (the default catalog when omitted).
+            **fields: ``weight``, ``priority``, ``quality``, ``tags``.
+
+        Returns:
+            The deployment.
+        """
+        provider, model_name = model_identity(model)
+        if entry is None:
+            entry = lookup_entry(provider, model_name, catalog, local=_is_local(model))
+        return cls(name=name or f"{provider}/{model_name}", model=model, entry=entry, **fields)
+
+    @property
+    def provider(self) -> str:
+        """The provider id."""
+        return self.entry.provider
+
+    @property
+    def local(self) -> bool:
+        """Whether the model runs on the user's own hardware."""
+        return self.entry.local
+
+    @property
+    def tier(self) -> Tier:
+        """The catalog tier."""
+        return self.entry.tier
+
+    @property
+    def context_window(self) -> int:
+        """Maximum input tokens."""
+        return self.entry.context_window
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the model supports."""
+        return self.entry.capabilities
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """ISO 639-1 codes of the languages the model is strong in."""
+        return self.entry.languages
+
+    @property
+    def quality_score(self) -> float:
+        """:attr:`quality`, or one derived from the tier (fast 0.5, balanced 0.7, powerful 0.9)."""
+        if self.quality is not None:
+            return self.quality
+        return _TIER_QUALITY[self.entry.tier]
+
+    def __repr__(self) -> str:
+        return (
+            f"Deployment(name={self.name!r}, provider={self.provider!r}, "
+            f"model={self.entry.model!r}, tier={self.tier.value}, local={self.local})"
+        )
+
+
+_TIER_QUALITY = {Tier.FAST: 0.5, Tier.BALANCED: 0.7, Tier.POWERFUL: 0.9}
+
+
+def model_identity(model: BaseChatModel) -> tuple[str, str]:
+    """The ``(provider, model name)`` of a chat model, from its LangSmith parameters.
+
+    Args:
+        model: Any LangChain chat model.
+
+    Returns:
+        The provider id and model name (``("unknown", type name)`` when it reports neither).
+    """
+    params = model._get_ls_params()
+    provider = str(params.get("ls_provider") or "unknown")
+    name = params.get("ls_model_name") or getattr(model, "model", None)
+    name = name or getattr(model, "model_name", None) or type(model).__name__
+    return provider, str(name)
+
+
+def lookup_entry(
+    provider: str, model: str, catalog: ModelCatalog | None = None, *, local: bool = False
+) -> ModelEntry:
+    """The catalog entry for a model, or a conservative one for a model it does not know.
+
+    Args:
+        provider: The provider id.
+        model: The model name.
+        catalog: The catalog (the default one when omitted).
+        local: Whether an unknown model runs locally.
+
+    Returns:
+        The entry.
+    """
+    if catalog is None:
+        from polyvox.core.catalog import default_catalog
+
+        catalog = default_catalog()
+    found = catalog.find(model, provider)
+    if found is not None:
+        return found
+    return ModelEntry(
+        provider=provider if provider != "unknown" else "custom",
+        model=model,
+        context_window=UNKNOWN_CONTEXT_WINDOW,
+        local=local,
+        price_source="none",
+    )
+
+
+def _is_local(model: BaseChatModel) -> bool:
+    return bool(getattr(type(model), "is_local", False))
+
+
+def blended_price_usd(deployment: Deployment) -> Decimal | None:
+    """The deployment's blended price per 1M tokens in USD (``None``: unpriced)."""
+    from polyvox.core.catalog import default_catalog
+
+    return default_catalog().blended_price(deployment.entry, "USD")
