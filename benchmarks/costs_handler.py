@@ -79,10 +79,18 @@ def noop_handler() -> Any:
 
 
 class _NullLedger:
-    """Takes records and drops them: the handler's own work, without the ledger's."""
+    """Takes records and drops them: the handler's own work, without the ledger's.
+
+    A deferred record (``record_later``) is built here, on the caller's thread, so this
+    variant still counts the pricing and the record that a real ledger makes on its writer
+    thread: the whole of the handler's work, wherever it runs.
+    """
 
     def record(self, record: object) -> None:
         return None
+
+    def record_later(self, build: Callable[[], object]) -> None:
+        build()
 
 
 # costs.handler: end to end ----------------------------------------------------------------
@@ -329,9 +337,10 @@ def handler_calls(ctx: Context) -> Section:
             "a tight loop keeps the code and data in the CPU caches: inside real invoke() "
             "calls the same two methods take about twice as long (docs/performance.md, "
             "Cost tracking), so costs.handler is the figure a call pays",
-            "null ledger: the handler's own work (attribution, catalog price, CallRecord); "
-            "SQLite ledger: plus Ledger.record() (enqueue) and, amortised, the background "
-            "thread's batched writes competing for the GIL",
+            "null ledger: all of the handler's work (attribution, catalog price, CallRecord), "
+            "done in the caller's thread; SQLite ledger: what the call path pays (attribution "
+            "and an enqueue: the price and the record are made on the writer thread, in "
+            "batches) plus, amortised, that thread's work competing for the GIL",
             f"ledger check: {recorded:,} records written for {expected:,} calls "
             f"(flush {'ok' if flushed else 'timed out'}); each priced {cost}",
         ],

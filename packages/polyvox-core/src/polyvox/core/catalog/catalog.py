@@ -74,6 +74,8 @@ class ModelCatalog(SelectionMixin):
         self._index = NameIndex()
         self._resolved: dict[Key, ModelEntry] = {}
         self._prices: dict[Key, tuple[ModelPrice | None, bool]] = {}
+        self.revision = 0
+        """Goes up whenever an entry is registered or changed (for callers that cache prices)."""
         self.overlay = overlay if isinstance(overlay, PriceOverlay) else PriceOverlay(overlay or ())
         """Prices for what genai-prices lacks."""
         self.genai_prices = genai_prices
@@ -218,6 +220,7 @@ class ModelCatalog(SelectionMixin):
             self._index.add(key, (entry.model, *entry.aliases))
             self._resolved.pop(key, None)
             self._prices.clear()
+            self.revision += 1
         return entry
 
     def override(self, model: str, provider: str | None = None, /, **fields: Any) -> ModelEntry:

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +67,9 @@ class LedgerHealth:
 
     error: str | None
     """Why the database is not usable, when it is not."""
+
+    failed: int = 0
+    """Deferred records (:meth:`Ledger.record_later`) whose builder raised: a bug, logged."""
 
 
 class Ledger(LedgerReader):
@@ -156,6 +159,21 @@ class Ledger(LedgerReader):
         """
         if not self._writer.put(record):
             self._spill([record], "it was recorded after the ledger was closed")
+
+    def record_later(self, build: Callable[[], CallRecord]) -> None:
+        """Queue a function that builds the record on the ledger's writer thread.
+
+        What a cost handler uses on the call path: the caller hands over the raw facts of
+        the call (captured at once, so later changes cannot leak in) and the pricing and the
+        record itself are made in the background, in the batch. ``flush()`` waits for
+        deferred records like any other.
+
+        Args:
+            build: Returns the record; it must not raise (a failure is logged and counted in
+                :meth:`health`'s ``failed``).
+        """
+        if not self._writer.put(build):
+            self._spill([build()], "it was recorded after the ledger was closed")
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything recorded so far is in the database.
@@ -287,6 +305,7 @@ class Ledger(LedgerReader):
             spilled=stats["spilled"],
             spill_path=self.spill_path,
             error=error or self._writer.last_error,
+            failed=stats["failed"],
         )
 
     # the process's other ledgers on the same database (budgets flush them all)

@@ -74,9 +74,12 @@ class _Stop:
 
 _STOP = _Stop()
 
+RecordBuilder = Callable[[], CallRecord]
+"""Builds a record on the writer thread (the call path only enqueues the builder)."""
+
 IDLE_EXIT = 60.0
 """Seconds without records after which the writer thread ends (the next record restarts it)."""
-_Item = CallRecord | _Flush | _Stop
+_Item = CallRecord | _Flush | _Stop | RecordBuilder
 
 
 class Writer:
@@ -120,6 +123,8 @@ class Writer:
         """Records written so far."""
         self.spilled = 0
         """Records saved to the spill file so far."""
+        self.failed = 0
+        """Deferred records whose builder raised (a bug, logged; never silently)."""
         self._enqueued = 0
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -129,6 +134,8 @@ class Writer:
         self._pending: list[CallRecord] = []
         self._waiters: list[_Flush] = []
         self._spill_at = self._max_buffer
+        self._wake = threading.Event()
+        self._woken = 0
 
     def after_fork(self) -> None:
         """Start afresh in a forked child (the parent writes what it had queued)."""
@@ -138,12 +145,12 @@ class Writer:
     @property
     def pending(self) -> int:
         """Records queued or buffered but neither written nor spilled yet."""
-        return self._enqueued - self.written - self.spilled
+        return self._enqueued - self.written - self.spilled - self.failed
 
     # the caller's side
 
-    def put(self, record: CallRecord) -> bool:
-        """Queue a record (never blocks on the database).
+    def put(self, record: CallRecord | RecordBuilder) -> bool:
+        """Queue a record, or a function that builds it on the writer thread (never blocks).
 
         Returns:
             False when the writer is closed (the caller must deal with the record).
@@ -158,6 +165,9 @@ class Writer:
                 self._thread.start()
             self._queue.put(record)
             self._enqueued += 1
+            if self._enqueued - self._woken >= self._batch_size:
+                self._woken = self._enqueued
+                self._wake.set()
         return True
 
     def _request(self, marker: _Flush) -> threading.Thread | None:
@@ -166,6 +176,7 @@ class Writer:
                 return None
             if not self._closed:
                 self._queue.put(marker)
+                self._wake.set()
             return self._thread
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -220,6 +231,7 @@ class Writer:
                 self._closed = True
                 if thread is not None:
                     self._queue.put(_STOP)
+                    self._wake.set()
         if thread is None:
             return True
         thread.join(timeout)
@@ -253,6 +265,12 @@ class Writer:
     def _take(self, item: _Item) -> None:
         if isinstance(item, CallRecord):
             self._pending.append(item)
+        elif callable(item):
+            try:
+                self._pending.append(item())
+            except Exception:  # a bug in the builder: say so, keep the counts right
+                self.failed += 1
+                logger.exception("ledger %s: could not build a deferred record", self._name)
         elif isinstance(item, _Flush):
             self._waiters.append(item)
         else:
@@ -283,15 +301,12 @@ class Writer:
                     if self._queue.empty():
                         self._thread = None
                         return False
-        deadline = time.monotonic() + self._flush_interval
-        while not self._urgent():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                self._take(self._queue.get(timeout=remaining))
-            except queue.Empty:
-                break
+        # Let the batch gather without waking for each record: put() sets _wake only when a
+        # batch is full, and flush/close set it, so the call path never hands over the GIL
+        # to this thread one record at a time.
+        if not self._urgent() and self._queue.qsize() + len(self._pending) < self._batch_size:
+            self._wake.wait(self._flush_interval)
+        self._wake.clear()
         self._drain(self._batch_size)
         return True
 
@@ -384,4 +399,9 @@ class Writer:
 
     def stats(self) -> dict[str, Any]:
         """Counters for :meth:`Ledger.health`."""
-        return {"written": self.written, "spilled": self.spilled, "pending": self.pending}
+        return {
+            "written": self.written,
+            "spilled": self.spilled,
+            "failed": self.failed,
+            "pending": self.pending,
+        }

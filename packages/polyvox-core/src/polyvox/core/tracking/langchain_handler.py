@@ -18,10 +18,11 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, LLMResult
 
 from polyvox.core.tracking.attribution import Attribution, attribution_from
-from polyvox.core.tracking.recorder import CallRecorder, ObservedCall
+from polyvox.core.tracking.recorder import CallRecorder
 
 if TYPE_CHECKING:
     from polyvox.core.catalog import ModelCatalog
@@ -36,7 +37,7 @@ class _Run:
     __slots__ = ("attribution", "model", "parent", "provider", "reservation", "started")
 
     def __init__(
-        self, provider: str, model: str, attribution: Attribution, parent: str | None
+        self, provider: str, model: str, attribution: Attribution, parent: UUID | None
     ) -> None:
         self.provider = provider
         self.model = model
@@ -79,7 +80,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             ledger = default_ledger()
         self.recorder = CallRecorder(ledger, catalog)
         self._runs: dict[UUID, _Run] = {}
-        self._recorded_parents: set[str] = set()
+        self._recorded_parents: set[UUID] = set()
         self._lock = threading.Lock()
 
     @property
@@ -102,7 +103,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         params = invocation_params or {}
         provider = str(meta.get("ls_provider") or params.get("_type") or "unknown")
         model = str(meta.get("ls_model_name") or params.get("model") or "unknown")
-        run = _Run(provider, model, attribution_from(meta, tags), _id(parent_run_id))
+        run = _Run(provider, model, attribution_from(meta, tags), parent_run_id)
         nested = parent_run_id is not None and parent_run_id in self._runs
         if self.budgets is not None and not nested:
             run.reservation = self._reserve(run, prompt, params)  # may raise: stops the call
@@ -169,31 +170,24 @@ class CostCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Record a finished call (chat or text, streamed or not)."""
-        with self._lock:
-            run = self._runs.pop(run_id, None)
-            skip = str(run_id) in self._recorded_parents
-            self._recorded_parents.discard(str(run_id))
-        if run is None or skip:
+        run = self._pop(run_id)
+        if run is None:
             return  # not ours, or an adapter whose inner call is already recorded
-        generation = (
-            response.generations[0][0] if response.generations and response.generations[0] else None
-        )
+        generations = response.generations
+        generation = generations[0][0] if generations and generations[0] else None
         message = generation.message if isinstance(generation, ChatGeneration) else None
-        meta = dict(message.response_metadata) if message is not None else {}
+        meta = message.response_metadata if message is not None else {}
         usage = getattr(message, "usage_metadata", None)
         if usage is None and generation is not None:
             usage = (generation.generation_info or {}).get("usage_metadata")
-        call = ObservedCall(
-            provider=str(meta.get("model_provider") or run.provider),
-            model=str(meta.get("model_name") or run.model),
-            usage=usage,
-            latency_ms=(time.perf_counter() - run.started) * 1000,
-            attribution=run.attribution,
-            run_id=str(run_id),
-            parent_run_id=run.parent,
+        self._finish(
+            run,
+            run_id,
+            str(meta.get("model_provider") or run.provider),
+            str(meta.get("model_name") or run.model),
+            usage,
             cache_hit=bool(meta.get("polyvox_cache_hit")),
         )
-        self._finish(run, call)
 
     def on_llm_error(
         self,
@@ -204,40 +198,54 @@ class CostCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Record a failed call (tokens 0, cost 0 unless the provider billed; outcome error)."""
+        run = self._pop(run_id)
+        if run is None:
+            return
+        self._finish(run, run_id, run.provider, run.model, None, error=error)
+
+    def _pop(self, run_id: UUID) -> _Run | None:
+        """Take the run's state; ``None`` when it is not ours or its inner call was recorded."""
         with self._lock:
             run = self._runs.pop(run_id, None)
-            skip = str(run_id) in self._recorded_parents
-            self._recorded_parents.discard(str(run_id))
-        if run is None or skip:
-            return
-        call = ObservedCall(
-            provider=run.provider,
-            model=run.model,
-            usage=None,
-            latency_ms=(time.perf_counter() - run.started) * 1000,
-            attribution=run.attribution,
-            run_id=str(run_id),
-            parent_run_id=run.parent,
-            outcome="error",
-            error_type=type(error).__name__,
-        )
-        self._finish(run, call)
+            if self._recorded_parents and run_id in self._recorded_parents:
+                self._recorded_parents.discard(run_id)
+                return None
+        return run
 
-    def _finish(self, run: _Run, call: ObservedCall) -> None:
+    def _finish(
+        self,
+        run: _Run,
+        run_id: UUID,
+        provider: str,
+        model: str,
+        usage: UsageMetadata | None,
+        *,
+        cache_hit: bool = False,
+        error: BaseException | None = None,
+    ) -> None:
         try:
             if run.parent is not None:
                 with self._lock:  # only a model run above this one (an LLM adapter) is skipped
-                    if UUID(run.parent) in self._runs:
+                    if run.parent in self._runs:
                         self._recorded_parents.add(run.parent)
-            record = self.recorder.record(call)
-            if run.reservation is not None:
-                if call.outcome == "ok":
-                    run.reservation.commit(record.cost)
-                else:
-                    run.reservation.release()
+            fields: dict[str, Any] = {
+                "latency_ms": (time.perf_counter() - run.started) * 1000,
+                "attribution": run.attribution,
+                "run_id": str(run_id),
+                "parent_run_id": None if run.parent is None else str(run.parent),
+                "cache_hit": cache_hit,
+                "outcome": "ok" if error is None else "error",
+                "error_type": None if error is None else type(error).__name__,
+                "record_id": run_id.hex,  # one record per run: a retried write keeps one row
+            }
+            if run.reservation is None:
+                # priced and built on the ledger's writer thread, in the next batch
+                self.recorder.record_call_later(provider, model, usage, **fields)
+                return
+            record = self.recorder.record_call(provider, model, usage, **fields)
+            if error is None:
+                run.reservation.commit(record.cost)
+            else:
+                run.reservation.release()
         except Exception:  # recording never breaks a call (raise_error is for budgets only)
-            logger.exception("could not record a call to %s/%s", call.provider, call.model)
-
-
-def _id(value: UUID | None) -> str | None:
-    return str(value) if value is not None else None
+            logger.exception("could not record a call to %s/%s", provider, model)

@@ -13,7 +13,8 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from langchain_core.messages.ai import UsageMetadata
@@ -21,7 +22,7 @@ from langchain_core.messages.ai import UsageMetadata
 from polyvox.core.tracking.attribution import Attribution
 
 if TYPE_CHECKING:
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.core.catalog import ModelCatalog, ModelPrice
     from polyvox.core.ledger import CallRecord, Ledger
 
 __all__ = ["CallRecorder", "ObservedCall", "default_ledger"]
@@ -93,8 +94,12 @@ class CallRecorder:
             ledger: Where records go.
             catalog: Where prices come from (the default catalog when ``None``).
         """
+        from polyvox.core.ledger import CallRecord
+
         self.ledger = ledger
         self._catalog = catalog
+        self._record_cls = CallRecord
+        self._rates: dict[tuple[str, str], _Rates] = {}
 
     @property
     def catalog(self) -> ModelCatalog:
@@ -114,15 +119,38 @@ class CallRecorder:
         Returns:
             ``(cost, currency)``; cache hits cost 0.
         """
-        from polyvox.core.costs import compute_cost
+        tokens = _tokens(call.usage)
+        return self._price(
+            call.provider, call.model, tokens, call.usage is not None, call.cache_hit
+        )
 
-        price = self.catalog.price_for(call.provider, call.model)
+    def _price(
+        self,
+        provider: str,
+        model: str,
+        tokens: tuple[int, int, int, int, int],
+        has_usage: bool,
+        cache_hit: bool,
+    ) -> tuple[Decimal | None, str | None]:
+        catalog = self.catalog
+        # Each (provider, model)'s price and per-token rates, resolved once per catalog
+        # revision: a registered or overridden entry applies to the next call.
+        cached = self._rates.get((provider, model))
+        if cached is None or cached[0] != catalog.revision:
+            price = catalog.price_for(provider, model)
+            cached = (catalog.revision, price, None if price is None else per_token_rates(price))
+            self._rates[(provider, model)] = cached
+        _, price, rates = cached
         if price is None:
-            return (Decimal(0), "USD") if call.cache_hit else (None, None)
-        if call.cache_hit or call.usage is None:
+            return (Decimal(0), "USD") if cache_hit else (None, None)
+        if cache_hit or not has_usage:
             return Decimal(0), price.currency
-        breakdown = compute_cost(call.usage, price)
-        return breakdown.total, breakdown.currency
+        if rates is None:  # tiered, or a divisor that is not a power of ten
+            from polyvox.core.costs import compute_cost
+
+            breakdown = compute_cost(_usage(tokens), price)
+            return breakdown.total, breakdown.currency
+        return priced_total(tokens, rates), price.currency
 
     def record(self, call: ObservedCall) -> CallRecord:
         """Price a call and enqueue its record (non-blocking).
@@ -133,38 +161,243 @@ class CallRecorder:
         Returns:
             The record as enqueued.
         """
-        from polyvox.core.ledger import CallRecord
-
-        usage = call.usage or UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
-        details_in = usage.get("input_token_details") or {}
-        details_out = usage.get("output_token_details") or {}
-        try:
-            cost, currency = self.price(call)
-        except Exception:  # pricing must never break a call
-            logger.exception("could not price a call to %s/%s", call.provider, call.model)
-            cost, currency = None, None
-        record = CallRecord(
-            id=uuid.uuid4().hex,
-            time=datetime.now(UTC),
+        return self.record_call(
+            call.provider,
+            call.model,
+            call.usage,
+            latency_ms=call.latency_ms,
+            attribution=call.attribution,
             run_id=call.run_id,
             parent_run_id=call.parent_run_id,
-            provider=call.provider,
-            model=call.model,
-            workspace_id=call.attribution.workspace_id,
-            agent_id=call.attribution.agent_id,
-            execution_id=call.attribution.execution_id,
-            attributes=dict(call.attribution.attributes),
-            input_tokens=int(usage.get("input_tokens", 0)),
-            cache_read_tokens=int(details_in.get("cache_read", 0)),
-            cache_write_tokens=int(details_in.get("cache_creation", 0)),
-            output_tokens=int(usage.get("output_tokens", 0)),
-            reasoning_tokens=int(details_out.get("reasoning", 0)),
-            cost=cost,
-            currency=currency,
-            latency_ms=call.latency_ms,
             cache_hit=call.cache_hit,
             outcome=call.outcome,
             error_type=call.error_type,
         )
+
+    def record_call(
+        self,
+        provider: str,
+        model: str,
+        usage: UsageMetadata | None,
+        *,
+        latency_ms: float | None,
+        attribution: Attribution,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        cache_hit: bool = False,
+        outcome: Literal["ok", "error"] = "ok",
+        error_type: str | None = None,
+        record_id: str | None = None,
+    ) -> CallRecord:
+        """:meth:`record` without building an :class:`ObservedCall` first.
+
+        Args:
+            provider: The provider id.
+            model: The model the provider reported.
+            usage: The call's token usage, when reported.
+            latency_ms: Wall time from start to end.
+            attribution: Who the call is for.
+            run_id: The LangChain run (or LlamaIndex span) id.
+            parent_run_id: The run that made the call.
+            cache_hit: Whether a response cache answered (recorded at cost 0).
+            outcome: Whether the call succeeded.
+            error_type: The exception's class, for failures.
+            record_id: The record's unique id (a fresh uuid4 when ``None``).
+
+        Returns:
+            The record as enqueued.
+        """
+        record = self._build(
+            provider,
+            model,
+            _tokens(usage),
+            usage is not None,
+            latency_ms,
+            attribution,
+            run_id,
+            parent_run_id,
+            cache_hit,
+            outcome,
+            error_type,
+            record_id or uuid.uuid4().hex,
+            datetime.now(UTC),
+        )
         self.ledger.record(record)
         return record
+
+    def record_call_later(
+        self,
+        provider: str,
+        model: str,
+        usage: UsageMetadata | None,
+        *,
+        latency_ms: float | None,
+        attribution: Attribution,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        cache_hit: bool = False,
+        outcome: Literal["ok", "error"] = "ok",
+        error_type: str | None = None,
+        record_id: str | None = None,
+    ) -> None:
+        """:meth:`record_call`, with the pricing and the record made on the writer thread.
+
+        The call's facts (token counts, time, latency) are captured now; the ledger prices
+        them in its next batch (:meth:`Ledger.record_later`). For callers that do not need
+        the record back: the call path then pays for an enqueue, not for pricing.
+
+        Args:
+            provider: The provider id.
+            model: The model the provider reported.
+            usage: The call's token usage, when reported.
+            latency_ms: Wall time from start to end.
+            attribution: Who the call is for.
+            run_id: The LangChain run (or LlamaIndex span) id.
+            parent_run_id: The run that made the call.
+            cache_hit: Whether a response cache answered (recorded at cost 0).
+            outcome: Whether the call succeeded.
+            error_type: The exception's class, for failures.
+            record_id: The record's unique id (a fresh uuid4 when ``None``).
+        """
+        self.ledger.record_later(
+            partial(
+                self._build,
+                provider,
+                model,
+                _tokens(usage),
+                usage is not None,
+                latency_ms,
+                attribution,
+                run_id,
+                parent_run_id,
+                cache_hit,
+                outcome,
+                error_type,
+                record_id or uuid.uuid4().hex,
+                datetime.now(UTC),
+            )
+        )
+
+    def _build(
+        self,
+        provider: str,
+        model: str,
+        tokens: tuple[int, int, int, int, int],
+        has_usage: bool,
+        latency_ms: float | None,
+        attribution: Attribution,
+        run_id: str | None,
+        parent_run_id: str | None,
+        cache_hit: bool,
+        outcome: Literal["ok", "error"],
+        error_type: str | None,
+        record_id: str,
+        time: datetime,
+    ) -> CallRecord:
+        try:
+            cost, currency = self._price(provider, model, tokens, has_usage, cache_hit)
+        except Exception:  # pricing must never break a call
+            logger.exception("could not price a call to %s/%s", provider, model)
+            cost, currency = None, None
+        return self._record_cls(
+            id=record_id,
+            time=time,
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+            provider=provider,
+            model=model,
+            workspace_id=attribution.workspace_id,
+            agent_id=attribution.agent_id,
+            execution_id=attribution.execution_id,
+            attributes=attribution.attributes,
+            input_tokens=tokens[0],
+            cache_read_tokens=tokens[1],
+            cache_write_tokens=tokens[2],
+            output_tokens=tokens[3],
+            reasoning_tokens=tokens[4],
+            cost=cost,
+            currency=currency,
+            latency_ms=latency_ms,
+            cache_hit=cache_hit,
+            outcome=outcome,
+            error_type=error_type,
+        )
+
+
+def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
+    """A price's five unit prices per single token, or ``None`` where that is not exact.
+
+    Args:
+        price: The model's price.
+
+    Returns:
+        ``(input, cache_read, cache_write, output, reasoning)`` per token, for a price with
+        no tiers whose ``per_tokens`` is a power of ten (the division is then exact, so
+        :func:`priced_total` equals :func:`~polyvox.core.costs.compute_cost` to the last
+        digit); ``None`` otherwise.
+    """
+    per = price.per_tokens
+    if price.tiers or per <= 0 or str(per).rstrip("0") != "1":
+        return None
+    shift = -(len(str(per)) - 1)
+    return tuple(rate.scaleb(shift) for rate in price.unit_prices(0))
+
+
+def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, ...]) -> Decimal:
+    """A call's exact total from its token counts and :func:`per_token_rates`.
+
+    Args:
+        tokens: ``(input, cache_read, cache_write, output, reasoning)`` as LangChain counts
+            them (cached tokens inside ``input``, reasoning inside ``output``).
+        rates: The per-token rates.
+
+    Returns:
+        The total cost in the price's currency (50 significant digits: exact).
+
+    Raises:
+        ValueError: For inconsistent usage, as :func:`~polyvox.core.costs.compute_cost`.
+    """
+    inp, read, write, out, reasoning = tokens
+    if read + write > inp or reasoning > out or min(tokens) < 0:
+        from polyvox.core.costs import TokenPartition
+
+        TokenPartition.from_usage(_usage(tokens))  # raises the detailed error
+    ctx = _EXACT
+    total = ctx.multiply(rates[0], inp - read - write)
+    total = ctx.add(total, ctx.multiply(rates[3], out - reasoning))
+    if read:
+        total = ctx.add(total, ctx.multiply(rates[1], read))
+    if write:
+        total = ctx.add(total, ctx.multiply(rates[2], write))
+    if reasoning:
+        total = ctx.add(total, ctx.multiply(rates[4], reasoning))
+    return total
+
+
+def _tokens(usage: UsageMetadata | None) -> tuple[int, int, int, int, int]:
+    if not usage:
+        return (0, 0, 0, 0, 0)
+    details_in = usage.get("input_token_details") or {}
+    details_out = usage.get("output_token_details") or {}
+    return (
+        int(usage.get("input_tokens", 0)),
+        int(details_in.get("cache_read", 0)),
+        int(details_in.get("cache_creation", 0)),
+        int(usage.get("output_tokens", 0)),
+        int(details_out.get("reasoning", 0)),
+    )
+
+
+def _usage(tokens: tuple[int, int, int, int, int]) -> UsageMetadata:
+    inp, read, write, out, reasoning = tokens
+    return UsageMetadata(
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=inp + out,
+        input_token_details={"cache_read": read, "cache_creation": write},
+        output_token_details={"reasoning": reasoning},
+    )
+
+
+_Rates = tuple[int, "ModelPrice | None", "tuple[Decimal, ...] | None"]
+_EXACT = Context(prec=50)
