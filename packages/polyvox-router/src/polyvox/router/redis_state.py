@@ -1,0 +1,586 @@
+"""Circuit-breaker state in Redis, shared by every process that uses the same key prefix.
+
+Each transition is one Lua script, run atomically on the server, so concurrent processes
+see every trip and every probe grant once. Keys, all under the prefix:
+
+- ``<prefix>state:<name>``: a hash (``s`` state, ``o`` opened at, ``p`` probes granted
+  since, ``n`` probes in flight), present only while the breaker is open or half-open;
+- ``<prefix>fail:<name>``: a list of the newest failure timestamps (at most the
+  threshold), expiring ``window_s`` after the last failure;
+- ``<prefix>names``: the set of breakers with state, for snapshots.
+
+Every key has an expiry refreshed on each write, so nothing outlives its use. Timestamps
+come from the board's clock (``time.time``), so hosts sharing a prefix need synchronised
+clocks (NTP), and they should use the same :class:`~polyvox.router.breaker.BreakerConfig`.
+Scripts touch keys they compute: use a standalone Redis (or one shard), not Redis Cluster.
+
+When Redis is unreachable the store fails open: every breaker reads as closed, outcomes
+are dropped, one warning is logged per outage (and a note when Redis is back), and the
+server is not retried for ``retry_interval_s`` seconds, so routing goes on at full speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import redis
+import redis.asyncio
+from redis.commands.core import AsyncScript, Script
+
+from polyvox.core.cache.common import redact_url
+from polyvox.router.breaker import (
+    CLOSED_STATUS,
+    BreakerConfig,
+    BreakerState,
+    BreakerStatus,
+    BreakerStore,
+    Clock,
+)
+
+__all__ = ["DEFAULT_REDIS_URL", "RedisBreakerStore"]
+
+logger = logging.getLogger("polyvox.router")
+
+DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/0"
+"""Used when neither ``url`` nor ``$POLYVOX_REDIS_URL`` is given."""
+
+_FAILURES = (redis.RedisError, OSError)
+
+ALLOW: Final = """
+local f = redis.call('HMGET', KEYS[1], 's', 'o', 'p', 'n')
+if not f[1] then return 1 end
+local now = tonumber(ARGV[1])
+local reset = tonumber(ARGV[2])
+local take = ARGV[4] == '1'
+if f[1] == 'open' then
+  if now - tonumber(f[2]) < reset then return 0 end
+  if take then
+    redis.call('HSET', KEYS[1], 's', 'half_open', 'p', ARGV[1], 'n', 1)
+    redis.call('PEXPIRE', KEYS[1], ARGV[5])
+    redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  end
+  return 1
+end
+local n = tonumber(f[4])
+if now - tonumber(f[3]) >= reset then
+  n = 0
+  if take then redis.call('HSET', KEYS[1], 'p', ARGV[1]) end
+end
+if n >= tonumber(ARGV[3]) then return 0 end
+if take then
+  redis.call('HSET', KEYS[1], 'n', n + 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
+return 1
+"""
+"""KEYS: state, names. ARGV: now, reset timeout (s), half-open max calls, take ('1' grants,
+'0' only asks), ttl (ms). 1 when a call may go through, else 0."""
+
+FAILURE: Final = """
+local s = redis.call('HGET', KEYS[1], 's')
+if s == 'open' then return 0 end
+if s == 'half_open' then
+  redis.call('HSET', KEYS[1], 's', 'open', 'o', ARGV[1], 'n', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  return 1
+end
+local threshold = tonumber(ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], 0, threshold - 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+if redis.call('LLEN', KEYS[2]) >= threshold
+    and tonumber(ARGV[1]) - tonumber(redis.call('LINDEX', KEYS[2], -1)) <= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 's', 'open', 'o', ARGV[1], 'p', ARGV[1], 'n', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return 1
+end
+return 0
+"""
+"""KEYS: state, failures, names. ARGV: now, threshold, window (s), ttl (ms), window (ms),
+name. 1 when this failure opened (or re-opened) the breaker, else 0."""
+
+SUCCESS: Final = """
+if redis.call('HGET', KEYS[1], 's') == 'half_open' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('SREM', KEYS[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+"""KEYS: state, failures, names. ARGV: name. 1 when this success closed the breaker."""
+
+SCRIPTS: Final = (ALLOW, FAILURE, SUCCESS)
+"""In the order the store unpacks them."""
+
+_Raw = tuple[list[bytes | None], list[bytes]]
+
+
+class RedisBreakerStore(BreakerStore):
+    """Breaker state in Redis: sync through ``redis.Redis``, async through ``redis.asyncio``.
+
+    Nothing connects until first use. Use it through :meth:`BreakerBoard.redis
+    <polyvox.router.breaker.BreakerBoard.redis>`.
+    """
+
+    default_clock: Clock = time.time
+    """Wall-clock time: every process sharing the state must read the same clock."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        prefix: str = "polyvox:breaker:",
+        ttl_s: float = 3600.0,
+        socket_timeout: float = 0.5,
+        retry_interval_s: float = 5.0,
+    ) -> None:
+        """Configure the store (no connection is made yet).
+
+        Args:
+            url: The server; ``None`` for ``$POLYVOX_REDIS_URL`` or :data:`DEFAULT_REDIS_URL`.
+            prefix: Namespace of every key the breakers use.
+            ttl_s: Seconds an open or half-open breaker's state lives after its last change
+                (at least twice the reset timeout plus the window); failures expire with
+                the window.
+            socket_timeout: Seconds to wait to connect and for each reply.
+            retry_interval_s: After a failed call, seconds to leave the server alone.
+
+        Raises:
+            ValueError: An empty ``prefix`` or a ``ttl_s`` that is not positive.
+        """
+        if not prefix:
+            raise ValueError("prefix must not be empty: reset() deletes keys under it")
+        if ttl_s <= 0:
+            raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
+        self.url = url or os.environ.get("POLYVOX_REDIS_URL") or DEFAULT_REDIS_URL
+        """The server's URL."""
+        self.prefix = prefix
+        """Namespace of the breakers' keys."""
+        self.ttl_s = ttl_s
+        """Seconds an open breaker's state lives after its last change (a lower bound)."""
+        self.socket_timeout = socket_timeout
+        """Seconds to wait to connect and for each reply."""
+        self.retry_interval_s = retry_interval_s
+        """Seconds an unreachable server is left alone."""
+        self._names = f"{prefix}names"
+        self._lock = threading.Lock()
+        self._down = False
+        self._skip_until = 0.0
+        self._sync: tuple[redis.Redis, list[Script]] | None = None
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, list[AsyncScript]]
+        ] = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return f"RedisBreakerStore(url={redact_url(self.url)!r}, prefix={self.prefix!r})"
+
+    @property
+    def reachable(self) -> bool:
+        """``False`` while the store is failing open after an unreachable server."""
+        return not self._down
+
+    def state_key(self, name: str) -> str:
+        """The key of ``name``'s state hash.
+
+        Args:
+            name: The deployment.
+
+        Returns:
+            The key.
+        """
+        return f"{self.prefix}state:{name}"
+
+    def failures_key(self, name: str) -> str:
+        """The key of ``name``'s failure list.
+
+        Args:
+            name: The deployment.
+
+        Returns:
+            The key.
+        """
+        return f"{self.prefix}fail:{name}"
+
+    # ---- sync ---------------------------------------------------------------------------
+
+    def allow(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
+        """Whether a call may go to ``name`` now (``True`` while Redis is unreachable).
+
+        Returns:
+            ``True`` for a closed breaker or a granted probe.
+        """
+        return self._ask(name, config, clock, take=True)
+
+    def available(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
+        """Whether :meth:`allow` would answer ``True`` (``True`` while Redis is unreachable).
+
+        Returns:
+            ``False`` only for an open breaker before its timeout or a full half-open one.
+        """
+        return self._ask(name, config, clock, take=False)
+
+    def record_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Record a successful call (dropped while Redis is unreachable)."""
+        if self._skipping():
+            return
+        client, (_, _, success) = self._sync_client()
+        try:
+            success(keys=self._keys(name), args=[name], client=client)
+        except _FAILURES as exc:
+            self._failed(exc)
+            return
+        self._reached()
+
+    def record_failure(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Record a failed call (dropped while Redis is unreachable)."""
+        if self._skipping():
+            return
+        client, (_, failure, _) = self._sync_client()
+        try:
+            failure(
+                keys=self._keys(name),
+                args=self._failure_args(name, config, clock()),
+                client=client,
+            )
+        except _FAILURES as exc:
+            self._failed(exc)
+            return
+        self._reached()
+
+    def status(self, name: str, config: BreakerConfig, clock: Clock) -> BreakerStatus:
+        """The status of one breaker (closed while Redis is unreachable).
+
+        Returns:
+            The status.
+        """
+        if self._skipping():
+            return CLOSED_STATUS
+        client = self._sync_client()[0]
+        try:
+            with client.pipeline() as pipe:
+                self._queue_read(pipe, name)
+                raw = pipe.execute()
+        except _FAILURES as exc:
+            self._failed(exc)
+            return CLOSED_STATUS
+        self._reached()
+        return _status((raw[0], raw[1]), config, clock())
+
+    def statuses(self, config: BreakerConfig, clock: Clock) -> dict[str, BreakerStatus]:
+        """The status of every breaker with state (none while Redis is unreachable).
+
+        Returns:
+            Deployment name → status.
+        """
+        if self._skipping():
+            return {}
+        client = self._sync_client()[0]
+        try:
+            names = sorted(_names(client.smembers(self._names)))
+            with client.pipeline() as pipe:
+                for name in names:
+                    self._queue_read(pipe, name)
+                raw = pipe.execute()
+            found, gone = self._collect(names, raw, config, clock())
+            if gone:
+                client.srem(self._names, *gone)
+        except _FAILURES as exc:
+            self._failed(exc)
+            return {}
+        self._reached()
+        return found
+
+    def reset(self, name: str | None = None) -> None:
+        """Forget one breaker's state, or every breaker's (``None``) under the prefix.
+
+        Raises:
+            redis.RedisError: Redis is unreachable (a reset is never silently dropped).
+        """
+        client = self._sync_client()[0]
+        names = [name] if name is not None else _names(client.smembers(self._names))
+        client.delete(*self._reset_keys(names, everything=name is None))
+        if name is not None:
+            client.srem(self._names, name)
+
+    def close(self) -> None:
+        """Close the sync client's connections (a later call reconnects)."""
+        with self._lock:
+            held, self._sync = self._sync, None
+        if held is not None:
+            held[0].close()
+
+    # ---- async (redis.asyncio) -----------------------------------------------------------
+
+    async def aallow(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
+        """Async :meth:`allow`, natively through ``redis.asyncio``.
+
+        Returns:
+            ``True`` for a closed breaker or a granted probe.
+        """
+        return await self._aask(name, config, clock, take=True)
+
+    async def aavailable(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
+        """Async :meth:`available`.
+
+        Returns:
+            Whether :meth:`allow` would answer ``True``.
+        """
+        return await self._aask(name, config, clock, take=False)
+
+    async def arecord_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Async :meth:`record_success`."""
+        if self._skipping():
+            return
+        client, (_, _, success) = self._async_client()
+        try:
+            await success(keys=self._keys(name), args=[name], client=client)
+        except _FAILURES as exc:
+            self._failed(exc)
+            return
+        self._reached()
+
+    async def arecord_failure(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Async :meth:`record_failure`."""
+        if self._skipping():
+            return
+        client, (_, failure, _) = self._async_client()
+        try:
+            await failure(
+                keys=self._keys(name),
+                args=self._failure_args(name, config, clock()),
+                client=client,
+            )
+        except _FAILURES as exc:
+            self._failed(exc)
+            return
+        self._reached()
+
+    async def astatus(self, name: str, config: BreakerConfig, clock: Clock) -> BreakerStatus:
+        """Async :meth:`status`.
+
+        Returns:
+            The status.
+        """
+        if self._skipping():
+            return CLOSED_STATUS
+        client = self._async_client()[0]
+        try:
+            async with client.pipeline() as pipe:
+                self._queue_read(pipe, name)
+                raw = await pipe.execute()
+        except _FAILURES as exc:
+            self._failed(exc)
+            return CLOSED_STATUS
+        self._reached()
+        return _status((raw[0], raw[1]), config, clock())
+
+    async def astatuses(self, config: BreakerConfig, clock: Clock) -> dict[str, BreakerStatus]:
+        """Async :meth:`statuses`.
+
+        Returns:
+            Deployment name → status.
+        """
+        if self._skipping():
+            return {}
+        client = self._async_client()[0]
+        try:
+            names = sorted(_names(await client.smembers(self._names)))
+            async with client.pipeline() as pipe:
+                for name in names:
+                    self._queue_read(pipe, name)
+                raw = await pipe.execute()
+            found, gone = self._collect(names, raw, config, clock())
+            if gone:
+                await client.srem(self._names, *gone)
+        except _FAILURES as exc:
+            self._failed(exc)
+            return {}
+        self._reached()
+        return found
+
+    async def areset(self, name: str | None = None) -> None:
+        """Async :meth:`reset`.
+
+        Raises:
+            redis.RedisError: Redis is unreachable.
+        """
+        client = self._async_client()[0]
+        names = [name] if name is not None else _names(await client.smembers(self._names))
+        await client.delete(*self._reset_keys(names, everything=name is None))
+        if name is not None:
+            await client.srem(self._names, name)
+
+    async def aclose(self) -> None:
+        """Close the running event loop's async client."""
+        with self._lock:
+            held = self._async.pop(asyncio.get_running_loop(), None)
+        if held is not None:
+            await held[0].aclose()
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _ask(self, name: str, config: BreakerConfig, clock: Clock, *, take: bool) -> bool:
+        if self._skipping():
+            return True
+        client, (allow, _, _) = self._sync_client()
+        try:
+            granted = allow(
+                keys=self._allow_keys(name),
+                args=self._allow_args(config, clock, take),
+                client=client,
+            )
+        except _FAILURES as exc:
+            self._failed(exc)
+            return True
+        self._reached()
+        return bool(granted)
+
+    async def _aask(self, name: str, config: BreakerConfig, clock: Clock, *, take: bool) -> bool:
+        if self._skipping():
+            return True
+        client, (allow, _, _) = self._async_client()
+        try:
+            granted = await allow(
+                keys=self._allow_keys(name),
+                args=self._allow_args(config, clock, take),
+                client=client,
+            )
+        except _FAILURES as exc:
+            self._failed(exc)
+            return True
+        self._reached()
+        return bool(granted)
+
+    def _sync_client(self) -> tuple[redis.Redis, list[Script]]:
+        with self._lock:
+            if self._sync is None:
+                client = redis.Redis.from_url(self.url, **self._options())
+                self._sync = (client, [client.register_script(lua) for lua in SCRIPTS])
+            return self._sync
+
+    def _async_client(self) -> tuple[redis.asyncio.Redis, list[AsyncScript]]:
+        # redis.asyncio connections belong to the loop that opened them: one client per loop.
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if (held := self._async.get(loop)) is None:
+                client = redis.asyncio.Redis.from_url(self.url, **self._options())
+                held = (client, [client.register_script(lua) for lua in SCRIPTS])
+                self._async[loop] = held
+            return held
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "socket_timeout": self.socket_timeout,
+            "socket_connect_timeout": self.socket_timeout,
+        }
+
+    def _keys(self, name: str) -> list[str]:
+        return [self.state_key(name), self.failures_key(name), self._names]
+
+    def _allow_keys(self, name: str) -> list[str]:
+        return [self.state_key(name), self._names]
+
+    def _ttl_ms(self, config: BreakerConfig) -> int:
+        floor = 2 * (config.reset_timeout_s + config.window_s)
+        return max(1, round(max(self.ttl_s, floor) * 1000))
+
+    def _allow_args(self, config: BreakerConfig, clock: Clock, take: bool) -> list[str | int]:
+        return [
+            repr(clock()),
+            repr(config.reset_timeout_s),
+            config.half_open_max_calls,
+            1 if take else 0,
+            self._ttl_ms(config),
+        ]
+
+    def _failure_args(self, name: str, config: BreakerConfig, now: float) -> list[str | int]:
+        return [
+            repr(now),
+            config.failure_threshold,
+            repr(config.window_s),
+            self._ttl_ms(config),
+            max(1, round(config.window_s * 1000)),
+            name,
+        ]
+
+    def _queue_read(self, pipe: Any, name: str) -> None:
+        pipe.hmget(self.state_key(name), "s", "o", "p", "n")
+        pipe.lrange(self.failures_key(name), 0, -1)
+
+    def _collect(
+        self, names: Sequence[str], raw: Sequence[Any], config: BreakerConfig, now: float
+    ) -> tuple[dict[str, BreakerStatus], list[str]]:
+        """Statuses of the names with state, and the names whose keys have all expired."""
+        found: dict[str, BreakerStatus] = {}
+        gone: list[str] = []
+        for index, name in enumerate(names):
+            fields, failures = raw[2 * index], raw[2 * index + 1]
+            if fields[0] is None and not failures:
+                gone.append(name)
+            else:
+                found[name] = _status((fields, failures), config, now)
+        return found, gone
+
+    def _reset_keys(self, names: Sequence[str], *, everything: bool) -> list[str]:
+        keys = [key for name in names for key in (self.state_key(name), self.failures_key(name))]
+        return [*keys, self._names] if everything else keys
+
+    def _skipping(self) -> bool:
+        return self._down and time.monotonic() < self._skip_until
+
+    def _failed(self, exc: Exception) -> None:
+        """Fail open: leave the server alone for a while; warn once per outage."""
+        with self._lock:
+            first = not self._down
+            self._down = True
+            self._skip_until = time.monotonic() + self.retry_interval_s
+        if first:
+            logger.warning(
+                "circuit-breaker state in Redis at %s is unavailable (%r): every breaker "
+                "reads as closed until it is back (next try in %g s)",
+                redact_url(self.url),
+                exc,
+                self.retry_interval_s,
+            )
+
+    def _reached(self) -> None:
+        if self._down:
+            with self._lock:
+                was_down, self._down = self._down, False
+            if was_down:
+                logger.info(
+                    "circuit-breaker state in Redis at %s is available again", redact_url(self.url)
+                )
+
+
+def _names(members: Iterable[bytes | str]) -> list[str]:
+    return [m.decode() if isinstance(m, bytes) else m for m in members]
+
+
+def _status(raw: _Raw, config: BreakerConfig, now: float) -> BreakerStatus:
+    """A status from ``HMGET s o p n`` and the failure list."""
+    (state, opened, probe_since, in_flight), stamps = raw
+    failures = min(
+        config.failure_threshold, sum(1 for at in stamps if now - float(at) <= config.window_s)
+    )
+    if state is None:
+        return BreakerStatus(BreakerState.CLOSED, failures)
+    opened_at = float(opened or 0)
+    if state == b"open":
+        retry_in = max(0.0, opened_at + config.reset_timeout_s - now)
+        return BreakerStatus(BreakerState.OPEN, failures, opened_at, retry_in)
+    probes = int(in_flight or 0)
+    if now - float(probe_since or 0) >= config.reset_timeout_s:
+        probes = 0
+    return BreakerStatus(BreakerState.HALF_OPEN, failures, opened_at, None, probes)
