@@ -1,0 +1,400 @@
+"""What the router has measured: calls, failures, latency, time to first token and cost.
+
+:class:`RouterStats` keeps one set of counters per deployment (and per agent and
+deployment when calls name an agent). Recording a call costs the same whatever has been
+recorded before: counters are added to, the latency and time-to-first-token averages are
+exponentially weighted moving averages (EWMA), and the latency percentiles come from a
+sliding window of the most recent successful calls (a bounded reservoir), sorted only
+when a snapshot is read.
+
+Strategies read the hot-path figures (:meth:`RouterStats.latency`,
+:meth:`RouterStats.success_rate`, ...) without taking the lock: each is a single read of
+a value that :meth:`RouterStats.record` replaces whole. Snapshots
+(:meth:`RouterStats.get`, :meth:`RouterStats.by_deployment`) take the lock and are
+consistent.
+
+Latency averages and percentiles count successful calls only: a call that failed says
+how fast the provider refused, not how fast it answers. Failures count against the
+success rate instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["DeploymentStats", "RouterStats"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentStats:
+    """A snapshot of one deployment's counters (for one agent, or all)."""
+
+    calls: int = 0
+    """Calls recorded (successes plus failures)."""
+
+    successes: int = 0
+    """Calls that returned an answer."""
+
+    failures: int = 0
+    """Calls that raised."""
+
+    success_rate: float | None = None
+    """``successes / calls``; ``None`` before the first call."""
+
+    latency_ewma_s: float | None = None
+    """Moving average of successful calls' latency, in seconds; ``None`` until measured."""
+
+    ttft_ewma_s: float | None = None
+    """Moving average of time to first token (streamed calls), in seconds."""
+
+    latency_p50_s: float | None = None
+    """Median latency of the recent successful calls (the sliding window)."""
+
+    latency_p95_s: float | None = None
+    """95th-percentile latency of the recent successful calls."""
+
+    total_cost_usd: Decimal = _ZERO
+    """Cost of every call that reported one, in USD."""
+
+    input_tokens: int = 0
+    """Input tokens of every call."""
+
+    output_tokens: int = 0
+    """Output tokens of every call."""
+
+    last_error: str | None = None
+    """The most recent failure's description (``None`` when none failed)."""
+
+    @property
+    def error_rate(self) -> float | None:
+        """``failures / calls``; ``None`` before the first call."""
+        return None if self.success_rate is None else 1.0 - self.success_rate
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as plain JSON-ready data (the cost as a string, to keep it exact).
+
+        Returns:
+            Field name → value.
+        """
+        return {
+            "calls": self.calls,
+            "successes": self.successes,
+            "failures": self.failures,
+            "success_rate": self.success_rate,
+            "latency_ewma_s": self.latency_ewma_s,
+            "ttft_ewma_s": self.ttft_ewma_s,
+            "latency_p50_s": self.latency_p50_s,
+            "latency_p95_s": self.latency_p95_s,
+            "total_cost_usd": str(self.total_cost_usd),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "last_error": self.last_error,
+        }
+
+
+EMPTY_STATS = DeploymentStats()
+"""The snapshot of a deployment nothing has been recorded for."""
+
+
+class _Cell:
+    """One deployment's (or one agent's deployment's) mutable counters, under the lock."""
+
+    __slots__ = (
+        "calls",
+        "cost",
+        "cost_calls",
+        "cost_float",
+        "failures",
+        "input_tokens",
+        "last_error",
+        "latency",
+        "output_tokens",
+        "success_rate",
+        "successes",
+        "ttft",
+        "window",
+    )
+
+    def __init__(self, window: int) -> None:
+        self.calls = 0
+        self.successes = 0
+        self.failures = 0
+        # Kept apart from the counters so readers get it in one read, never a torn ratio.
+        self.success_rate: float | None = None
+        self.latency: float | None = None
+        self.ttft: float | None = None
+        self.window: deque[float] = deque(maxlen=window)
+        self.cost = _ZERO
+        self.cost_float = 0.0
+        self.cost_calls = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.last_error: str | None = None
+
+    def add(
+        self,
+        ok: bool,
+        latency_s: float,
+        ttft_s: float | None,
+        cost_usd: Decimal | None,
+        input_tokens: int,
+        output_tokens: int,
+        error: str | None,
+        alpha: float,
+    ) -> None:
+        self.calls += 1
+        if ok:
+            self.successes += 1
+            old = self.latency
+            self.latency = latency_s if old is None else old + alpha * (latency_s - old)
+            self.window.append(latency_s)
+            if ttft_s is not None:
+                old = self.ttft
+                self.ttft = ttft_s if old is None else old + alpha * (ttft_s - old)
+        else:
+            self.failures += 1
+            self.last_error = error
+        self.success_rate = self.successes / self.calls
+        if cost_usd is not None:
+            self.cost += cost_usd
+            self.cost_float += float(cost_usd)
+            self.cost_calls += 1
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+
+    def snapshot(self) -> DeploymentStats:
+        p50 = p95 = None
+        if self.window:
+            ordered = sorted(self.window)
+            p50 = _percentile(ordered, 0.50)
+            p95 = _percentile(ordered, 0.95)
+        return DeploymentStats(
+            calls=self.calls,
+            successes=self.successes,
+            failures=self.failures,
+            success_rate=self.success_rate,
+            latency_ewma_s=self.latency,
+            ttft_ewma_s=self.ttft,
+            latency_p50_s=p50,
+            latency_p95_s=p95,
+            total_cost_usd=self.cost,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            last_error=self.last_error,
+        )
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of sorted values, interpolated linearly."""
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+class RouterStats:
+    """Per-deployment and per-agent call statistics of one router; thread-safe.
+
+    Example:
+        .. code-block:: python
+
+            stats = RouterStats()
+            stats.record("gpt-4o-mini", ok=True, latency_s=0.41, cost_usd=Decimal("0.0003"))
+            stats.latency("gpt-4o-mini")  # 0.41
+            stats.get("gpt-4o-mini").success_rate  # 1.0
+    """
+
+    def __init__(self, *, ewma_alpha: float = 0.2, window: int = 256) -> None:
+        """Create empty statistics.
+
+        Args:
+            ewma_alpha: Weight of the newest sample in the latency and time-to-first-token
+                moving averages, in (0, 1]: higher follows changes faster, lower is smoother.
+            window: How many recent successful latencies the percentiles are taken over.
+
+        Raises:
+            ValueError: For an ``ewma_alpha`` outside (0, 1] or a ``window`` below 1.
+        """
+        if not 0.0 < ewma_alpha <= 1.0:
+            raise ValueError(f"ewma_alpha must be in (0, 1], got {ewma_alpha}")
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        self.ewma_alpha = ewma_alpha
+        """Weight of the newest sample in the moving averages."""
+        self.window = window
+        """How many recent latencies the percentiles are taken over."""
+        self._lock = threading.Lock()
+        self._cells: dict[str, _Cell] = {}
+        self._agents: dict[str, dict[str, _Cell]] = {}
+        self._total = 0
+
+    def record(
+        self,
+        deployment: str,
+        *,
+        ok: bool,
+        latency_s: float,
+        ttft_s: float | None = None,
+        cost_usd: Decimal | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        agent: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record one call's outcome.
+
+        Args:
+            deployment: The deployment's name.
+            ok: Whether it returned an answer.
+            latency_s: Its duration in seconds (counted in the latency figures only when
+                ``ok``).
+            ttft_s: Time to the first streamed token, in seconds, for streamed calls.
+            cost_usd: What it cost in USD, when known.
+            input_tokens: Input tokens it used.
+            output_tokens: Output tokens it produced.
+            agent: The agent it is attributed to (adds to :meth:`by_agent` as well).
+            error: A description of the failure (kept as ``last_error``).
+
+        Raises:
+            ValueError: For a negative latency, time to first token or token count.
+        """
+        if latency_s < 0 or (ttft_s is not None and ttft_s < 0):
+            raise ValueError("latency_s and ttft_s must be >= 0")
+        if input_tokens < 0 or output_tokens < 0:
+            raise ValueError("token counts must be >= 0")
+        args = (ok, latency_s, ttft_s, cost_usd, input_tokens, output_tokens, error)
+        alpha = self.ewma_alpha
+        with self._lock:
+            cell = self._cells.get(deployment)
+            if cell is None:
+                cell = self._cells[deployment] = _Cell(self.window)
+            cell.add(*args, alpha)
+            if agent is not None:
+                cells = self._agents.get(agent)
+                if cells is None:
+                    cells = self._agents[agent] = {}
+                agent_cell = cells.get(deployment)
+                if agent_cell is None:
+                    agent_cell = cells[deployment] = _Cell(self.window)
+                agent_cell.add(*args, alpha)
+            self._total += 1
+
+    # -- hot-path reads (no lock: each reads one value record() replaces whole) ----------
+
+    def latency(self, deployment: str) -> float | None:
+        """Moving average of the deployment's successful calls' latency, in seconds.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The average, or ``None`` before its first successful call.
+        """
+        cell = self._cells.get(deployment)
+        return None if cell is None else cell.latency
+
+    def ttft(self, deployment: str) -> float | None:
+        """Moving average of the deployment's time to first token, in seconds.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The average, or ``None`` before its first streamed success.
+        """
+        cell = self._cells.get(deployment)
+        return None if cell is None else cell.ttft
+
+    def success_rate(self, deployment: str) -> float | None:
+        """The share of the deployment's calls that succeeded.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The rate in [0, 1], or ``None`` before its first call.
+        """
+        cell = self._cells.get(deployment)
+        return None if cell is None else cell.success_rate
+
+    def calls(self, deployment: str) -> int:
+        """How many calls were recorded for the deployment.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The count (0 when none).
+        """
+        cell = self._cells.get(deployment)
+        return 0 if cell is None else cell.calls
+
+    def mean_cost(self, deployment: str) -> float | None:
+        """The deployment's average cost per call that reported one, in USD (a float).
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The average, or ``None`` when no call reported a cost.
+        """
+        cell = self._cells.get(deployment)
+        if cell is None or not cell.cost_calls:
+            return None
+        return cell.cost_float / cell.cost_calls
+
+    def total_calls(self) -> int:
+        """Calls recorded for every deployment together."""
+        return self._total
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def get(self, deployment: str) -> DeploymentStats:
+        """A snapshot of one deployment's statistics.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The snapshot (all zeros for a deployment never recorded).
+        """
+        with self._lock:
+            cell = self._cells.get(deployment)
+            return EMPTY_STATS if cell is None else cell.snapshot()
+
+    def by_deployment(self) -> dict[str, DeploymentStats]:
+        """A snapshot of every recorded deployment's statistics.
+
+        Returns:
+            Deployment name → snapshot, in the order deployments were first recorded.
+        """
+        with self._lock:
+            return {name: cell.snapshot() for name, cell in self._cells.items()}
+
+    def by_agent(self) -> dict[str, dict[str, DeploymentStats]]:
+        """A snapshot of the statistics of calls that named an agent.
+
+        Returns:
+            Agent → deployment name → snapshot.
+        """
+        with self._lock:
+            return {
+                agent: {name: cell.snapshot() for name, cell in cells.items()}
+                for agent, cells in self._agents.items()
+            }
+
+    def reset(self) -> None:
+        """Forget everything recorded."""
+        with self._lock:
+            self._cells = {}
+            self._agents = {}
+            self._total = 0
+
+    def __repr__(self) -> str:
+        return f"RouterStats(deployments={len(self._cells)}, calls={self._total})"
