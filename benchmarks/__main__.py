@@ -25,9 +25,10 @@ _TRACING_VARS = ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING
 def _load_families() -> None:
     """Import every family module of the package (each registers its benchmarks)."""
     for info in pkgutil.iter_modules(benchmarks.__path__):
-        if info.name.startswith("_") or info.name == "harness" or info.ispkg:
+        if info.name.startswith("_") or info.name == "harness":
             continue
-        importlib.import_module(f"benchmarks.{info.name}")
+        # a family package (benchmarks/rlm/) registers its benchmarks in its `section` module
+        importlib.import_module(f"benchmarks.{info.name}" + (".section" if info.ispkg else ""))
 
 
 def _parser() -> argparse.ArgumentParser:
