@@ -32,6 +32,9 @@ __all__ = ["CostCallbackHandler"]
 
 logger = logging.getLogger("polyvox.costs")
 
+ROUTER_PROVIDER = "polyvox-router"
+"""``ls_provider`` of ``polyvox.router.Router`` runs: they route, the run under them calls."""
+
 
 class _Run:
     __slots__ = ("attribution", "model", "parent", "provider", "reservation", "started")
@@ -104,11 +107,22 @@ class CostCallbackHandler(BaseCallbackHandler):
         provider = str(meta.get("ls_provider") or params.get("_type") or "unknown")
         model = str(meta.get("ls_model_name") or params.get("model") or "unknown")
         run = _Run(provider, model, attribution_from(meta, tags), parent_run_id)
-        nested = parent_run_id is not None and parent_run_id in self._runs
-        if self.budgets is not None and not nested:
+        if self.budgets is not None and self._reserves(provider, parent_run_id):
             run.reservation = self._reserve(run, prompt, params)  # may raise: stops the call
         with self._lock:
             self._runs[run_id] = run
+
+    def _reserves(self, provider: str, parent_run_id: UUID | None) -> bool:
+        """Whether this run is the one that reserves budget for its call.
+
+        A model run under another model run (an LLM adapter's inner call) was reserved with
+        its parent. A router's run only routes: the deployment's run under it is the priced
+        call, so that one reserves.
+        """
+        if provider == ROUTER_PROVIDER:
+            return False
+        parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+        return parent is None or parent.provider == ROUTER_PROVIDER
 
     def _reserve(
         self, run: _Run, prompt: Sequence[BaseMessage] | Sequence[str], params: dict[str, Any]

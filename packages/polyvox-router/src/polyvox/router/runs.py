@@ -1,0 +1,154 @@
+"""The router's run, handed to the deployment's call as its parent.
+
+The deployment's model is called as a child run of the router's run, so callbacks (cost
+tracking, tracing) see the real provider and model, nested under the router. ``_generate``
+receives the router's run manager; ``_stream`` does not: langchain-core calls it without
+one both from ``stream()`` and from ``invoke()``'s streaming branch. So the router hands
+the run over through a context variable, set in the same synchronous step that starts the
+stream and read once by ``_stream``:
+
+- ``invoke()`` streaming (a streaming callback handler is attached, e.g. LangGraph's
+  ``stream_mode="messages"``): ``_should_stream`` receives the run manager; the router
+  remembers it when it answers yes;
+- ``stream()`` / ``astream()``: the router gives the run an id in advance and remembers it
+  with the config, and the child's callback manager is built from them exactly as
+  langchain-core builds the router's own.
+
+Context variables are per thread and per asyncio task, so concurrent calls never see each
+other's run.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import RunnableConfig
+
+__all__ = ["NOSTREAM_TAG", "PendingRun", "child_config", "remember", "take"]
+
+NOSTREAM_TAG = "nostream"
+"""Tag on the deployment's child run: LangGraph's message streaming then takes each token
+from the router's run only, not twice."""
+
+RunManager = CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRun:
+    """A router run started by ``stream()``/``astream()``: its id and config."""
+
+    run_id: UUID
+    """The id given to the router's run."""
+
+    config: RunnableConfig
+    """The config the stream was called with."""
+
+    asynchronous: bool
+    """Whether the stream is async (the child gets an async callback manager)."""
+
+
+_PARENT: ContextVar[RunManager | PendingRun | None] = ContextVar(
+    "polyvox_router_parent", default=None
+)
+
+
+def remember(parent: RunManager | PendingRun) -> Any:
+    """Remember the router's run for the ``_stream`` about to start.
+
+    Args:
+        parent: The run manager or the pending run.
+
+    Returns:
+        A token for :meth:`ContextVar.reset`.
+    """
+    return _PARENT.set(parent)
+
+
+def reset(token: Any) -> None:
+    """Forget what :func:`remember` stored (restoring what was there before)."""
+    _PARENT.reset(token)
+
+
+def take() -> RunManager | PendingRun | None:
+    """Read the remembered run once (it is cleared, so no later stream picks it up)."""
+    parent = _PARENT.get()
+    if parent is not None:
+        _PARENT.set(None)
+    return parent
+
+
+def child_config(
+    model: BaseChatModel,
+    parent: RunManager | PendingRun | None,
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
+) -> tuple[RunnableConfig | None, dict[str, Any] | None]:
+    """The deployment call's config (a child callback manager) and the run's metadata.
+
+    Args:
+        model: The router.
+        parent: The router's run manager, a pending run, or ``None`` (no callbacks).
+        stop: The call's stop sequences (for the LangSmith parameters).
+        kwargs: The call's keyword arguments (for the LangSmith parameters).
+
+    Returns:
+        ``(config, metadata)``: the config to call the deployment with (``None`` when
+        there is no run) and the run's metadata (request constraints may be there).
+    """
+    if parent is None:
+        return None, None
+    if isinstance(parent, PendingRun):
+        config = parent.config
+        metadata = dict(config.get("metadata") or {})
+        manager_class = AsyncCallbackManager if parent.asynchronous else CallbackManager
+        manager = manager_class.configure(
+            config.get("callbacks"),
+            model.callbacks,
+            model.verbose,
+            config.get("tags"),
+            model.tags,
+            {**metadata, **model._get_ls_params(stop=stop, **kwargs)},
+            model.metadata,
+        )
+        inheritable = (
+            manager.inheritable_handlers,
+            manager.inheritable_tags,
+            manager.inheritable_metadata,
+        )
+        return _child(parent.run_id, inheritable, parent.asynchronous), metadata
+    inheritable = (
+        parent.inheritable_handlers,
+        parent.inheritable_tags,
+        parent.inheritable_metadata,
+    )
+    asynchronous = isinstance(parent, AsyncCallbackManagerForLLMRun)
+    return _child(parent.run_id, inheritable, asynchronous), dict(parent.metadata)
+
+
+def _child(
+    run_id: UUID, inheritable: tuple[Any, list[str], dict[str, Any]], asynchronous: bool
+) -> RunnableConfig:
+    """A child callback manager, built as ``ParentRunManager.get_child`` builds one."""
+    handlers, tags, metadata = inheritable
+    manager: CallbackManager | AsyncCallbackManager
+    if asynchronous:
+        manager = AsyncCallbackManager(handlers=[], parent_run_id=run_id)
+    else:
+        manager = CallbackManager(handlers=[], parent_run_id=run_id)
+    manager.set_handlers(handlers)
+    manager.add_tags(tags)
+    manager.add_metadata(metadata)
+    manager.add_tags([NOSTREAM_TAG], inherit=False)
+    return {"callbacks": manager}

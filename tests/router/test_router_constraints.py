@@ -1,0 +1,285 @@
+"""Per-request constraints: capabilities, cost, budget, latency, language, and explain()."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+from pydantic import BaseModel
+
+from polyvox.core.catalog import Capability, Tier
+from polyvox.core.ledger import Budget, BudgetGuard, CallRecord, Ledger
+from polyvox.ollama import ChatBielik, ChatOllama
+from polyvox.router.errors import NoDeploymentError
+from polyvox.router.router import Router
+from polyvox.testing import Emulator
+from tests.router.conftest import BIELIK, OpenAIFactory, called
+
+TINY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAh"
+    "KmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+class Answer(BaseModel):
+    """An answer."""
+
+    text: str
+
+
+# ---- capabilities -------------------------------------------------------------------------------
+
+
+def test_bound_tools_require_tools(
+    openai_model: OpenAIFactory, bielik: ChatBielik, emulator: Emulator
+) -> None:
+    router = Router([bielik, openai_model("gpt-4o-mini")], strategy="local_first")
+    assert router.invoke("plain").response_metadata["router"]["deployment"] == BIELIK
+    answer = router.bind_tools([add]).invoke("add 2 and 3")
+    assert answer.response_metadata["router"]["deployment"] == "openai/gpt-4o-mini"
+    assert emulator.requests[-1].json["tools"][0]["function"]["name"] == "add"
+    decision = router.explain("x", tools=[{"type": "function", "function": {"name": "f"}}])
+    assert decision.request.capabilities == frozenset({Capability.TOOLS})
+    assert decision.dropped == {BIELIK: "lacks tools"}
+
+
+def test_images_require_vision(
+    openai_model: OpenAIFactory, ollama: ChatOllama, emulator: Emulator
+) -> None:
+    router = Router([ollama, openai_model("gpt-4o-mini")], strategy="local_first")
+    picture = HumanMessage(
+        content=[
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image", "base64": TINY_PNG, "mime_type": "image/png"},
+        ]
+    )
+    decision = router.explain([picture])
+    assert Capability.VISION in decision.request.capabilities
+    assert decision.request.estimated_input_tokens < 2000  # the base64 is not counted as text
+    answer = router.invoke([picture])
+    assert answer.response_metadata["router"]["deployment"] == "openai/gpt-4o-mini"
+    assert called(emulator) == ["gpt-4o-mini"]
+
+
+def test_structured_output_requires_the_method_capability(
+    openai_model: OpenAIFactory, bielik: ChatBielik
+) -> None:
+    router = Router([bielik, openai_model("gpt-4o-mini")], strategy="local_first")
+    spec = router.with_structured_output(Answer).first  # type: ignore[attr-defined]
+    kwargs = spec.kwargs
+    assert router.explain("x", **kwargs).order[0] == BIELIK  # Bielik has structured output
+    calling = router.with_structured_output(Answer, method="function_calling").first  # type: ignore[attr-defined]
+    assert router.explain("x", **calling.kwargs).order == ("openai/gpt-4o-mini",)
+
+
+def test_explicit_capability_nobody_has(openai_model: OpenAIFactory) -> None:
+    router = Router([openai_model("gpt-4o-mini")])
+    with pytest.raises(NoDeploymentError, match="lacks reasoning"):
+        router.invoke("think hard", capabilities=["reasoning"])
+    with pytest.raises(ValueError, match="unknown capability 'telepathy'"):
+        router.invoke("x", capabilities="telepathy")
+
+
+# ---- cost, budget, latency ---------------------------------------------------------------------
+
+
+def test_max_cost_drops_expensive_and_unpriced_cloud(
+    openai_model: OpenAIFactory, ollama: ChatOllama
+) -> None:
+    router = Router(
+        [openai_model("gpt-4.1"), openai_model("gpt-4o-mini"), openai_model("mystery-1"), ollama],
+        strategy="quality",
+    )
+    decision = router.explain("short question", max_cost=0.0005, max_tokens=100)
+    assert decision.order[0] == "openai/gpt-4o-mini"  # gpt-4.1 would cost more
+    assert set(decision.order) == {"openai/gpt-4o-mini", "ollama/llama3.2"}  # local costs 0
+    assert decision.dropped["openai/gpt-4.1"].startswith("estimated $")
+    assert decision.dropped["openai/mystery-1"] == "unpriced, so it cannot be held to a cost limit"
+    with pytest.raises(ValueError, match="max_cost must not be negative"):
+        router.invoke("x", max_cost=-1)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    yield led
+    led.close()
+
+
+def _spend(ledger: Ledger, cost: str) -> None:
+    ledger.record(
+        CallRecord(
+            provider="openai",
+            model="gpt-4.1",
+            cost=Decimal(cost),
+            currency="USD",
+            time=datetime.now(UTC),
+            workspace_id="w1",
+        )
+    )
+
+
+async def test_remaining_budget_filters_deployments(
+    openai_model: OpenAIFactory, ledger: Ledger, emulator: Emulator
+) -> None:
+    guard = BudgetGuard(ledger, [Budget("workspace", "w1", Decimal("0.02"))])
+    router = Router(
+        [openai_model("gpt-4.1"), openai_model("gpt-4o-mini")], strategy="quality", budget=guard
+    )
+    # gpt-4.1 estimates 1024 output tokens x $8/1M = $0.0082 (+ input): fits $0.02
+    assert router.invoke("x", workspace_id="w1").response_metadata["model_name"] == "gpt-4.1"
+    _spend(ledger, "0.015")
+    decision = router.explain("x", config={"metadata": {"workspace_id": "w1"}})
+    assert decision.request.remaining_budget == Decimal("0.005")
+    assert decision.dropped["openai/gpt-4.1"].endswith("> remaining budget $0.005000")
+    answer = await router.ainvoke("x", config={"metadata": {"workspace_id": "w1"}})
+    assert answer.response_metadata["model_name"] == "gpt-4o-mini"
+    _spend(ledger, "0.005")
+    with pytest.raises(NoDeploymentError) as info:
+        router.invoke("x", workspace_id="w1")
+    assert {"budget"} == {c.filter for c in router.explain("x", workspace_id="w1").candidates}
+    assert "remaining budget $0.000000" in str(info.value)
+    # another workspace has no budget: not filtered
+    assert router.invoke("x", workspace_id="w2").response_metadata["model_name"] == "gpt-4.1"
+
+
+def test_latency_limit_uses_measured_then_typical_latency(openai_model: OpenAIFactory) -> None:
+    router = Router(
+        [openai_model("gpt-4.1"), openai_model("gpt-4o-mini")],
+        strategy="quality",
+        max_latency_ms=500,
+    )
+    # typical latency from the catalog: gpt-4.1 550 ms, gpt-4o-mini 450 ms
+    decision = router.explain("x")
+    assert decision.order == ("openai/gpt-4o-mini",)
+    assert decision.dropped["openai/gpt-4.1"] == "typical latency 550 ms > 500 ms"
+    router.stats.record("openai/gpt-4.1", ok=True, latency_s=0.05)
+    assert router.explain("x").order[0] == "openai/gpt-4.1"  # measured: fast enough now
+    with pytest.raises(NoDeploymentError, match="latency"):
+        router.invoke("x", max_latency_ms=10)
+
+
+def test_default_tier(openai_model: OpenAIFactory) -> None:
+    router = Router([openai_model("gpt-4.1"), openai_model("gpt-4o-mini")], default_tier=Tier.FAST)
+    assert router.explain("x").order == ("openai/gpt-4o-mini",)
+    assert router.explain("x", tier="powerful").order == ("openai/gpt-4.1",)
+
+
+def test_prefer_local(openai_model: OpenAIFactory, ollama: ChatOllama) -> None:
+    models = [openai_model("gpt-4.1"), ollama]
+    assert Router(models, strategy="quality").explain("x").order[0] == "openai/gpt-4.1"
+    assert Router(models, strategy="quality", prefer_local=True).explain("x").order == (
+        "ollama/llama3.2",
+        "openai/gpt-4.1",
+    )
+
+
+# ---- language ---------------------------------------------------------------------------------
+
+
+def test_polish_goes_to_bielik(
+    openai_model: OpenAIFactory, bielik: ChatBielik, emulator: Emulator
+) -> None:
+    router = Router(
+        [openai_model("gpt-4.1"), bielik],
+        strategy="quality",
+        detect_language=True,
+        language_routes={"pl": BIELIK},
+    )
+    polish = router.invoke("Jaka jest stolica Polski i ile ma mieszkańców?")
+    assert polish.response_metadata["router"]["deployment"] == BIELIK
+    english = router.invoke("What is the capital of Poland?")
+    assert english.response_metadata["router"]["deployment"] == "openai/gpt-4.1"
+    assert called(emulator) == ["SpeakLeash/bielik-11b-v2.3-instruct:Q4_K_M", "gpt-4.1"]
+    assert router.explain("Dzień dobry, jak się masz?").request.language == "pl"
+
+
+def test_language_given_by_the_caller_needs_no_detection(
+    openai_model: OpenAIFactory, bielik: ChatBielik
+) -> None:
+    router = Router(
+        [openai_model("gpt-4.1"), bielik], strategy="quality", language_routes={"pl": BIELIK}
+    )
+    assert router.explain("hello").request.language is None  # detection is off
+    assert router.explain("hello", language="PL").order[0] == BIELIK
+    meta: Any = {"metadata": {"language": "pl"}}
+    assert router.invoke("hello", config=meta).response_metadata["router"]["deployment"] == BIELIK
+
+
+def test_a_route_the_request_cannot_use_is_ignored(
+    openai_model: OpenAIFactory, bielik: ChatBielik
+) -> None:
+    router = Router(
+        [openai_model("gpt-4.1"), bielik], strategy="quality", language_routes={"pl": BIELIK}
+    )
+    decision = router.explain("x", language="pl", tools=[{"type": "function", "function": {}}])
+    assert decision.order == ("openai/gpt-4.1",)  # Bielik has no tools
+
+
+# ---- explain ------------------------------------------------------------------------------------
+
+
+def test_explain_calls_nothing_and_reads_well(
+    openai_model: OpenAIFactory, ollama: ChatOllama, emulator: Emulator
+) -> None:
+    router = Router(
+        [openai_model("gpt-4.1"), openai_model("gpt-4o-mini"), ollama], strategy="balanced"
+    )
+    decision = router.explain("Explain routing", tier="fast", max_cost=0.01)
+    assert emulator.requests == []
+    assert decision.strategy == "balanced"
+    assert decision.chosen == decision.order[0]
+    assert set(decision.order) == {"openai/gpt-4o-mini", "ollama/llama3.2"}
+    kept = [c for c in decision.candidates if c.kept]
+    assert all(c.score is not None and c.rank is not None for c in kept)
+    dropped = next(c for c in decision.candidates if not c.kept)
+    assert dropped.name == "openai/gpt-4.1"
+    assert dropped.filter == "tier"
+    assert dropped.reason == "tier powerful, the request asks fast"
+    text = str(decision)
+    assert text.startswith("route decision (balanced strategy)")
+    assert "dropped: tier powerful, the request asks fast" in text
+    assert "cost limit: 0.01" in text
+    assert f"order: {' -> '.join(decision.order)}" in text
+    data = decision.to_dict()
+    assert json.loads(json.dumps(data))["request"]["tier"] == "fast"
+    assert data["chosen"] == decision.chosen
+
+
+async def test_aexplain_matches_explain(openai_model: OpenAIFactory) -> None:
+    router = Router([openai_model("gpt-4.1"), openai_model("gpt-4o-mini")], strategy="cost")
+    sync = router.explain("x", sensitivity="internal")
+    assert (await router.aexplain("x", sensitivity="internal")) == sync
+
+
+def test_explain_does_not_move_round_robin(openai_model: OpenAIFactory) -> None:
+    from polyvox.router.deployment import Deployment
+
+    same = [
+        Deployment.of(openai_model("gpt-4o-mini"), name="a"),
+        Deployment.of(openai_model("gpt-4o-mini"), name="b"),
+    ]
+    router = Router(same, strategy="balanced")
+    orders = {router.explain("x").order for _ in range(5)}
+    assert len(orders) == 1
+    (order,) = orders
+    assert router.invoke("x").response_metadata["router"]["deployment"] == order[0]
+
+
+def test_explain_of_a_large_input(openai_model: OpenAIFactory) -> None:
+    router = Router([openai_model("gpt-3.5-turbo")])
+    decision = router.explain("word " * 40_000)
+    assert decision.large_input
+    assert decision.order == ()
+    assert "large-input handling" in str(decision)
