@@ -84,6 +84,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         self.recorder = CallRecorder(ledger, catalog)
         self._runs: dict[UUID, _Run] = {}
         self._recorded_parents: set[UUID] = set()
+        self._chain_parents: dict[UUID, UUID] = {}
         self._lock = threading.Lock()
 
     @property
@@ -226,6 +227,48 @@ class CostCallbackHandler(BaseCallbackHandler):
                 return None
         return run
 
+    def _mark_outer_model_run(self, parent: UUID) -> None:
+        """Skip the nearest model run above this one: its call is this call (not counted twice).
+
+        That is an LLM adapter's or a router's run, directly above, or with chain runs in
+        between (a router handing a long prompt to the RLM, whose root and sub-calls are the
+        priced calls).
+        """
+        with self._lock:
+            ancestor: UUID | None = parent
+            while ancestor is not None and ancestor not in self._runs:
+                ancestor = self._chain_parents.get(ancestor)
+            if ancestor is not None:
+                self._recorded_parents.add(ancestor)
+
+    # ---- chains: only their parent links, to find a model run above a nested call --------
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Note a chain run's parent, when it runs inside a model run's call."""
+        if parent_run_id is not None and (
+            parent_run_id in self._runs or parent_run_id in self._chain_parents
+        ):
+            with self._lock:
+                self._chain_parents[run_id] = parent_run_id
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """Forget a finished chain run."""
+        if self._chain_parents:
+            with self._lock:
+                self._chain_parents.pop(run_id, None)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """Forget a failed chain run."""
+        self.on_chain_end(None, run_id=run_id)
+
     def _finish(
         self,
         run: _Run,
@@ -239,9 +282,7 @@ class CostCallbackHandler(BaseCallbackHandler):
     ) -> None:
         try:
             if run.parent is not None:
-                with self._lock:  # only a model run above this one (an LLM adapter) is skipped
-                    if run.parent in self._runs:
-                        self._recorded_parents.add(run.parent)
+                self._mark_outer_model_run(run.parent)
             fields: dict[str, Any] = {
                 "latency_ms": (time.perf_counter() - run.started) * 1000,
                 "attribution": run.attribution,

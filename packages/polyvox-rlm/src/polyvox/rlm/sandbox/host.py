@@ -1,0 +1,503 @@
+"""The host side of the sandbox: :class:`Sandbox`, :class:`CellResult`, :class:`SubcallHandler`.
+
+A :class:`Sandbox` owns one worker process and a temporary working directory. ``run`` sends a
+cell and waits for its result, serving the cell's sub-calls in between: the worker blocks on
+``llm_query`` while the host awaits the :class:`SubcallHandler` and replies, so the model's
+code sees an ordinary function call. A batch of prompts reaches the handler as one
+``llm_query_batched`` call, which runs them concurrently.
+
+When a cell runs past its time limit the worker interrupts it and keeps its variables. A worker
+that does not answer within :attr:`Sandbox.kill_grace_s` after that, or that dies (CPU limit,
+crash), is killed and replaced by a fresh one holding the same context: the cell's result says
+that the variables of earlier cells were lost, and the loop can go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from polyvox.rlm.sandbox.documents import prepare_context
+from polyvox.rlm.sandbox.limits import SandboxLimits
+from polyvox.rlm.sandbox.process import (
+    WorkerGone,
+    WorkerProcess,
+    abandon_worker,
+    worker_arguments,
+)
+from polyvox.rlm.sandbox.protocol import ProtocolError, encode_frame
+
+__all__ = ["CellResult", "Sandbox", "SandboxError", "SubcallHandler"]
+
+_DEFAULT_LIMITS = SandboxLimits()
+_ANSWER_OPS = {"run": "result", "vars": "vars"}
+_OUTPUT_SLACK = 8000  # room for the truncation note and a capped traceback
+_RESTARTED_NOTE = (
+    "[note: the REPL process was restarted before this cell ({why}); `context` and the "
+    "helpers are back, but variables from earlier cells were lost]\n"
+)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot start, was closed, or lost its worker beyond repair."""
+
+
+@runtime_checkable
+class SubcallHandler(Protocol):
+    """The host's side of ``llm_query``, ``llm_query_batched`` and ``rlm_query``.
+
+    An exception raised here reaches the cell's code as a ``SubcallError`` (a
+    ``RuntimeError``) carrying its type and message; cancellation cancels the cell.
+    """
+
+    async def llm_query(self, prompt: str) -> str:
+        """Answer one prompt with the sub-model."""
+        ...
+
+    async def llm_query_batched(self, prompts: list[str]) -> list[str]:
+        """Answer several prompts (concurrently, bounded by the engine), in order."""
+        ...
+
+    async def rlm_query(self, prompt: str, context: str | None) -> str:
+        """Answer with a child RLM over ``context`` (the prompt itself when ``None``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What running one cell produced."""
+
+    output: str
+    """Captured stdout and stderr, then the traceback of an exception; capped."""
+    error: str | None
+    """``"Type: message"`` if the cell raised or was stopped; ``None`` if it completed."""
+    truncated: bool
+    """Whether output past ``SandboxLimits.output_chars`` was dropped."""
+    timed_out: bool
+    """Whether the cell hit its time limit."""
+    duration_s: float
+    """Wall-clock seconds of the whole cell, sub-calls included."""
+    final: str | None
+    """``str(value)`` when code that ran called ``FINAL(value)`` or ``FINAL_VAR(name)``."""
+    reads: tuple[tuple[int, int], ...]
+    """Merged character spans of ``context`` the cell read (slices, search hits)."""
+    restored: tuple[str, ...]
+    """Protected names the cell rebound or mutated and that were put back."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly copy."""
+        return {
+            "output": self.output,
+            "error": self.error,
+            "truncated": self.truncated,
+            "timed_out": self.timed_out,
+            "duration_s": self.duration_s,
+            "final": self.final,
+            "reads": [list(span) for span in self.reads],
+            "restored": list(self.restored),
+        }
+
+
+class Sandbox:
+    """A persistent Python REPL in a locked-down child process, holding ``context``."""
+
+    kill_grace_s: float = 2.0
+    """Seconds past a cell's time limit before an unresponsive worker is killed."""
+    start_timeout_s: float = 60.0
+    """Seconds a worker may take to start."""
+
+    def __init__(
+        self,
+        *,
+        context: str,
+        spans: Sequence[tuple[int, int]] | None,
+        handler: SubcallHandler,
+        limits: SandboxLimits,
+        workdir: str,
+        init_frame: bytes,
+    ) -> None:
+        """Hold a sandbox's state; use :meth:`start` to create one."""
+        self._context = context
+        self._spans = tuple(spans) if spans is not None else None
+        self._handler = handler
+        self._limits = limits
+        self._workdir = workdir
+        self._init_frame = init_frame
+        self._worker_arguments = worker_arguments(limits.allowed_imports)
+        self._worker: WorkerProcess | None = None
+        self._lock = asyncio.Lock()
+        self._seq = 0
+        self._closed = False
+        self._pending_note: str | None = None
+        self._restarts = 0
+        self._startup_s = 0.0
+        self._live_pid: list[int | None] = [None]
+        self._finalizer = weakref.finalize(self, abandon_worker, workdir, self._live_pid)
+
+    @classmethod
+    async def start(
+        cls,
+        context: str | Sequence[str],
+        handler: SubcallHandler,
+        *,
+        limits: SandboxLimits = _DEFAULT_LIMITS,
+        metadata: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Sandbox:
+        """Start a sandbox whose REPL holds ``context``.
+
+        Args:
+            context: One string, or the texts of several documents (joined with
+                ``DOCUMENT_SEPARATOR``; the REPL then also has ``documents``).
+            handler: Serves the cells' sub-calls.
+            limits: The sandbox's limits.
+            metadata: One mapping per document (JSON-serialisable; other values become
+                ``str``); with a single string, at most one mapping.
+
+        Returns:
+            The running sandbox.
+
+        Raises:
+            SandboxError: Not on Linux, or the worker could not start.
+            TypeError: For a context that is neither a string nor a sequence of strings.
+            ValueError: If ``metadata`` does not have one entry per document.
+        """
+        if sys.platform != "linux":
+            raise SandboxError("the RLM sandbox runs on Linux only")
+        text, spans, documents = prepare_context(context, metadata)
+        init = {
+            "op": "init",
+            "context": text,
+            "documents": documents,
+            "limits": {
+                "output_chars": limits.output_chars,
+                "max_subcalls_per_cell": limits.max_subcalls_per_cell,
+                "memory_mb": limits.memory_mb,
+                "allowed_imports": sorted(limits.allowed_imports),
+            },
+        }
+        # Two local file-system calls (create, canonicalise): not worth a thread.
+        workdir = os.path.realpath(tempfile.mkdtemp(prefix="polyvox-rlm-"))  # noqa: ASYNC240
+        init["workdir"] = workdir
+        sandbox = cls(
+            context=text,
+            spans=spans,
+            handler=handler,
+            limits=limits,
+            workdir=workdir,
+            init_frame=encode_frame(init),
+        )
+        try:
+            await sandbox._spawn()
+        except BaseException:
+            await sandbox.close()
+            raise
+        return sandbox
+
+    @property
+    def context(self) -> str:
+        """The REPL's ``context`` (documents joined)."""
+        return self._context
+
+    @property
+    def document_spans(self) -> tuple[tuple[int, int], ...] | None:
+        """Each document's ``(start, end)`` in :attr:`context`; ``None`` for a plain string."""
+        return self._spans
+
+    @property
+    def limits(self) -> SandboxLimits:
+        """The sandbox's limits."""
+        return self._limits
+
+    @property
+    def workdir(self) -> str:
+        """The worker's working directory (removed on close)."""
+        return self._workdir
+
+    @property
+    def pid(self) -> int | None:
+        """The current worker's process id (``None`` while there is none)."""
+        return self._worker.pid if self._worker is not None else None
+
+    @property
+    def restarts(self) -> int:
+        """How many times the worker was replaced."""
+        return self._restarts
+
+    @property
+    def startup_s(self) -> float:
+        """Seconds the current worker took to start (spawn to ``ready``)."""
+        return self._startup_s
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    async def run(self, code: str) -> CellResult:
+        """Run one cell of Python in the REPL.
+
+        Args:
+            code: The cell's source; a last expression's ``repr`` is printed.
+
+        Returns:
+            The cell's result (failures of the code are in it, not raised).
+
+        Raises:
+            SandboxError: If the sandbox is closed or its worker cannot be restarted.
+        """
+        if not isinstance(code, str):
+            raise TypeError("code must be a str")
+        async with self._lock:
+            started = time.monotonic()
+            note = await self._ensure_worker()
+            self._seq += 1
+            request = {
+                "op": "run",
+                "seq": self._seq,
+                "code": code,
+                "timeout": self._limits.cell_timeout_s,
+            }
+            message, failure, timed_out = await self._exchange(request)
+            duration = time.monotonic() - started
+            if message is None:
+                return CellResult(
+                    output=note,
+                    error=failure,
+                    truncated=False,
+                    timed_out=timed_out,
+                    duration_s=duration,
+                    final=None,
+                    reads=(),
+                    restored=(),
+                )
+            return self._cell_result(message, duration, note)
+
+    async def show_vars(self) -> dict[str, str]:
+        """The variables the cells defined: name to a short type and size description.
+
+        Returns:
+            The variables (empty after a restart lost them).
+
+        Raises:
+            SandboxError: If the sandbox is closed or its worker cannot be restarted.
+        """
+        async with self._lock:
+            await self._ensure_worker()
+            self._seq += 1
+            request = {"op": "vars", "seq": self._seq, "timeout": self._limits.cell_timeout_s}
+            message, _, _ = await self._exchange(request)
+            if message is None:
+                return {}
+            described = message.get("vars")
+            if not isinstance(described, dict):
+                return {}
+            return {str(k): str(v) for k, v in described.items()}
+
+    async def close(self) -> None:
+        """Kill the worker and remove the working directory (idempotent)."""
+        self._closed = True
+        await self._drop_worker()
+        self._finalizer()
+
+    async def __aenter__(self) -> Sandbox:
+        """Use the sandbox in ``async with``; it is closed on exit."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the sandbox."""
+        await self.close()
+
+    # ---- internals ------------------------------------------------------------------------
+
+    async def _spawn(self) -> None:
+        started = time.monotonic()
+        worker = await WorkerProcess.spawn(
+            workdir=self._workdir, limits=self._limits, arguments=self._worker_arguments
+        )
+        self._worker = worker
+        self._live_pid[0] = worker.pid
+        try:
+            await worker.send(self._init_frame, self.start_timeout_s)
+            message = await worker.receive(self.start_timeout_s)
+        except (WorkerGone, ProtocolError, TimeoutError) as exc:
+            await worker.wait_exit(1.0)
+            reason = worker.death_reason()
+            await self._drop_worker()
+            raise SandboxError(f"the sandbox worker did not start: {exc} ({reason})") from None
+        except BaseException:
+            await self._drop_worker()
+            raise
+        if message.get("op") != "ready":
+            await self._drop_worker()
+            raise SandboxError(f"the sandbox worker did not start: {message.get('error')}")
+        self._startup_s = time.monotonic() - started
+
+    async def _drop_worker(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.kill()
+            self._live_pid[0] = None
+
+    async def _ensure_worker(self) -> str:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+        if self._worker is not None:
+            return ""
+        why = self._pending_note or "the previous worker was stopped"
+        self._pending_note = None
+        await self._spawn()
+        self._restarts += 1
+        return _RESTARTED_NOTE.format(why=why)
+
+    async def _exchange(self, request: dict[str, Any]) -> tuple[dict[str, Any] | None, str, bool]:
+        """Send a request and serve sub-calls until its answer.
+
+        Returns ``(message, "", False)`` on success, or ``(None, error, timed_out)`` when the
+        worker had to be replaced.
+        """
+        worker = self._worker
+        assert worker is not None
+        seq = request["seq"]
+        timeout = float(request["timeout"])
+        budget = timeout + self.kill_grace_s
+        subcalls = 0
+        try:
+            await worker.send(encode_frame(request), budget)
+            while True:
+                waited = time.monotonic()
+                message = await worker.receive(budget)
+                budget -= time.monotonic() - waited
+                if message.get("seq") != seq:
+                    raise ProtocolError(f"message for request {message.get('seq')!r}, not {seq}")
+                if message["op"] == "subcall":
+                    reply, subcalls = await self._serve(message, subcalls)
+                    await worker.send(reply, self.kill_grace_s + timeout)
+                    continue
+                if message["op"] == _ANSWER_OPS[request["op"]]:
+                    return message, "", False
+                raise ProtocolError(f"unexpected message {message['op']!r}")
+        except TimeoutError:
+            await self._replace_worker("the cell did not stop at its time limit")
+            return (
+                None,
+                f"SandboxRestarted: the cell did not stop within {timeout:g} s (+"
+                f"{self.kill_grace_s:g} s grace), so the REPL process was killed; a fresh "
+                "REPL holds `context` and the helpers, but all variables from earlier cells "
+                "were lost",
+                True,
+            )
+        except (WorkerGone, ProtocolError, ConnectionError) as exc:
+            if self._closed:
+                raise SandboxError("the sandbox was closed while a cell ran") from None
+            if isinstance(exc, ProtocolError):
+                reason = f"it broke the protocol: {exc}"
+            else:
+                await worker.wait_exit(1.0)
+                reason = worker.death_reason()
+            await self._replace_worker(f"the previous worker died: {reason}")
+            return (
+                None,
+                f"SandboxRestarted: the REPL process died during the cell ({reason}); a fresh "
+                "REPL holds `context` and the helpers, but all variables from earlier cells "
+                "were lost",
+                False,
+            )
+        except BaseException:
+            self._pending_note = "the previous cell was cancelled"
+            await asyncio.shield(self._drop_worker())
+            raise
+
+    async def _replace_worker(self, why: str) -> None:
+        await self._drop_worker()
+        if self._closed:
+            raise SandboxError("the sandbox was closed while a cell ran")
+        try:
+            await self._spawn()
+        except SandboxError:
+            self._pending_note = why
+            raise
+        self._restarts += 1
+
+    async def _serve(self, message: dict[str, Any], subcalls: int) -> tuple[bytes, int]:
+        kind = message.get("kind")
+        prompts: list[str] = []
+        prompt = ""
+        context: str | None = None
+        if kind == "llm_query_batched":
+            raw = message.get("prompts")
+            if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+                raise ProtocolError("llm_query_batched without a list of str prompts")
+            prompts = raw
+            count = len(prompts)
+        elif kind in ("llm_query", "rlm_query"):
+            raw_prompt, raw_context = message.get("prompt"), message.get("context")
+            if not isinstance(raw_prompt, str) or not (
+                raw_context is None or isinstance(raw_context, str)
+            ):
+                raise ProtocolError(f"{kind} without a str prompt")
+            prompt, context = raw_prompt, raw_context
+            count = 1
+        else:
+            raise ProtocolError(f"unknown sub-call {kind!r}")
+        subcalls += count
+        seq = message["seq"]
+        if subcalls > self._limits.max_subcalls_per_cell:
+            return _reply(seq, ok=False, error="sub-call limit of the cell reached"), subcalls
+        try:
+            value: str | list[str]
+            if kind == "llm_query_batched":
+                answers = await self._handler.llm_query_batched(prompts)
+                value = [str(answer) for answer in answers]
+                if len(value) != count:
+                    raise RuntimeError(f"the handler returned {len(value)} answers for {count}")
+            elif kind == "llm_query":
+                value = str(await self._handler.llm_query(prompt))
+            else:
+                value = str(await self._handler.rlm_query(prompt, context))
+        except Exception as exc:  # the cell's code gets the error
+            return _reply(seq, ok=False, error=f"{kind} failed: {type(exc).__name__}: {exc}"), (
+                subcalls
+            )
+        return _reply(seq, ok=True, value=value), subcalls
+
+    def _cell_result(self, message: dict[str, Any], duration: float, note: str) -> CellResult:
+        length = len(self._context)
+        reads: list[tuple[int, int]] = []
+        raw_reads = message.get("reads")
+        for span in raw_reads if isinstance(raw_reads, list) else []:
+            if (
+                isinstance(span, list)
+                and len(span) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+            ):
+                start, end = max(0, span[0]), min(length, span[1])
+                if start < end:
+                    reads.append((start, end))
+        restored = message.get("restored")
+        error = message.get("error")
+        final = message.get("final")
+        output = message.get("output")
+        output = output if isinstance(output, str) else ""
+        # The worker caps the output; this only bounds what a tampered worker could send.
+        output = output[: self._limits.output_chars + _OUTPUT_SLACK]
+        return CellResult(
+            output=note + output,
+            error=error if isinstance(error, str) else None,
+            truncated=message.get("truncated") is True,
+            timed_out=message.get("timed_out") is True,
+            duration_s=duration,
+            final=final if isinstance(final, str) else None,
+            reads=tuple(reads),
+            restored=tuple(str(n) for n in restored) if isinstance(restored, list) else (),
+        )
+
+
+def _reply(seq: int, *, ok: bool, value: str | list[str] | None = None, error: str = "") -> bytes:
+    return encode_frame({"op": "reply", "seq": seq, "ok": ok, "value": value, "error": error})

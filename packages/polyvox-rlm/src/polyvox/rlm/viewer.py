@@ -1,0 +1,227 @@
+"""A trajectory as one self-contained HTML page.
+
+The page has its CSS inline and loads nothing (no script, font or image), so it can be
+mailed, attached to a ticket or opened offline. Every piece of text from the run (the
+question, model replies, code, REPL output, prompts) is HTML-escaped. Steps and child RLMs
+are ``<details>`` elements, so the page folds without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from polyvox.rlm.trajectory import CellOutcome, Step, SubCall, Trajectory
+
+__all__ = ["render_html"]
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1.5em;
+color:#1d1d1f;background:#fafafa}
+h1{font-size:1.35em;margin:.2em 0 .6em}h2{font-size:1.1em;margin:1.2em 0 .4em}
+pre{background:#fff;border:1px solid #ddd;border-radius:4px;padding:.6em;overflow-x:auto;
+white-space:pre-wrap;word-break:break-word;margin:.3em 0}
+pre.code{background:#f4f7fb;border-color:#c8d6e8}pre.err{background:#fff3f3;border-color:#e5b4b4}
+details{border:1px solid #ddd;border-radius:6px;background:#fff;margin:.5em 0;padding:.3em .7em}
+details.child{border-left:4px solid #7a9cc6;background:#f7f9fc}
+summary{cursor:pointer;font-weight:600}
+table{border-collapse:collapse;margin:.4em 0;font-size:.92em}
+th,td{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
+th{background:#f0f0f0}.ok{color:#17692b}.bad{color:#a11}.muted{color:#666}
+.answer{border-left:4px solid #17692b;padding:.4em .8em;background:#eef8f0}
+.stopped{border-left:4px solid #a11;padding:.4em .8em;background:#fbeeee}
+.note{color:#8a5a00}.label{font-size:.85em;color:#555;margin-top:.6em}
+"""
+
+
+def render_html(trajectory: Trajectory, *, title: str | None = None) -> str:
+    """Render a trajectory tree as a standalone HTML page.
+
+    Args:
+        trajectory: The root trajectory.
+        title: The page title (the question by default).
+
+    Returns:
+        The page.
+    """
+    heading = title if title is not None else f"RLM: {_clip(trajectory.question, 120)}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(heading)}</h1>",
+        _summary(trajectory),
+        _tree(trajectory, "t0"),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _summary(t: Trajectory) -> str:
+    out = ['<div class="label">Question</div>', f"<pre>{escape(t.question)}</pre>"]
+    if t.answer is not None:
+        out.append(f'<div class="answer"><b>Answer</b><pre>{escape(t.answer)}</pre></div>')
+    else:
+        out.append(f'<div class="stopped"><b>No answer</b>: {escape(t.stopped or "")}</div>')
+    by_depth: dict[int, list[SubCall]] = defaultdict(list)
+    for call in t.calls():
+        by_depth[call.depth].append(call)
+    rows = [
+        _row(
+            str(depth),
+            str(len(calls)),
+            str(sum(c.input_tokens for c in calls)),
+            str(sum(c.output_tokens for c in calls)),
+            _money([c.cost_usd for c in calls]),
+        )
+        for depth, calls in sorted(by_depth.items())
+    ]
+    everything = list(t.calls())
+    rows.append(
+        _row(
+            "<b>all</b>",
+            str(len(everything)),
+            str(sum(c.input_tokens for c in everything)),
+            str(sum(c.output_tokens for c in everything)),
+            _money([c.cost_usd for c in everything]),
+            raw_first=True,
+        )
+    )
+    read = sum(b - a for a, b in t.read_spans)
+    share = f"{100 * read / t.context_chars:.1f}%" if t.context_chars else "n/a"
+    out.append(
+        f'<p class="muted">{t.context_chars:,} context characters, {t.documents} documents, '
+        f"{share} read; {len(t.steps)} steps; {t.duration_s:.2f} s</p>"
+    )
+    out.append(
+        "<table><tr><th>depth</th><th>calls</th><th>input tokens</th><th>output tokens</th>"
+        "<th>cost (USD)</th></tr>" + "".join(rows) + "</table>"
+    )
+    return "\n".join(out)
+
+
+def _tree(t: Trajectory, anchor: str) -> str:
+    out = [
+        f'<h2 id="{anchor}">Depth {t.depth} &middot; {escape(t.model)} &middot; '
+        f"{t.context_chars:,} chars</h2>"
+    ]
+    for step in t.steps:
+        out.append(_step(step, anchor))
+    if t.stopped:
+        out.append(f'<p class="bad">Stopped: {escape(t.stopped)}</p>')
+    for index, child in enumerate(t.children):
+        child_anchor = f"{anchor}-{index}"
+        out.append(
+            f'<details class="child" open><summary>Child RLM {index + 1} (depth {child.depth}):'
+            f" {escape(_clip(child.question, 100))}</summary>"
+        )
+        out.append(_summary(child))
+        out.append(_tree(child, child_anchor))
+        out.append("</details>")
+    return "\n".join(out)
+
+
+def _step(step: Step, anchor: str) -> str:
+    head = (
+        f"Step {step.iteration}: {len(step.code_blocks)} code block(s), "
+        f"{len(step.subcalls)} sub-call(s), {step.duration_s:.2f} s"
+    )
+    if step.final is not None:
+        head += " &middot; final answer"
+    out = [f"<details open><summary>{head}</summary>"]
+    out.append('<div class="label">Root model</div>')
+    out.append(f"<pre>{escape(step.model_text)}</pre>")
+    for index, result in enumerate(step.results, 1):
+        out.append(_cell(index, result))
+    for note in step.notes:
+        out.append(f'<p class="note">{escape(note)}</p>')
+    if step.subcalls:
+        out.append(_subcalls(step.subcalls, anchor))
+    if step.feedback:
+        out.append(
+            "<details><summary>Message sent back to the root model</summary>"
+            f"<pre>{escape(step.feedback)}</pre></details>"
+        )
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def _cell(index: int, result: CellOutcome) -> str:
+    status = '<span class="ok">ok</span>'
+    if result["error"]:
+        status = f'<span class="bad">{escape(result["error"])}</span>'
+    extras = []
+    if result["timed_out"]:
+        extras.append("timed out")
+    if result["truncated"]:
+        extras.append("output cut")
+    if result["restored"]:
+        extras.append("restored: " + ", ".join(result["restored"]))
+    reads = sum(b - a for a, b in result["reads"])
+    extras.append(f"read {reads:,} chars in {len(result['reads'])} span(s)")
+    out = [
+        f'<div class="label">Block {index} &middot; {status} &middot; '
+        f"{result['duration_s']:.2f} s &middot; {escape('; '.join(extras))}</div>",
+        f'<pre class="code">{escape(result["code"])}</pre>',
+    ]
+    if result["output"]:
+        css = "err" if result["error"] else ""
+        out.append(f'<pre class="{css}">{escape(result["output"])}</pre>')
+    if result["final"] is not None:
+        out.append(f'<div class="answer"><b>FINAL</b><pre>{escape(result["final"])}</pre></div>')
+    return "\n".join(out)
+
+
+def _subcalls(calls: list[SubCall], anchor: str) -> str:
+    rows = []
+    for call in calls:
+        kind = escape(call.kind)
+        if call.child is not None:
+            kind = f'<a href="#{anchor}-{call.child}">{kind} &rarr; child {call.child + 1}</a>'
+        status = f'<span class="bad">{escape(call.error)}</span>' if call.error else "ok"
+        rows.append(
+            _row(
+                kind,
+                escape(call.model),
+                str(call.depth),
+                f"{call.input_tokens}/{call.output_tokens}",
+                _money([call.cost_usd]),
+                f"{call.latency_s:.2f}",
+                status,
+                f"<pre>{escape(call.prompt_preview)}</pre>",
+                f"<pre>{escape(call.response_preview)}</pre>",
+                raw_first=True,
+                raw_all=True,
+            )
+        )
+    return (
+        "<table><tr><th>kind</th><th>model</th><th>depth</th><th>tokens in/out</th>"
+        "<th>cost</th><th>s</th><th>status</th><th>prompt</th><th>response</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _row(*cells: str, raw_first: bool = False, raw_all: bool = False) -> str:
+    out = []
+    for index, cell in enumerate(cells):
+        raw = raw_all or (raw_first and index == 0)
+        out.append(f"<td>{cell if raw else escape(cell)}</td>")
+    return "<tr>" + "".join(out) + "</tr>"
+
+
+def _money(values: list[Decimal | None]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "unpriced" if values else "0"
+    text = f"{sum(known, Decimal(0)):.6f}"
+    return text + (" +unpriced" if len(known) < len(values) else "")
+
+
+def _clip(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
