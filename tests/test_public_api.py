@@ -94,7 +94,11 @@ EXPECTED = {
         "TokenPartition",
         "compute_cost",
         "cost_of",
+        "per_token_rates",
+        "priced_total",
         "sum_costs",
+        "tokens_usage",
+        "usage_tokens",
     },
     "polyvox.core.ledger": {
         "Budget",

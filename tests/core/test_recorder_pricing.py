@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from polyvox.core.catalog import ModelCatalog, ModelPrice, PriceTier
-from polyvox.core.costs import compute_cost
+from polyvox.core.costs import compute_cost, per_token_rates, priced_total, usage_tokens
 from polyvox.core.tracking.attribution import Attribution
-from polyvox.core.tracking.recorder import CallRecorder, _tokens, per_token_rates, priced_total
+from polyvox.core.tracking.recorder import CallRecorder
 
 
 class _Collect:
@@ -53,9 +53,9 @@ def test_every_priced_catalog_model_matches_compute_cost_exactly() -> None:
         for usage in usages:
             expected = compute_cost(usage, price).total  # type: ignore[arg-type]
             if rates is not None:
-                assert priced_total(_tokens(usage), rates) == expected  # type: ignore[arg-type]
+                assert priced_total(usage_tokens(usage), rates) == expected  # type: ignore[arg-type]
             recorder = CallRecorder(_Collect(), catalog)  # type: ignore[arg-type]
-            tokens = _tokens(usage)  # type: ignore[arg-type]
+            tokens = usage_tokens(usage)  # type: ignore[arg-type]
             cost, currency = recorder._price(entry.provider, entry.model, tokens, True, False)
             assert (cost, currency) == (expected, price.currency)
             checked += 1

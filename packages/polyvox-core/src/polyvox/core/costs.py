@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import TYPE_CHECKING, Any
 
 from polyvox.core.catalog.types import ModelPrice, PriceTier
@@ -35,7 +35,11 @@ __all__ = [
     "TokenPartition",
     "compute_cost",
     "cost_of",
+    "per_token_rates",
+    "priced_total",
     "sum_costs",
+    "tokens_usage",
+    "usage_tokens",
 ]
 
 FX_RATES_ENV = "POLYVOX_FX_RATES"
@@ -409,3 +413,91 @@ def _rate(value: Any, code: str) -> Decimal:
     if isinstance(value, bool) or not rate.is_finite() or rate <= 0:
         raise ValueError(f"rate for {code} must be a positive number, got {value!r}")
     return rate
+
+
+def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
+    """A price's five unit prices per single token, or ``None`` where that is not exact.
+
+    For pricing many calls of one model: compute the rates once, then price each call with
+    :func:`priced_total`.
+
+    Args:
+        price: The model's price.
+
+    Returns:
+        ``(input, cache_read, cache_write, output, reasoning)`` per token, for a price with
+        no tiers whose ``per_tokens`` is a power of ten (the division is then exact, so
+        :func:`priced_total` equals :func:`compute_cost`'s total to the last digit);
+        ``None`` otherwise (use :func:`compute_cost`).
+    """
+    per = price.per_tokens
+    if price.tiers or per <= 0 or str(per).rstrip("0") != "1":
+        return None
+    shift = -(len(str(per)) - 1)
+    return tuple(rate.scaleb(shift) for rate in price.unit_prices(0))
+
+
+def usage_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int, int, int, int]:
+    """A ``UsageMetadata``'s counts as ``(input, cache_read, cache_write, output, reasoning)``.
+
+    Args:
+        usage: The usage (``None``: all zero). Cached tokens are inside ``input`` and
+            reasoning inside ``output``, as LangChain counts them.
+
+    Returns:
+        The five counts.
+    """
+    if not usage:
+        return (0, 0, 0, 0, 0)
+    details_in = usage.get("input_token_details") or {}
+    details_out = usage.get("output_token_details") or {}
+    return (
+        int(usage.get("input_tokens", 0)),
+        int(details_in.get("cache_read", 0)),
+        int(details_in.get("cache_creation", 0)),
+        int(usage.get("output_tokens", 0)),
+        int(details_out.get("reasoning", 0)),
+    )
+
+
+def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, ...]) -> Decimal:
+    """A call's exact total from :func:`usage_tokens` and :func:`per_token_rates`.
+
+    Args:
+        tokens: ``(input, cache_read, cache_write, output, reasoning)``.
+        rates: The per-token rates.
+
+    Returns:
+        The total cost in the price's currency (50 significant digits: exact).
+
+    Raises:
+        ValueError: For inconsistent usage, as :func:`compute_cost`.
+    """
+    inp, read, write, out, reasoning = tokens
+    if read + write > inp or reasoning > out or min(tokens) < 0:
+        TokenPartition.from_usage(tokens_usage(tokens))  # raises the detailed error
+    ctx = _EXACT
+    total = ctx.multiply(rates[0], inp - read - write)
+    total = ctx.add(total, ctx.multiply(rates[3], out - reasoning))
+    if read:
+        total = ctx.add(total, ctx.multiply(rates[1], read))
+    if write:
+        total = ctx.add(total, ctx.multiply(rates[2], write))
+    if reasoning:
+        total = ctx.add(total, ctx.multiply(rates[4], reasoning))
+    return total
+
+
+def tokens_usage(tokens: tuple[int, int, int, int, int]) -> dict[str, Any]:
+    """The ``UsageMetadata``-shaped mapping of :func:`usage_tokens`' counts (its inverse)."""
+    inp, read, write, out, reasoning = tokens
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": inp + out,
+        "input_token_details": {"cache_read": read, "cache_creation": write},
+        "output_token_details": {"reasoning": reasoning},
+    }
+
+
+_EXACT = Context(prec=50)

@@ -451,9 +451,11 @@ def _brief(exc: BaseException) -> str:
 def _cost(facts: Facts, usage: Any) -> Decimal | None:
     if not usage or facts.price is None or facts.usd_rate is None:
         return None
-    from polyvox.core.costs import compute_cost
+    from polyvox.core.costs import compute_cost, priced_total, usage_tokens
 
     try:
+        if facts.usd_rates is not None:  # per-token rates resolved once: a few multiplications
+            return priced_total(usage_tokens(usage), facts.usd_rates)
         total = compute_cost(usage, facts.price).total
     except Exception:  # odd usage from a provider: statistics lose a cost, the answer stands
         return None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from polyvox.core.catalog import Capability, Tier
+from polyvox.core.costs import per_token_rates
 from polyvox.core.tracking.estimate import DEFAULT_OUTPUT_TOKENS
 from polyvox.router.request import RouteRequest, Sensitivity
 
@@ -99,6 +100,10 @@ class Facts:
     usd_rate: Decimal | None
     """USD per unit of the price's currency (1 for USD; ``None``: no rate known)."""
 
+    usd_rates: tuple[Decimal, ...] | None
+    """Exact USD per token (input, cache read, cache write, output, reasoning) for pricing
+    finished calls without ``compute_cost``; ``None`` for tiered prices (they take it)."""
+
     typical_latency_s: float | None
     """The catalog's indicative time to first token, in seconds."""
 
@@ -123,12 +128,16 @@ def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -
     price = entry.price
     usd_in = usd_out = None
     rate: Decimal | None = None
+    usd_rates: tuple[Decimal, ...] | None = None
     if price is not None:
         rate = _usd_rate(price.currency, catalog)
         if rate is not None:
             per = Decimal(price.per_tokens)
             usd_in = float(price.input * rate / per)
             usd_out = float(price.output * rate / per)
+            rates = per_token_rates(price)
+            if rates is not None:
+                usd_rates = tuple(r * rate for r in rates)
     latency = entry.typical_latency_ms / 1000.0 if entry.typical_latency_ms else None
     return Facts(
         local=entry.local,
@@ -139,6 +148,7 @@ def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -
         usd_per_output=usd_out,
         price=price,
         usd_rate=rate,
+        usd_rates=usd_rates,
         typical_latency_s=latency,
     )
 

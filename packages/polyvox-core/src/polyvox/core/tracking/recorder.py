@@ -13,12 +13,13 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Context, Decimal
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from langchain_core.messages.ai import UsageMetadata
 
+from polyvox.core.costs import per_token_rates, priced_total, tokens_usage, usage_tokens
 from polyvox.core.tracking.attribution import Attribution
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class CallRecorder:
         Returns:
             ``(cost, currency)``; cache hits cost 0.
         """
-        tokens = _tokens(call.usage)
+        tokens = usage_tokens(call.usage)
         return self._price(
             call.provider, call.model, tokens, call.usage is not None, call.cache_hit
         )
@@ -148,7 +149,7 @@ class CallRecorder:
         if rates is None:  # tiered, or a divisor that is not a power of ten
             from polyvox.core.costs import compute_cost
 
-            breakdown = compute_cost(_usage(tokens), price)
+            breakdown = compute_cost(tokens_usage(tokens), price)
             return breakdown.total, breakdown.currency
         return priced_total(tokens, rates), price.currency
 
@@ -210,7 +211,7 @@ class CallRecorder:
         record = self._build(
             provider,
             model,
-            _tokens(usage),
+            usage_tokens(usage),
             usage is not None,
             latency_ms,
             attribution,
@@ -264,7 +265,7 @@ class CallRecorder:
                 self._build,
                 provider,
                 model,
-                _tokens(usage),
+                usage_tokens(usage),
                 usage is not None,
                 latency_ms,
                 attribution,
@@ -324,80 +325,4 @@ class CallRecorder:
         )
 
 
-def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
-    """A price's five unit prices per single token, or ``None`` where that is not exact.
-
-    Args:
-        price: The model's price.
-
-    Returns:
-        ``(input, cache_read, cache_write, output, reasoning)`` per token, for a price with
-        no tiers whose ``per_tokens`` is a power of ten (the division is then exact, so
-        :func:`priced_total` equals :func:`~polyvox.core.costs.compute_cost` to the last
-        digit); ``None`` otherwise.
-    """
-    per = price.per_tokens
-    if price.tiers or per <= 0 or str(per).rstrip("0") != "1":
-        return None
-    shift = -(len(str(per)) - 1)
-    return tuple(rate.scaleb(shift) for rate in price.unit_prices(0))
-
-
-def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, ...]) -> Decimal:
-    """A call's exact total from its token counts and :func:`per_token_rates`.
-
-    Args:
-        tokens: ``(input, cache_read, cache_write, output, reasoning)`` as LangChain counts
-            them (cached tokens inside ``input``, reasoning inside ``output``).
-        rates: The per-token rates.
-
-    Returns:
-        The total cost in the price's currency (50 significant digits: exact).
-
-    Raises:
-        ValueError: For inconsistent usage, as :func:`~polyvox.core.costs.compute_cost`.
-    """
-    inp, read, write, out, reasoning = tokens
-    if read + write > inp or reasoning > out or min(tokens) < 0:
-        from polyvox.core.costs import TokenPartition
-
-        TokenPartition.from_usage(_usage(tokens))  # raises the detailed error
-    ctx = _EXACT
-    total = ctx.multiply(rates[0], inp - read - write)
-    total = ctx.add(total, ctx.multiply(rates[3], out - reasoning))
-    if read:
-        total = ctx.add(total, ctx.multiply(rates[1], read))
-    if write:
-        total = ctx.add(total, ctx.multiply(rates[2], write))
-    if reasoning:
-        total = ctx.add(total, ctx.multiply(rates[4], reasoning))
-    return total
-
-
-def _tokens(usage: UsageMetadata | None) -> tuple[int, int, int, int, int]:
-    if not usage:
-        return (0, 0, 0, 0, 0)
-    details_in = usage.get("input_token_details") or {}
-    details_out = usage.get("output_token_details") or {}
-    return (
-        int(usage.get("input_tokens", 0)),
-        int(details_in.get("cache_read", 0)),
-        int(details_in.get("cache_creation", 0)),
-        int(usage.get("output_tokens", 0)),
-        int(details_out.get("reasoning", 0)),
-    )
-
-
-def _usage(tokens: tuple[int, int, int, int, int]) -> UsageMetadata:
-    inp, read, write, out, reasoning = tokens
-    return UsageMetadata(
-        input_tokens=inp,
-        output_tokens=out,
-        total_tokens=inp + out,
-        input_token_details={"cache_read": read, "cache_creation": write},
-        output_token_details={"reasoning": reasoning},
-    )
-
-
 _Rates = tuple[int, "ModelPrice | None", "tuple[Decimal, ...] | None"]
-_EXACT = Context(prec=50)
