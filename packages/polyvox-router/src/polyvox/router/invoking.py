@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from langchain_core.globals import get_llm_cache
+
+from polyvox.core.chat_model import PolyvoxChatModel
+from polyvox.core.invocation import message_from_result
+
+_STREAM_KEYS = ("stream", "ls_structured_output_format", "structured_output_format")
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, BaseMessage
@@ -20,7 +27,29 @@ if TYPE_CHECKING:
     from polyvox.router.constraints import CallSpec
     from polyvox.router.router import Router
 
-__all__ = ["ainvoke", "invoke"]
+__all__ = ["ainvoke", "direct_target", "invoke"]
+
+
+def direct_target(target: Any, spec: CallSpec) -> TypeGuard[PolyvoxChatModel]:
+    """Whether the router, on its own direct path, may call the deployment's ``_generate``.
+
+    The router's direct path already established that nothing observes the call (no
+    callbacks, tracer, cache or rate limiter in the config or the environment). What is
+    left to check is the deployment's own settings: a bare polyvox model (not a binding)
+    with no callbacks, cache, rate limiter, streaming or v1 output of its own. Then its
+    ``invoke`` would take the same direct path, and calling ``_generate`` saves doing the
+    checks twice.
+    """
+    return (
+        isinstance(target, PolyvoxChatModel)
+        and not target.callbacks
+        and not target.verbose
+        and target.rate_limiter is None
+        and target.output_version != "v1"
+        and not target.streaming
+        and (target.cache is False or (target.cache is None and get_llm_cache() is None))
+        and not any(key in spec.kwargs for key in _STREAM_KEYS)
+    )
 
 
 def invoke(
@@ -56,7 +85,12 @@ def invoke(
             start = time.perf_counter()
             try:
                 target = router._target(deployment, spec)
-                message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
+                if config is None and direct_target(target, spec):
+                    # the router's own direct path: nothing observes this call either
+                    result = target._generate(messages, stop=spec.stop, **spec.kwargs)
+                    message = message_from_result(result)
+                else:
+                    message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
             except Exception as exc:
                 wait, unhealthy = loop.failed(deployment, exc, time.perf_counter() - start, retries)
                 if unhealthy:
@@ -114,7 +148,13 @@ async def ainvoke(
             try:
                 target = router._target(deployment, spec)
                 async with asyncio.timeout(loop.remaining()):  # the router's own timeout
-                    message = await target.ainvoke(messages, config, stop=spec.stop, **spec.kwargs)
+                    if config is None and direct_target(target, spec):
+                        result = await target._agenerate(messages, stop=spec.stop, **spec.kwargs)
+                        message = message_from_result(result)
+                    else:
+                        message = await target.ainvoke(
+                            messages, config, stop=spec.stop, **spec.kwargs
+                        )
             except Exception as exc:
                 wait, unhealthy = loop.failed(deployment, exc, time.perf_counter() - start, retries)
                 if unhealthy:

@@ -47,7 +47,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation, model_valid
 
 from polyvox.core.catalog import Tier
 from polyvox.core.catalog.catalog import ModelCatalog
-from polyvox.core.invocation import direct_call_allowed, message_from_result, normalize_input
+from polyvox.core.invocation import direct_call_allowed, normalize_input
 from polyvox.core.ledger.budgets import BudgetGuard
 from polyvox.router import assembly, invoking, planning, runs, streaming
 from polyvox.router.bindings import ToolBindingModel
@@ -257,8 +257,7 @@ class Router(ToolBindingModel):
             return super().invoke(input, config, stop=stop, **kwargs)
         messages = normalize_input(self, input)
         loop, spec = planning.prepare(self, messages, stop, kwargs, config.get("metadata"))
-        answer = invoking.invoke(self, loop, messages, spec, None)
-        return message_from_result(ChatResult(generations=[ChatGeneration(message=answer)]))
+        return _with_id(invoking.invoke(self, loop, messages, spec, None))
 
     async def ainvoke(
         self,
@@ -274,8 +273,7 @@ class Router(ToolBindingModel):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         messages = normalize_input(self, input)
         loop, spec = await planning.aprepare(self, messages, stop, kwargs, config.get("metadata"))
-        answer = await invoking.ainvoke(self, loop, messages, spec, None)
-        return message_from_result(ChatResult(generations=[ChatGeneration(message=answer)]))
+        return _with_id(await invoking.ainvoke(self, loop, messages, spec, None))
 
     def stream(
         self,
@@ -507,3 +505,10 @@ class Router(ToolBindingModel):
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+
+
+def _with_id(answer: AIMessage) -> AIMessage:
+    """The direct path's answer as langchain-core would return it (it has an id)."""
+    if answer.id is None:
+        answer.id = f"lc_run--{uuid4()}-0"
+    return answer
