@@ -101,10 +101,20 @@ class OllamaServerMixin:
 
     @property
     def async_client(self) -> ollama.AsyncClient:
-        """The ``ollama.AsyncClient`` (created on first use)."""
-        if self._async_client is None:
-            self._async_client = sdk().AsyncClient(**self._client_kwargs())
-        return self._async_client  # type: ignore[no-any-return]
+        """The ``ollama.AsyncClient`` of the running event loop (one per loop).
+
+        Its connection pool belongs to the loop that first used it (see
+        :mod:`polyvox.core.loops`).
+        """
+        holder = self._async_client
+        if holder is None:
+            from polyvox.core.loops import PerLoop
+
+            holder = self._async_client = PerLoop()
+        return holder.get(self._new_async_client)  # type: ignore[no-any-return]
+
+    def _new_async_client(self) -> ollama.AsyncClient:
+        return sdk().AsyncClient(**self._client_kwargs())  # type: ignore[no-any-return]
 
     def _fail(self, exc: BaseException, model: str | None = None) -> BaseException:
         from polyvox.ollama.errors import map_ollama_error

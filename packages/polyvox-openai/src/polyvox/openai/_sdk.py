@@ -71,7 +71,18 @@ class SDKClientMixin:
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
-        """The ``openai.AsyncOpenAI`` client this model calls (created on first use)."""
-        if self._async_client is None:
-            self._async_client = sdk().AsyncOpenAI(**self._client_kwargs())
-        return cast("openai.AsyncOpenAI", self._async_client)
+        """The ``openai.AsyncOpenAI`` client of the running event loop (one per loop).
+
+        Its connection pool belongs to the loop that first used it, so a model used from
+        several loops (``asyncio.run`` twice, a notebook and a worker thread) gets a client
+        for each, made on first use in that loop.
+        """
+        holder = self._async_client
+        if holder is None:
+            from polyvox.core.loops import PerLoop
+
+            holder = self._async_client = PerLoop()
+        return cast("openai.AsyncOpenAI", holder.get(self._new_async_client))
+
+    def _new_async_client(self) -> openai.AsyncOpenAI:
+        return cast("openai.AsyncOpenAI", sdk().AsyncOpenAI(**self._client_kwargs()))
