@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from polyvox.rlm.sandbox import Sandbox, SandboxLimits
-from polyvox.rlm.sandbox.guard import install_audit_hook
+from polyvox.rlm.sandbox.audit import install_audit_hook
 from tests.rlm.test_sandbox import (
     ESCAPE_OS,
     ESCAPE_SYS,
@@ -32,6 +32,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 SECRET = "TOP-SECRET-HOST-DATA"
+WORKER_REPL = ESCAPE_SYS + "._getframe(0).f_back.f_locals['self']"
+"""Code that reaches the worker's REPL object by walking up from the cell's frame (``f_back``
+is not audited): the worker's internals are reachable, the audit hook is the boundary."""
 
 
 @pytest.fixture
@@ -394,20 +397,31 @@ async def test_mutating_documents_is_undone() -> None:
 
 
 async def test_the_audit_hook_cannot_be_rewired_through_its_frame(sandbox: Sandbox) -> None:
-    # A traceback exposes the hook's frame; its locals are immutable policy values, and
-    # changing a copy of them changes nothing.
+    # The review's Python 3.13 escape: walk a refusal's traceback to the hook's frame and
+    # write its policy through f_locals (PEP 667). Reading that frame is refused.
     code = (
         "try:\n    open('/etc/passwd')\nexcept PermissionError as exc:\n"
         "    tb = exc.__traceback__\n    while tb.tb_next:\n        tb = tb.tb_next\n"
-        "    seen = tb.tb_frame.f_locals\n"
-        "print(sorted(type(v).__name__ for k, v in seen.items()"
-        " if k in ('root', 'importable', 'harmless', 'library')))\n"
-        "seen['root'] = '/'\nseen['root_prefix'] = '/'\nopen('/etc/passwd')"
+        "    frame = tb.tb_frame\n"
+        "frame.f_locals['_root'] = '/'\nframe.f_locals['_root_prefix'] = '/'\n"
     )
     result = await sandbox.run(code)
-    assert result.output.startswith("['frozenset', 'frozenset', 'str', 'str']\n")
-    assert result.error is not None
-    assert result.error.startswith("PermissionError: access to '/etc/passwd' is denied")
+    assert result.error == "PermissionError: the RLM sandbox's audit hook cannot be inspected"
+    again = await sandbox.run("open('/etc/passwd')")
+    assert again.error is not None
+    assert again.error.startswith("PermissionError: access to '/etc/passwd' is denied")
+
+
+@pytest.mark.parametrize("attribute", ["__code__", "__defaults__", "__kwdefaults__"])
+async def test_replacing_a_functions_code_or_defaults_is_refused(
+    sandbox: Sandbox, attribute: str
+) -> None:
+    value = {"__code__": "g.__code__", "__defaults__": "(1,)", "__kwdefaults__": "{'k': 1}"}
+    result = await sandbox.run(
+        f"def f(x=0, *, k=0):\n    return x\ndef g():\n    pass\nf.{attribute} = "
+        + value[attribute]
+    )
+    assert result.error == f"PermissionError: setting {attribute} is disabled in the RLM sandbox"
 
 
 def test_the_audit_hook_looks_up_no_globals() -> None:
@@ -419,13 +433,17 @@ def test_the_audit_hook_looks_up_no_globals() -> None:
     ]
     loads = [ins.argval for ins in dis.get_instructions(hook) if ins.opname == "LOAD_GLOBAL"]
     assert loads == []
+    # No closure cells (Python 3.13 lets a frame's f_locals write through to them): the
+    # policy is keyword-only defaults, copied into each call's own frame.
+    assert hook.co_freevars == ()
+    assert hook.co_kwonlyargcount > 30
     assert not [const for const in hook.co_consts if hasattr(const, "co_code")]
 
 
 async def test_a_tampered_worker_cannot_confuse_the_host(sandbox: Sandbox) -> None:
     # Code that takes over the worker's own pipe can only get its REPL replaced.
     forged = await sandbox.run(
-        "channel = FINAL.__self__._channel\n"
+        f"channel = {WORKER_REPL}._channel\n"
         "channel.send({'op': 'result', 'seq': 999, 'output': 'forged', 'final': 'forged'})\n"
         "while True:\n    pass"
     )
@@ -434,7 +452,7 @@ async def test_a_tampered_worker_cannot_confuse_the_host(sandbox: Sandbox) -> No
     assert "it broke the protocol" in forged.error
     assert sandbox.restarts == 1
     oversized = await sandbox.run(
-        "channel = FINAL.__self__._channel\nchannel.send_frame(b'\\x7f\\xff\\xff\\xff')\n"
+        f"channel = {WORKER_REPL}._channel\nchannel.send_frame(b'\\x7f\\xff\\xff\\xff')\n"
         "while True:\n    pass"
     )
     assert oversized.error is not None

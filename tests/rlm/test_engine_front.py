@@ -131,3 +131,15 @@ async def test_async_twins_and_a_per_query_model(
     stats = engine.get_stats()
     assert (stats["queries"], stats["failed_queries"], stats["answers_submitted"]) == (1, 1, 1)
     assert stats["usage"]["total"]["calls"] == 2  # the failed query's call is counted too
+
+
+def test_load_context_refuses_other_content_under_a_loaded_id() -> None:
+    engine = RLMEngine()
+    assert engine.load_context("first text", context_id="doc") == "doc"
+    assert engine.load_context("first text", context_id="doc") == "doc"
+    with pytest.raises(ValueError, match="already loaded with other content"):
+        engine.load_context("second text", context_id="doc")
+    assert engine.get_context("doc").prepared.text == "first text"
+    engine.unload_context("doc")
+    assert engine.load_context("second text", context_id="doc") == "doc"
+    assert engine.get_context("doc").prepared.text == "second text"

@@ -155,10 +155,15 @@ class RLMEngine:
             metadata: Metadata of the whole context (kept; for a text, it becomes the
                 metadata of its single document in the REPL).
             context_id: The id to use (default: derived from the content, so loading the
-                same content twice gives the same id).
+                same content twice gives the same id). Loading different content under an
+                id that is already loaded raises ``ValueError`` (unload it first); loading
+                the same content and metadata again returns the id and changes nothing.
 
         Returns:
             The context's id.
+
+        Raises:
+            ValueError: If ``context_id`` is loaded with other content.
         """
         value: Any = content
         if isinstance(content, str) and metadata:
@@ -169,9 +174,17 @@ class RLMEngine:
             digest.update(json.dumps(metadata or {}, sort_keys=True, default=str).encode())
             context_id = f"ctx-{digest.hexdigest()[:16]}"
         with self._lock:
-            if context_id not in self._contexts:
+            existing = self._contexts.get(context_id)
+            if existing is None:
                 self._contexts[context_id] = StoredContext(
                     context_id, prepared, dict(metadata or {}), datetime.now(UTC)
+                )
+            elif existing.prepared.text != prepared.text or existing.metadata != dict(
+                metadata or {}
+            ):
+                raise ValueError(
+                    f"context id {context_id!r} is already loaded with other content; "
+                    "call unload_context first to replace it"
                 )
         return context_id
 

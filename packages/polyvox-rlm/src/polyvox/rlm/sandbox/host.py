@@ -179,6 +179,8 @@ class Sandbox:
                 "output_chars": limits.output_chars,
                 "max_subcalls_per_cell": limits.max_subcalls_per_cell,
                 "memory_mb": limits.memory_mb,
+                "disk_mb": limits.disk_mb,
+                "max_files": limits.max_files,
                 "allowed_imports": sorted(limits.allowed_imports),
             },
         }
@@ -304,7 +306,10 @@ class Sandbox:
         """Kill the worker and remove the working directory (idempotent)."""
         self._closed = True
         await self._drop_worker()
-        self._finalizer()
+        # Removing the working directory can mean deleting up to max_files files and
+        # disk_mb MiB; a thread keeps that blocking file-system work off the event loop
+        # (there is no async rmtree). The finalizer runs at most once.
+        await asyncio.to_thread(self._finalizer)
 
     async def __aenter__(self) -> Sandbox:
         """Use the sandbox in ``async with``; it is closed on exit."""

@@ -54,8 +54,9 @@ DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset(
 )
 """Modules the REPL's code may import (all from the standard library, none with I/O)."""
 
-FILE_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
-"""Largest file the worker may write (``RLIMIT_FSIZE``); a bigger write fails with EFBIG."""
+FILE_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
+"""Largest file the worker may write (``RLIMIT_FSIZE``, lowered to ``disk_mb`` when that is
+smaller); a bigger write fails with EFBIG."""
 
 OPEN_FILES_LIMIT = 64
 """Most file descriptors the worker may hold at once (``RLIMIT_NOFILE``)."""
@@ -83,7 +84,18 @@ class SandboxLimits:
     """Most prompts one cell may send through ``llm_query``, ``llm_query_batched`` and
     ``rlm_query`` together."""
     allowed_imports: frozenset[str] = field(default=DEFAULT_ALLOWED_IMPORTS)
-    """Top-level modules the REPL's code may import (they are imported before lock-down)."""
+    """Top-level modules the REPL's code may import (they are imported before lock-down).
+    Advisory: allowed modules themselves reach ``sys`` and ``os``; the audit hook and the
+    kernel limits are the boundary."""
+    disk_mb: int = 256
+    """Most MiB the files in the worker's working directory may hold together. Checked
+    (by the audit hook) each time a file is created or opened for writing, or a directory is
+    made; a write to a file already open is bounded by the per-file limit
+    (``RLIMIT_FSIZE``, the smaller of :data:`FILE_SIZE_LIMIT_BYTES` and ``disk_mb``), so the
+    directory can exceed ``disk_mb`` by at most one file size per open descriptor."""
+    max_files: int = 1000
+    """Most files and directories the worker's working directory may hold (checked when one
+    is created)."""
 
     def __post_init__(self) -> None:
         """Check that every limit is positive.
@@ -101,6 +113,10 @@ class SandboxLimits:
             raise ValueError("output_chars must be >= 1")
         if self.max_subcalls_per_cell < 0:
             raise ValueError("max_subcalls_per_cell must be >= 0")
+        if self.disk_mb < 1:
+            raise ValueError("disk_mb must be >= 1")
+        if self.max_files < 1:
+            raise ValueError("max_files must be >= 1")
         names = frozenset(self.allowed_imports)
         if any(not name or "." in name for name in names):
             raise ValueError("allowed_imports holds top-level module names (no dots)")
@@ -121,12 +137,13 @@ def rlimit_setter(limits: SandboxLimits) -> Callable[[], None]:
         A callable taking no arguments.
     """
     memory = limits.memory_mb * 1024 * 1024
+    file_size = min(FILE_SIZE_LIMIT_BYTES, limits.disk_mb * 1024 * 1024)
     settings = tuple(
         (which, _within_hard_limit(which, soft, hard))
         for which, soft, hard in (
             (resource.RLIMIT_AS, memory, memory),
             (resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + _CPU_HARD_MARGIN_S),
-            (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES),
+            (resource.RLIMIT_FSIZE, file_size, file_size),
             (resource.RLIMIT_NOFILE, OPEN_FILES_LIMIT, OPEN_FILES_LIMIT),
             (resource.RLIMIT_CORE, 0, 0),
         )

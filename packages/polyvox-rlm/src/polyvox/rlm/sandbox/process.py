@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import logging
 import os
 import shutil
 import signal
@@ -42,6 +43,7 @@ BOOTSTRAP = (
 directory, then ``sys.path`` entries (``-I`` ignores ``PYTHONPATH``, so they come this way)."""
 
 _STDERR_TAIL = 4096
+_log = logging.getLogger("polyvox.rlm.sandbox")
 
 
 class WorkerGone(Exception):  # noqa: N818 - a state, not a failure of the caller
@@ -230,7 +232,10 @@ class WorkerProcess:
         return None
 
     def death_reason(self) -> str:
-        """Why the worker stopped, in words for the model (from its exit status and stderr)."""
+        """Why the worker stopped, in words for the model (from its exit status only).
+
+        Its stderr is logged (logger ``polyvox.rlm.sandbox``), not returned.
+        """
         code = self._process.returncode
         if code is None:
             reason = "it stopped responding"
@@ -248,9 +253,13 @@ class WorkerProcess:
                 reason = f"it was stopped by {name}"
         else:
             reason = f"it exited with status {code}"
-        last = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
-        if last:
-            reason += f" ({last[-1][:200]})"
+        # The worker's stderr is written by the cell's code as much as by the worker, so it is
+        # logged for the operator and never put in the model's prompt.
+        tail = self._stderr_tail.decode("utf-8", "replace").strip()
+        if tail:
+            _log.warning(
+                "RLM sandbox worker %s stopped (%s); stderr tail:\n%s", self.pid, reason, tail
+            )
         return reason
 
     async def _drain_stderr(self) -> None:

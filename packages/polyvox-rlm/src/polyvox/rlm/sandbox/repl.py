@@ -21,6 +21,7 @@ from types import CodeType, ModuleType, TracebackType
 from typing import Any, cast
 
 from polyvox.rlm.sandbox.capture import CappedOutput
+from polyvox.rlm.sandbox.functions import seal
 from polyvox.rlm.sandbox.guard import make_guarded_import
 from polyvox.rlm.sandbox.protocol import MAX_WORKER_FRAME_BYTES, PipeChannel, encode_frame
 from polyvox.rlm.sandbox.tracking import ReadTracker, TrackedStr
@@ -98,15 +99,23 @@ class Repl:
         tracked = TrackedStr(context, 0, self._tracker)
         self._protected: dict[str, Any] = {
             "context": tracked,
-            "llm_query": self.llm_query,
-            "llm_query_batched": self.llm_query_batched,
-            "rlm_query": self.rlm_query,
-            "search": self.search,
-            "bm25_search": self.bm25_search,
-            "show_vars": self.show_vars,
-            "FINAL": self.final,
-            "FINAL_VAR": self.final_var,
+            "llm_query": seal(self.llm_query, "llm_query(prompt) -> str"),
+            "llm_query_batched": seal(
+                self.llm_query_batched, "llm_query_batched(prompts) -> list[str]"
+            ),
+            "rlm_query": seal(self.rlm_query, "rlm_query(prompt, context=None) -> str"),
+            "search": seal(
+                self.search, "search(pattern, flags=0, max_hits=50, window=200) -> list[dict]"
+            ),
+            "bm25_search": seal(
+                self.bm25_search, "bm25_search(query, k=5, chunk_chars=2000) -> list[dict]"
+            ),
+            "show_vars": seal(self.show_vars, "show_vars()"),
+            "FINAL": seal(self.final, "FINAL(value)"),
+            "FINAL_VAR": seal(self.final_var, "FINAL_VAR(name)"),
         }
+        self._builtins_dict = self._builtins()
+        self._builtins_items = tuple(self._builtins_dict.items())
         self._documents: list[dict[str, Any]] | None = None
         if documents is not None:
             self._pristine = [
@@ -124,7 +133,7 @@ class Repl:
         self.namespace: dict[str, Any] = {
             "__name__": "__main__",
             "__doc__": None,
-            "__builtins__": self._builtins(),
+            "__builtins__": self._builtins_dict,
             **self._protected,
         }
 
@@ -307,6 +316,7 @@ class Repl:
         self, body: CodeType, last: CodeType | None, timeout: float
     ) -> tuple[str | None, str, bool]:
         namespace = self.namespace
+        self._reinstall_builtins()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = self._output
         self._watchdog.arm(timeout)
@@ -349,30 +359,88 @@ class Repl:
         return _describe(exc)
 
     def _traceback(self, tb: TracebackType | None, last_line: str) -> str:
-        frames = [
-            (frame, line)
-            for frame, line in traceback.walk_tb(tb)
-            if not frame.f_code.co_filename.startswith(self._hidden_dir)
-        ]
+        frames = []
+        while tb is not None:
+            try:
+                frame = tb.tb_frame
+            except PermissionError:  # the audit hook's own frame cannot be read
+                frame = None
+            if frame is not None and not frame.f_code.co_filename.startswith(self._hidden_dir):
+                frames.append((frame, tb.tb_lineno))
+            tb = tb.tb_next
         if not frames:
             return last_line + "\n"
         summary = traceback.StackSummary.extract(frames)
         return "Traceback (most recent call last):\n" + "".join(summary.format()) + last_line + "\n"
 
     def _restore(self) -> list[str]:
+        """Put the protected names and the restricted builtins back; never raises.
+
+        It runs outside the cell (no time limit, stdout restored), so it compares by identity
+        and exact type only: no code the cell defined (``__eq__``, ``__hash__``) runs here.
+        """
         restored: list[str] = []
-        namespace = self.namespace
-        missing = object()
-        for name, original in self._protected.items():
-            if namespace.get(name, missing) is not original:
-                namespace[name] = original
-                restored.append(name)
-        if self._documents is not None and self._documents != self._pristine:
-            self._documents = self._fresh_documents()
-            self._protected["documents"] = namespace["documents"] = self._documents
-            if "documents" not in restored:
-                restored.append("documents")
+        try:
+            self._reinstall_builtins(restored)
+            namespace = self.namespace
+            missing = object()
+            for name, original in self._protected.items():
+                if namespace.get(name, missing) is not original:
+                    namespace[name] = original
+                    restored.append(name)
+            if self._documents is not None:
+                # Always reinstall fresh documents (cheap: the texts are shared); report them
+                # when the cell visibly changed them.
+                changed = not _same_documents(self._documents, self._pristine)
+                self._documents = self._fresh_documents()
+                self._protected["documents"] = namespace["documents"] = self._documents
+                if changed and "documents" not in restored:
+                    restored.append("documents")
+        except BaseException:
+            self.namespace = self._new_namespace_keeping(self.namespace)
+            restored.append("(namespace rebuilt)")
         return restored
+
+    def _reinstall_builtins(self, restored: list[str] | None = None) -> None:
+        """Reinstall the restricted builtins dict (and its contents) in the namespace."""
+        current = self.namespace.get("__builtins__")
+        changed = current is not self._builtins_dict
+        builtins_dict = self._builtins_dict
+        if not changed and len(builtins_dict) == len(self._builtins_items):
+            for name, value in self._builtins_items:
+                if builtins_dict.get(name) is not value:
+                    changed = True
+                    break
+        else:
+            changed = True
+        if changed:
+            builtins_dict.clear()
+            builtins_dict.update(self._builtins_items)
+            self.namespace["__builtins__"] = builtins_dict
+            if restored is not None:
+                restored.append("__builtins__")
+
+    def _new_namespace_keeping(self, old: dict[str, Any]) -> dict[str, Any]:
+        """A fresh namespace with the protected names, keeping what can be copied safely."""
+        namespace: dict[str, Any] = {
+            "__name__": "__main__",
+            "__doc__": None,
+            "__builtins__": self._builtins_dict,
+        }
+        try:
+            for name in list(old):
+                if type(name) is str and name not in namespace:
+                    namespace[name] = dict.__getitem__(old, name)
+        except BaseException:
+            pass
+        builtins_dict = self._builtins_dict
+        builtins_dict.clear()
+        builtins_dict.update(self._builtins_items)
+        if self._documents is not None:
+            self._documents = self._fresh_documents()
+            self._protected["documents"] = self._documents
+        namespace.update(self._protected)
+        return namespace
 
     def _fresh_documents(self) -> list[dict[str, Any]]:
         return [
@@ -424,6 +492,48 @@ class Repl:
         if not reply.get("ok"):
             raise SubcallError(str(reply.get("error") or f"{kind} failed"))
         return reply.get("value")
+
+
+def _same_documents(current: object, pristine: list[dict[str, Any]]) -> bool:
+    """Whether ``current`` still equals ``pristine``, judged by exact types and identity."""
+    if type(current) is not list or len(current) != len(pristine):
+        return False
+    for item, original in zip(current, pristine, strict=True):
+        if type(item) is not dict or len(item) != 4 or any(type(k) is not str for k in item):
+            return False
+        for key in ("text", "start", "end"):
+            if dict.get(item, key) is not original[key]:
+                return False
+        if not _same_json(dict.get(item, "metadata"), original["metadata"]):
+            return False
+    return True
+
+
+def _same_json(value: object, original: object, depth: int = 0) -> bool:
+    """Equality of JSON-like values that runs no code of the cell (exact types only)."""
+    kind = type(original)
+    if type(value) is not kind or depth > 50:
+        return False
+    if kind is dict:
+        left = cast(dict[Any, Any], value)
+        right = cast(dict[Any, Any], original)
+        if len(left) != len(right) or any(type(k) is not str for k in left):
+            return False
+        for key, item in right.items():
+            if not dict.__contains__(left, key):
+                return False
+            if not _same_json(dict.__getitem__(left, key), item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        left_items = cast(list[Any], value)
+        right_items = cast(list[Any], original)
+        return len(left_items) == len(right_items) and all(
+            _same_json(a, b, depth + 1) for a, b in zip(left_items, right_items, strict=True)
+        )
+    if kind in (str, int, float, bool) or original is None:
+        return value == original
+    return value is original
 
 
 def _require_str(value: object, function: str, argument: str) -> None:

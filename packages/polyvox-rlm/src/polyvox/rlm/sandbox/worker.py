@@ -23,7 +23,8 @@ import sys
 import time
 from typing import Any
 
-from polyvox.rlm.sandbox.guard import INTERNAL_IMPORTS, install_audit_hook, remove_unaudited
+from polyvox.rlm.sandbox.audit import install_audit_hook
+from polyvox.rlm.sandbox.guard import INTERNAL_IMPORTS, remove_unaudited
 from polyvox.rlm.sandbox.protocol import PipeChannel
 from polyvox.rlm.sandbox.repl import HostGone, Repl
 from polyvox.rlm.sandbox.watchdog import Watchdog
@@ -130,5 +131,7 @@ def _prepare(init: dict[str, Any], channel: PipeChannel) -> Repl:
         workdir=workdir,
         stdlib_dir=os.path.realpath(stdlib),
         importable=frozenset(sys.modules),
+        max_files=int(limits["max_files"]),
+        max_bytes=int(limits["disk_mb"]) * 1024 * 1024,
     )
     return repl
