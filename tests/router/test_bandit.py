@@ -4,11 +4,13 @@ Two deployments of the same model (two model names, one catalog entry, one price
 emulator; every call to the "bad" one is delayed by 30 ms and two in three of them
 fail with a 500. Each call is ranked by :class:`UCBStrategy`, sent straight to the chosen
 model, and its outcome (latency, cost, tokens, error) recorded in :class:`RouterStats`,
-which is all the bandit learns from. The router itself is not involved.
+which is all the bandit learns from. The first test leaves the router out (the strategy
+alone); the others drive a :class:`Router`, its retries, fallbacks and recording included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 
@@ -16,8 +18,10 @@ from langchain_core.exceptions import ModelAPIError
 
 from polyvox.core.costs import compute_cost
 from polyvox.openai import ChatOpenAI
+from polyvox.router.breaker import BreakerBoard, BreakerConfig
 from polyvox.router.deployment import Deployment
 from polyvox.router.request import RouteRequest
+from polyvox.router.router import Router
 from polyvox.router.stats import RouterStats
 from polyvox.router.strategies import UCBStrategy
 from polyvox.testing import Emulator, Fault
@@ -106,3 +110,50 @@ def test_ucb_moves_most_traffic_to_the_better_deployment(emulator: Emulator) -> 
     # And every pick reached the emulator under the chosen model's name.
     sent = Counter(r.json["model"] for r in emulator.requests if r.json)
     assert sent == {GOOD_MODEL: picks.count("good") + 1, BAD_MODEL: picks.count("bad") + 1}
+
+
+def test_ucb_through_the_router_moves_most_traffic(emulator: Emulator) -> None:
+    """The same claim with the router in the loop: a failure of the bad deployment falls
+    back to the good one, and both outcomes are what the router recorded."""
+    good = _deployment(emulator, GOOD_MODEL, "good")
+    bad = _deployment(emulator, BAD_MODEL, "bad")
+    # Breakers that never open: the bandit, not the breaker, must move the traffic.
+    breakers = BreakerBoard(BreakerConfig(failure_threshold=10_000))
+    router = Router([bad, good], strategy=UCBStrategy(seed=5), max_retries=0, breakers=breakers)
+    for deployment in (good, bad):
+        deployment.model.invoke("warm up")  # untimed: lazy imports and the first connection
+    for i in range(CALLS):
+        emulator.fail(Fault(delay=DELAY_S, status=500 if i % 3 else None), times=1, model=BAD_MODEL)
+
+    firsts: list[str] = []
+    for i in range(CALLS):
+        answer = router.invoke(f"question number {i}: how are rivers formed?", max_tokens=64)
+        attempts = answer.response_metadata["router"]["attempts"]
+        firsts.append(attempts[0]["deployment"])
+        assert answer.response_metadata["router"]["deployment"] == attempts[-1]["deployment"]
+        if attempts[0]["outcome"] != "ok":  # the bad one failed: the good one answered
+            assert attempts[0]["deployment"] == "bad", attempts
+            assert (attempts[-1]["deployment"], attempts[-1]["outcome"]) == ("good", "ok")
+
+    share = Counter(firsts[-LAST:])["good"] / LAST
+    assert share >= MIN_GOOD_SHARE, firsts
+    bad_stats, good_stats = router.stats.get("bad"), router.stats.get("good")
+    assert bad_stats.calls == firsts.count("bad")
+    assert good_stats.calls == CALLS - bad_stats.successes  # first choice or fallback
+    assert bad_stats.failures > 0
+    assert good_stats.failures == 0
+
+
+async def test_concurrent_requests_on_a_fresh_ucb_router_spread(emulator: Emulator) -> None:
+    """Calls under way count as pulls: 30 concurrent requests do not all take one arm."""
+    names = ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1"]
+    router = Router(
+        [_deployment(emulator, model, model) for model in names], strategy=UCBStrategy(seed=1)
+    )
+    emulator.fail(Fault(delay=0.02), times=None)  # every call stays in flight a while
+    answers = await asyncio.gather(*(router.ainvoke(f"question {i}") for i in range(30)))
+    chosen = Counter(a.response_metadata["router"]["deployment"] for a in answers)
+    assert set(chosen) == set(names), chosen
+    assert min(chosen.values()) >= 8, chosen
+    assert all(router.stats.in_flight(name) == 0 for name in names)
+    assert sum(router.stats.calls(name) for name in names) == 30

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from llama_index.core import Document, VectorStoreIndex
@@ -347,3 +349,50 @@ def test_cost_tracking_records_the_failed_attempt_and_the_fallback(
         ("ollama", "llama3.2", "ok"),
     ]
     assert records[1].cost == Decimal(0)
+
+
+class _Picky(BaseChatModel):
+    """A third-party model whose ``bind_tools`` knows no ``parallel_tool_calls`` or
+    ``strict``, and whose ``_generate`` rejects keyword arguments it does not know."""
+
+    bound: list[dict[str, Any]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "picky"
+
+    def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        self.bound.append({"tool_choice": tool_choice, **kwargs})
+        return self.bind(tools=tools, **kwargs)
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, *, tools: Any = None
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(f"{len(tools)} tools"))])
+
+
+def test_bind_tools_options_reach_only_deployments_that_take_them(
+    openai_model: OpenAIFactory, emulator: Emulator
+) -> None:
+    from dataclasses import replace
+
+    from polyvox.core.catalog import Capability
+    from polyvox.router.deployment import Deployment, lookup_entry
+
+    add, _ = _calculator()
+    entry = replace(lookup_entry("custom", "picky"), capabilities=frozenset({Capability.TOOLS}))
+    picky = Deployment(name="picky", model=_Picky(), entry=entry)
+    router = Router([picky, openai_model("gpt-4o-mini")], strategy="quality", max_retries=0)
+    bound = router.bind_tools([add], strict=True, parallel_tool_calls=False)
+
+    answer = bound.invoke("add 1 and 2", deployment="picky")
+    assert answer.text == "1 tools"
+    assert outcomes(answer) == [("picky", "ok")]
+    assert picky.model.bound == [{"tool_choice": None}]  # neither option was forced on it
+
+    answer = bound.invoke("add 1 and 2", deployment="openai/gpt-4o-mini")
+    assert outcomes(answer) == [("openai/gpt-4o-mini", "ok")]
+    body = emulator.requests[-1].json
+    assert body is not None
+    assert body["parallel_tool_calls"] is False
+    assert body["tools"][0]["function"]["strict"] is True

@@ -13,16 +13,19 @@ from langchain_core.exceptions import (
     ModelInvalidRequestError,
     ModelRateLimitError,
 )
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 
 from polyvox.ollama import ChatOllama
+from polyvox.router.breaker import BreakerBoard, BreakerConfig, BreakerState
+from polyvox.router.deployment import Deployment
 from polyvox.router.errors import (
     AllDeploymentsFailedError,
     RouterContextOverflowError,
     StreamInterruptedError,
 )
 from polyvox.router.router import Router
-from polyvox.testing import Emulator, Fault
+from polyvox.testing import Emulator, Fault, Reply, ToolCall
 from tests.router.conftest import OpenAIFactory, called, outcomes
 
 MINI = "openai/gpt-4o-mini"
@@ -219,7 +222,118 @@ def test_mid_stream_fallback_restarts_and_says_so(pair: Router, emulator: Emulat
     assert restart["to"] == BIG
     assert restart["after_chunks"] >= 1
     assert outcomes(merged) == [(MINI, "interrupted"), (BIG, "ok")]
-    assert merged.text.endswith("You said: restart me")  # the full answer follows the partial
+    # Documented: the caller gets the first deployment's partial text, then the restarted
+    # answer; every chunk of the restarted stream is marked so it can drop the partial.
+    partial = [c for c in chunks if not c.response_metadata.get("router_restart")]
+    restarted = [c for c in chunks if c.response_metadata.get("router_restart")]
+    assert chunks == [*partial, *restarted]  # unmarked first, then marked
+    assert len(partial) == restart["after_chunks"]
+    assert "".join(c.text for c in restarted) == "You said: restart me"
+    assert "You said: restart me".startswith("".join(c.text for c in partial))
+    assert merged.text == "".join(c.text for c in partial) + "You said: restart me"
+    assert merged.response_metadata["router_restart"] is True
+
+
+async def test_mid_stream_fallback_never_restarts_after_a_tool_call_chunk(
+    pair: Router, emulator: Emulator
+) -> None:
+    def lookup(query: str) -> str:
+        """Look something up."""
+        return query
+
+    router = pair.model_copy(update={"mid_stream_fallback": True}).bind_tools([lookup])
+    emulator.script(Reply(tool_calls=[ToolCall("lookup", {"query": "alpha beta gamma"})]))
+    emulator.fail(Fault.broken_stream(after=3), times=None, model="gpt-4o-mini")
+    seen: list[Any] = []
+
+    async def consume() -> None:
+        async for chunk in router.astream("look it up"):
+            seen.append(chunk)
+
+    with pytest.raises(StreamInterruptedError, match="Part of a tool call was delivered") as info:
+        await consume()
+    assert any(c.tool_call_chunks for c in seen)
+    assert [(a.deployment, a.outcome) for a in info.value.attempts] == [(MINI, "interrupted")]
+    assert called(emulator) == ["gpt-4o-mini"]
+
+
+async def _drain(chunks: Any) -> list[Any]:
+    return [c async for c in chunks]
+
+
+class _CompleteThenBroken(BaseChatModel):
+    """Streams a whole answer (its last chunk marked last), then raises."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "complete-then-broken"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+        raise NotImplementedError
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+        from langchain_core.outputs import ChatGenerationChunk
+
+        yield ChatGenerationChunk(message=AIMessageChunk(content="whole "))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="answer", chunk_position="last"))
+        raise ModelConnectionError("connection reset after the end")
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_a_stream_failing_after_its_last_chunk_is_complete(
+    openai_model: OpenAIFactory, emulator: Emulator, asynchronous: bool
+) -> None:
+    router = Router(
+        [Deployment.of(_CompleteThenBroken(), name="done"), openai_model("gpt-4.1")],
+        strategy=_fixed(["done", BIG]),
+        mid_stream_fallback=True,
+    )
+    chunks = [c async for c in router.astream("hi")] if asynchronous else list(router.stream("hi"))
+    merged = _merge(chunks)
+    assert merged.text == "whole answer"
+    assert outcomes(merged) == [("done", "ok")]
+    assert "restarts" not in merged.response_metadata["router"]
+    assert called(emulator) == []  # no restart
+    assert router.breakers.status("done").failures == 0
+
+
+async def test_router_timeout_bounds_astream_until_the_first_chunk(
+    openai_model: OpenAIFactory, emulator: Emulator
+) -> None:
+    from langchain_core.exceptions import ModelTimeoutError
+
+    router = Router(
+        [openai_model("gpt-4o-mini")],
+        timeout=0.3,
+        breakers=BreakerBoard(BreakerConfig(failure_threshold=1)),
+    )
+    emulator.fail(Fault.slow(1.5), times=None)
+    for streaming in (True, False):
+        start = time.perf_counter()
+        call = _drain(router.astream("hi")) if streaming else router.ainvoke("hi")
+        with pytest.raises(AllDeploymentsFailedError) as info:
+            await call
+        assert time.perf_counter() - start < 1.0
+        assert isinstance(info.value, ModelTimeoutError)
+        ((deployment, outcome, error),) = [
+            (a.deployment, a.outcome, a.error) for a in info.value.attempts
+        ]
+        assert (deployment, outcome) == (MINI, "timeout")
+        assert error == "cut by the router's timeout of 0.3 s"
+        # the router's own deadline says nothing about the deployment's health
+        assert router.breakers.state(MINI) is BreakerState.CLOSED
+        assert router.breakers.status(MINI).failures == 0
+
+
+async def test_router_timeout_does_not_cut_a_flowing_stream(
+    openai_model: OpenAIFactory, emulator: Emulator
+) -> None:
+    router = Router([openai_model("gpt-4o-mini")], timeout=0.3)
+    emulator.fail(Fault(chunk_delay=0.05), times=None)
+    start = time.perf_counter()
+    chunks = [c async for c in router.astream("a stream slower than the router's timeout")]
+    assert time.perf_counter() - start > 0.3
+    assert _merge(chunks).text == "You said: a stream slower than the router's timeout"
 
 
 # ---- content policy ---------------------------------------------------------------------------
@@ -418,3 +532,78 @@ def test_router_timeout_stops_fallback_when_spent(
         router.invoke("hi")
     assert isinstance(info.value, ModelTimeoutError)
     assert called(emulator) == ["gpt-4o-mini"]  # no retry, no fallback after the deadline
+
+
+# ---- programming errors -------------------------------------------------------------------------
+
+
+class _Buggy(BaseChatModel):
+    """A third-party model whose integration has a bug: every call raises ``error``."""
+
+    error: Exception
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "buggy"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TypeError("got an unexpected keyword argument 'parallel_tool_calls'"),
+        KeyError("choices"),
+        AttributeError("'NoneType' object has no attribute 'content'"),
+        ValueError("bad value"),
+    ],
+)
+async def test_programming_errors_fall_back_without_retry_or_breaker(
+    openai_model: OpenAIFactory, emulator: Emulator, error: Exception
+) -> None:
+    buggy = _Buggy(error=error)
+    router = Router(
+        [Deployment.of(buggy, name="buggy"), openai_model("gpt-4.1")],
+        strategy=_fixed(["buggy", BIG]),
+        max_retries=2,
+        breakers=BreakerBoard(BreakerConfig(failure_threshold=2)),
+    )
+    for call in range(3):
+        answer = router.invoke("hi") if call % 2 else await router.ainvoke("hi")
+        assert outcomes(answer) == [("buggy", "programming_error"), (BIG, "ok")]
+    chunks = list(router.stream("hi"))
+    assert outcomes(_merge(chunks))[0] == ("buggy", "programming_error")
+    assert buggy.calls == 4  # once per call: no retry
+    assert router.breakers.state("buggy") is BreakerState.CLOSED
+    assert router.stats.get("buggy").failures == 4
+
+
+def test_a_provider_value_error_with_a_status_is_still_a_provider_error() -> None:
+    from polyvox.router.errors import is_programming_error
+
+    class HTTPError(ValueError):
+        status_code = 503
+
+    assert not is_programming_error(HTTPError("unavailable"))
+    assert not is_programming_error(ModelAPIError("boom"))
+    assert is_programming_error(TypeError("x"))
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_no_retry_once_the_breaker_opened(
+    openai_model: OpenAIFactory, emulator: Emulator, asynchronous: bool
+) -> None:
+    router = Router(
+        [openai_model("gpt-4o-mini"), openai_model("gpt-4.1")],
+        strategy="cost",
+        max_retries=2,
+        breakers=BreakerBoard(BreakerConfig(failure_threshold=1)),
+    )
+    emulator.fail(Fault.server_error(500), times=None, model="gpt-4o-mini")
+    answer = await router.ainvoke("hi") if asynchronous else router.invoke("hi")
+    assert outcomes(answer) == [(MINI, "api"), (BIG, "ok")]
+    assert called(emulator) == ["gpt-4o-mini", "gpt-4.1"]
+    assert router.breakers.state(MINI) is BreakerState.OPEN

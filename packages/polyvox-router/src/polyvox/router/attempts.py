@@ -9,12 +9,16 @@ Rules, in order:
 
 - a deployment whose breaker refuses the call is skipped (recorded as ``breaker_open``);
 - a retryable failure (rate limit, server error, timeout, connection) is retried on the
-  same deployment up to ``max_retries`` times, waiting what the provider asked
-  (``Retry-After``) or a short backoff; when it asks for longer than
-  ``max_retry_wait_s``, the router does not wait and falls back at once;
+  same deployment up to ``max_retries`` times, unless its breaker opened meanwhile,
+  waiting what the provider asked (``Retry-After``) or a short backoff; when it asks for
+  longer than ``max_retry_wait_s``, the router does not wait and falls back at once;
 - a context overflow falls back to ``context_overflow_fallback`` or, by default, to the
   remaining candidates with a larger window; a content-filter error or a blocked answer
   (``response_metadata["blocked"]``) to ``content_policy_fallback``;
+- a programming error (a ``TypeError``, ``ValueError``, ``LookupError`` or
+  ``AttributeError`` that is no provider's answer, see
+  :func:`~polyvox.router.errors.is_programming_error`) is neither retried nor counted on
+  the breaker: it would happen again, and says nothing of the deployment's health;
 - anything else falls back to the next ranked candidate (when ``fallbacks`` is on): a
   request one provider rejects, another may accept;
 - typed fallbacks only ever use deployments that passed the request's filters, so data
@@ -37,19 +41,22 @@ from langchain_core.messages import AIMessage
 from polyvox.core.errors import ErrorKind
 from polyvox.router.errors import (
     CONTENT_FILTER,
+    PROGRAMMING_ERROR,
     AllDeploymentsFailedError,
     error_kind,
     is_content_filter_error,
+    is_programming_error,
     retry_after_of,
 )
 
 if TYPE_CHECKING:
+    from polyvox.router.breaker import BreakerBoard
     from polyvox.router.constraints import Facts
     from polyvox.router.deployment import Deployment
     from polyvox.router.request import RouteRequest
     from polyvox.router.router import Router
 
-__all__ = ["Attempt", "AttemptLoop", "Plan", "unhealthy"]
+__all__ = ["Attempt", "AttemptLoop", "Plan", "areport", "health", "report"]
 
 BLOCKED = "blocked"
 """The outcome of an answer the provider's content filter blocked."""
@@ -78,7 +85,8 @@ class Attempt:
     """The deployment's name."""
 
     outcome: str
-    """``ok``, ``blocked``, ``breaker_open``, ``content_filter``, ``interrupted`` or an
+    """``ok``, ``blocked``, ``breaker_open``, ``content_filter``, ``interrupted``,
+    ``programming_error`` or an
     :class:`~polyvox.core.errors.ErrorKind` value (``rate_limit``, ``api``, ...)."""
 
     error: str | None = None
@@ -186,8 +194,14 @@ class AttemptLoop:
     # ---- outcomes ---------------------------------------------------------------------------
 
     def failed(
-        self, deployment: Deployment, exc: BaseException, latency: float, retries: int
-    ) -> tuple[float | None, bool]:
+        self,
+        deployment: Deployment,
+        exc: BaseException,
+        latency: float,
+        retries: int,
+        *,
+        cut: bool = False,
+    ) -> tuple[float | None, bool | None]:
         """Record a failed call and decide what comes next.
 
         Args:
@@ -195,25 +209,31 @@ class AttemptLoop:
             exc: Its failure.
             latency: Seconds the call took.
             retries: Retries already made on this deployment in this call.
+            cut: The router's own ``timeout`` cut the call (not the deployment's).
 
         Returns:
-            ``(wait, unhealthy)``: seconds to wait before retrying the same deployment
-            (``None``: move on), and whether the failure counts against its breaker.
+            ``(wait, health)``: seconds to wait before retrying the same deployment
+            (``None``: move on), and what the failure says of the deployment's health,
+            for its breaker (see :func:`health`).
         """
         router = self.router
+        if cut:  # the router ran out of time: the deployment may well be healthy
+            error = f"cut by the router's timeout of {router.timeout} s"
+            self._record_failure(deployment, error, ErrorKind.TIMEOUT.value, latency, None)
+            self.last_error = exc
+            return None, None
+        if is_programming_error(exc):  # would fail again, and says nothing of its health
+            self._record_failure(deployment, _brief(exc), PROGRAMMING_ERROR, latency, None)
+            self.last_error = exc
+            if not router.fallbacks:
+                self.queue.clear()
+            return None, None
         kind = error_kind(exc)
         filtered = kind not in _RETRYABLE and is_content_filter_error(exc)
         outcome = CONTENT_FILTER if filtered else kind.value
         retry_after = retry_after_of(exc)
-        self.attempts.append(Attempt(deployment.name, outcome, _brief(exc), latency, retry_after))
+        self._record_failure(deployment, _brief(exc), outcome, latency, retry_after)
         self.last_error = exc
-        router.stats.record(
-            deployment.name,
-            ok=False,
-            latency_s=latency,
-            agent=self.plan.request.agent,
-            error=outcome,
-        )
         unhealthy = kind in _UNHEALTHY and not filtered
         left = self.remaining()
         if kind in _RETRYABLE and retries < router.max_retries:
@@ -229,6 +249,23 @@ class AttemptLoop:
         elif not router.fallbacks:
             self.queue.clear()
         return None, unhealthy
+
+    def _record_failure(
+        self,
+        deployment: Deployment,
+        error: str,
+        outcome: str,
+        latency: float,
+        retry_after: float | None,
+    ) -> None:
+        self.attempts.append(Attempt(deployment.name, outcome, error, latency, retry_after))
+        self.router.stats.record(
+            deployment.name,
+            ok=False,
+            latency_s=latency,
+            agent=self.plan.request.agent,
+            error=outcome,
+        )
 
     def succeeded(
         self,
@@ -285,7 +322,13 @@ class AttemptLoop:
         return False
 
     def interrupted(
-        self, deployment: Deployment, exc: BaseException, latency: float, delivered: int
+        self,
+        deployment: Deployment,
+        exc: BaseException,
+        latency: float,
+        delivered: int,
+        *,
+        tools: bool = False,
     ) -> bool:
         """Record a stream that broke after chunks reached the caller.
 
@@ -294,10 +337,12 @@ class AttemptLoop:
             exc: The failure.
             latency: Seconds since the call started.
             delivered: Chunks already passed to the caller.
+            tools: Whether a delivered chunk carried part of a tool call (a restart would
+                leave the caller merging two deployments' tool calls: never done).
 
         Returns:
-            True to restart on the next deployment (``mid_stream_fallback`` is on and one is
-            left); False to raise.
+            True to restart on the next deployment (``mid_stream_fallback`` is on, no tool
+            call was delivered, and a deployment is left); False to raise.
         """
         kind = error_kind(exc)
         self.attempts.append(
@@ -316,7 +361,7 @@ class AttemptLoop:
             agent=self.plan.request.agent,
             error="interrupted",
         )
-        if not self.router.mid_stream_fallback:
+        if not self.router.mid_stream_fallback or tools:
             return False
         following = self.next()
         if following is None:
@@ -424,17 +469,49 @@ class AttemptLoop:
             self.queue.clear()
 
 
-def unhealthy(exc: BaseException) -> bool:
-    """Whether a failure counts against the deployment's circuit breaker.
+def health(exc: BaseException) -> bool | None:
+    """What a failure says of the deployment's health, for its circuit breaker.
 
     Args:
         exc: The failure.
 
     Returns:
-        True for rate limits, server errors, timeouts, connection and key problems; False
-        for requests the deployment answered by rejecting (invalid, too long, filtered).
+        True (a failure on the breaker) for rate limits, server errors, timeouts, connection
+        and key problems; False (the deployment answered: a success on the breaker) for
+        requests it rejected (invalid, too long, filtered); ``None`` (nothing to record)
+        for programming errors.
     """
+    if is_programming_error(exc):
+        return None
     return error_kind(exc) in _UNHEALTHY and not is_content_filter_error(exc)
+
+
+def report(board: BreakerBoard, name: str, verdict: bool | None) -> None:
+    """Record an attempt's outcome on its breaker (``verdict`` as :func:`health` gives it).
+
+    Args:
+        board: The router's breakers.
+        name: The deployment.
+        verdict: True: a failure; False: a success; ``None``: nothing to record.
+    """
+    if verdict:
+        board.record_failure(name)
+    elif verdict is not None:
+        board.record_success(name)
+
+
+async def areport(board: BreakerBoard, name: str, verdict: bool | None) -> None:
+    """Async :func:`report` (native for breakers kept in Redis).
+
+    Args:
+        board: The router's breakers.
+        name: The deployment.
+        verdict: True: a failure; False: a success; ``None``: nothing to record.
+    """
+    if verdict:
+        await board.arecord_failure(name)
+    elif verdict is not None:
+        await board.arecord_success(name)
 
 
 def _backoff(retries: int, cap: float) -> float:

@@ -10,6 +10,7 @@ them again each time would sit on the hot path. ``with_structured_output`` binds
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from polyvox.router.constraints import STRUCTURED_KEY
+from polyvox.router.constraints import STRUCTURED_KEY, TOOL_OPTIONS_KEY
 from polyvox.router.structured import METHODS, StructuredSpec, build_parser
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from polyvox.router.constraints import CallSpec
     from polyvox.router.deployment import Deployment
 
-__all__ = ["Bindings", "ToolBindingModel"]
+__all__ = ["Bindings", "ToolBindingModel", "bind_tools_parameters"]
 
 CACHE_SIZE = 256
 """Most entries each cache keeps (least recently added first out)."""
@@ -91,20 +92,54 @@ class Bindings:
             return deployment.model
         choice = spec.tool_choice
         simple = choice is None or isinstance(choice, str | bool | int)
-        key = (deployment.name, id(tools), choice if simple else repr(choice))
+        options = spec.tool_options
+        key = (deployment.name, id(tools), choice if simple else repr(choice), options)
         found = self._bound.get(key)
         if found is not None and found[0] is tools:
             return found[1]
         model = deployment.model
-        if choice is None:
-            bound = model.bind_tools(tools)
-        else:
-            bound = model.bind_tools(tools, tool_choice=choice)
+        extra: dict[str, Any] = {}
+        if options:
+            accepted = bind_tools_parameters(model)
+            extra = {name: value for name, value in options if name in accepted}
+        if choice is not None:
+            extra["tool_choice"] = choice
+        bound = model.bind_tools(tools, **extra)
         with self._lock:
             self._bound[key] = (tools, bound)
             while len(self._bound) > CACHE_SIZE:
                 self._bound.popitem(last=False)
         return bound
+
+
+_PARAMETERS: dict[Any, frozenset[str]] = {}
+
+
+def bind_tools_parameters(model: BaseChatModel) -> frozenset[str]:
+    """The keyword parameters a model's ``bind_tools`` names (read once per class).
+
+    Only named ones count: a ``bind_tools`` that takes ``**kwargs`` usually binds them as
+    call arguments, which a model that does not know them rejects at call time.
+
+    Args:
+        model: The deployment's model.
+
+    Returns:
+        The parameter names.
+    """
+    method = type(model).bind_tools
+    found = _PARAMETERS.get(method)
+    if found is None:
+        try:
+            parameters = list(inspect.signature(method).parameters.values())
+        except (TypeError, ValueError):  # no signature to read: pass nothing extra
+            parameters = []
+        found = _PARAMETERS[method] = frozenset(
+            p.name
+            for p in parameters
+            if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        )
+    return found
 
 
 class ToolBindingModel(BaseChatModel):
@@ -134,8 +169,10 @@ class ToolBindingModel(BaseChatModel):
             tools: Functions, pydantic models, LangChain tools or OpenAI tool dicts.
             tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True``, or a tool
                 name; passed to the deployment's ``bind_tools``.
-            strict: Ask providers to enforce the tools' schemas exactly.
-            parallel_tool_calls: Allow several tool calls in one answer.
+            strict: Ask providers to enforce the tools' schemas exactly; passed to the
+                deployment's ``bind_tools`` when it takes ``strict``.
+            parallel_tool_calls: Allow several tool calls in one answer; passed only to
+                deployments whose ``bind_tools`` takes ``parallel_tool_calls``.
             **kwargs: Further call parameters to bind.
 
         Returns:
@@ -144,8 +181,13 @@ class ToolBindingModel(BaseChatModel):
         formatted = self._bindings.format_tools(tools, strict)
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        if parallel_tool_calls is not None:
-            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        options = tuple(
+            (name, value)
+            for name, value in (("strict", strict), ("parallel_tool_calls", parallel_tool_calls))
+            if value is not None
+        )
+        if options:
+            kwargs[TOOL_OPTIONS_KEY] = options
         return self.bind(tools=formatted, **kwargs)
 
     def with_structured_output(

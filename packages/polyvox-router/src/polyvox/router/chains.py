@@ -178,7 +178,10 @@ def local_only(
 
     Cloud deployments in ``source`` are left out, and every request is treated as
     restricted (so even a call asking for ``sensitivity="public"`` finds no cloud
-    deployment: there is none).
+    deployment: there is none). Locality is :attr:`Deployment.local
+    <polyvox.router.deployment.Deployment.local>`: a local model class on a loopback,
+    private or link-local endpoint, or one marked ``local: true`` /
+    ``Deployment.of(..., local=True)``; an Ollama model on a public host does not count.
 
     Args:
         source: Deployments or a configuration.
@@ -195,7 +198,10 @@ def local_only(
     local = [d for d in kwargs["deployments"] if d.local]
     if not local:
         names = ", ".join(d.name for d in kwargs["deployments"])
-        msg = f"local_only needs a local deployment (Ollama, llama.cpp, vLLM); got {names}"
+        msg = (
+            "local_only needs a local deployment (Ollama, llama.cpp, vLLM on a loopback or "
+            f"private address, or one marked local=True); got {names}"
+        )
         raise ValueError(msg)
     settings = {
         "deployments": local,

@@ -29,6 +29,8 @@ A configuration (a YAML file, YAML text or a mapping; optionally under a top-lev
         priority: 0
         quality: 0.6
         tags: [cheap]
+        local: false                # data that must stay local may use it (default: from
+                                    # the class and a loopback/private base_url)
       - name: bielik
         provider: bielik            # model defaults to the class's own
       - name: mine
@@ -116,6 +118,7 @@ _DEPLOYMENT_KEYS = {
     "priority",
     "quality",
     "tags",
+    "local",
 }
 _BREAKER_KEYS = {
     "failure_threshold",
@@ -417,6 +420,8 @@ def _deployment(
             extra[name] = _typed(fields[name], kind, f"{key}.{name}")
     if "tags" in fields:
         extra["tags"] = frozenset(_typed(fields["tags"], _TEXTS, f"{key}.tags"))
+    if fields.get("local") is not None:
+        extra["local"] = _typed(fields["local"], _BOOL, f"{key}.local")
     if "ref" in fields:
         ref = _typed(fields["ref"], _TEXT, f"{key}.ref")
         if ref not in models:

@@ -10,7 +10,9 @@ computed once (:class:`Facts`) when the router is built.
 Constraint keys, read from invoke keyword arguments first, then from the run's
 ``config["metadata"]``: ``sensitivity``, ``tier``, ``capabilities`` (or
 ``required_capabilities``), ``max_cost`` (USD), ``language``, ``deployment`` (pin one by
-name), ``max_latency_ms``, ``agent_id`` and ``workspace_id``. Capabilities are also inferred:
+name), ``max_latency_ms``, ``agent_id`` and ``workspace_id``. For ``sensitivity`` the
+strictest of the keyword, the metadata and the router's default applies: a call can raise
+it, never lower it. Capabilities are also inferred:
 bound tools need ``tools``, image content needs ``vision``, structured output needs
 ``structured_output`` (``json_mode`` for JSON mode, ``tools`` for function calling).
 """
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CONSTRAINT_KEYS",
     "IMAGE_TOKENS",
+    "STRUCTURED_KEY",
+    "TOOL_OPTIONS_KEY",
     "CallSpec",
     "Drop",
     "Facts",
@@ -64,6 +68,10 @@ CONSTRAINT_KEYS = (
 
 STRUCTURED_KEY = "router_structured_output"
 """The call keyword the router's ``with_structured_output`` binds (a ``StructuredSpec``)."""
+
+TOOL_OPTIONS_KEY = "router_tool_options"
+"""The call keyword the router's ``bind_tools`` binds its ``strict`` and
+``parallel_tool_calls`` under (``((name, value), ...)``), for the deployment's ``bind_tools``."""
 
 IMAGE_TOKENS = 1000
 """Tokens counted per image in the prompt (a high figure for one detailed image)."""
@@ -190,6 +198,10 @@ class CallSpec:
     max_latency_ms: float | None = None
     """The request's own latency limit (``max_latency_ms``), when it gives one."""
 
+    tool_options: tuple[tuple[str, Any], ...] = ()
+    """Further ``bind_tools`` arguments (``strict``, ``parallel_tool_calls``) the router's
+    ``bind_tools`` received; a deployment gets those its ``bind_tools`` names."""
+
 
 @dataclass(frozen=True, slots=True)
 class Drop:
@@ -259,19 +271,25 @@ def read_call(
             capability, a negative cost).
     """
     given: dict[str, Any] = {}
+    sensitivity = default_sensitivity
     if metadata:
         for key in CONSTRAINT_KEYS:
             value = metadata.get(key)
             if value is not None:
                 given[key] = value
+        if "sensitivity" in given:
+            sensitivity = _stricter(sensitivity, given["sensitivity"])
     for key in CONSTRAINT_KEYS:
         if key in kwargs:
             value = kwargs.pop(key)
             if value is not None:
                 given[key] = value
+                if key == "sensitivity":
+                    sensitivity = _stricter(sensitivity, value)
 
     tools = kwargs.pop("tools", None) or None
     tool_choice = kwargs.pop("tool_choice", None)
+    tool_options = kwargs.pop(TOOL_OPTIONS_KEY, None) or ()
     structured: StructuredSpec | None = kwargs.pop(STRUCTURED_KEY, None)
     needs = _capabilities(given.get("capabilities"), given.get("required_capabilities"))
     if tools:
@@ -300,11 +318,7 @@ def read_call(
         estimated_input_tokens=input_tokens,
         expected_output_tokens=int(max_tokens) if max_tokens else DEFAULT_OUTPUT_TOKENS,
         tier=_tier(given["tier"]) if "tier" in given else default_tier,
-        sensitivity=(
-            Sensitivity.parse(given["sensitivity"])
-            if "sensitivity" in given
-            else default_sensitivity
-        ),
+        sensitivity=sensitivity,
         capabilities=frozenset(needs),
         max_cost=_money(given["max_cost"], "max_cost") if "max_cost" in given else None,
         language=str(language).lower() if language else None,
@@ -313,7 +327,16 @@ def read_call(
         deployment=str(given["deployment"]) if "deployment" in given else None,
     )
     latency = float(given["max_latency_ms"]) if "max_latency_ms" in given else None
-    return request, CallSpec(kwargs, stop, tools, tool_choice, structured, latency)
+    return request, CallSpec(kwargs, stop, tools, tool_choice, structured, latency, tool_options)
+
+
+_STRICTNESS = {level: rank for rank, level in enumerate(Sensitivity)}
+
+
+def _stricter(current: Sensitivity, value: Any) -> Sensitivity:
+    """The stricter of two levels: a call can raise a request's sensitivity, never lower it."""
+    level = Sensitivity.parse(value)
+    return level if _STRICTNESS[level] > _STRICTNESS[current] else current
 
 
 def prompt_tokens(messages: Iterable[BaseMessage]) -> tuple[int, int]:

@@ -5,13 +5,22 @@ and constraints read: tier, price, capabilities, locality, languages and context
 It is looked up from the model's provider and name when not given, and a model the catalog
 does not know gets a conservative entry (no capabilities claimed, an 8K window, unpriced,
 cloud) rather than an error, so any LangChain chat model can take part.
+
+Locality is read from the endpoint as well as the model: a model whose class or catalog
+entry says "local" counts as local only when its ``base_url`` points at this machine or a
+private network (a loopback, private or link-local address, ``localhost`` or a ``*.local``
+name; no DNS lookup is made). An Ollama model on ``https://ollama.com`` or on a public host
+is a cloud deployment unless the caller says otherwise with ``Deployment.of(..., local=True)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ipaddress
+import logging
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from polyvox.core.catalog import Capability, ModelEntry, Tier
 
@@ -19,6 +28,8 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from polyvox.core.catalog import ModelCatalog
+
+_log = logging.getLogger(__name__)
 
 UNKNOWN_CONTEXT_WINDOW = 8192
 """The context window assumed for a model the catalog does not know."""
@@ -72,6 +83,7 @@ class Deployment:
         name: str | None = None,
         entry: ModelEntry | None = None,
         catalog: ModelCatalog | None = None,
+        local: bool | None = None,
         **fields: Any,
     ) -> Deployment:
         """A deployment for ``model``, its catalog entry looked up by provider and model name.
@@ -81,6 +93,13 @@ class Deployment:
             name: The deployment's name; defaults to ``provider/model``.
             entry: The catalog entry; looked up when omitted.
             catalog: Where to look it up (the default catalog when omitted).
+            local: Whether the model runs on the user's own machines (data of
+                :attr:`~polyvox.router.request.Sensitivity.local_only` levels may go to it).
+                ``None`` decides from the model and its endpoint: local only when the
+                class or catalog says so **and** its ``base_url`` host is a loopback,
+                private or link-local address, ``localhost`` or a ``*.local`` name (a
+                model with no endpoint attribute at all runs in-process and keeps the
+                class's word). An explicit value wins.
             **fields: ``weight``, ``priority``, ``quality``, ``tags``.
 
         Returns:
@@ -89,7 +108,12 @@ class Deployment:
         provider, model_name = model_identity(model)
         if entry is None:
             entry = lookup_entry(provider, model_name, catalog, local=_is_local(model))
-        return cls(name=name or f"{provider}/{model_name}", model=model, entry=entry, **fields)
+        name = name or f"{provider}/{model_name}"
+        if local is None:
+            local = entry.local and _endpoint_is_local(model, name)
+        if local != entry.local:
+            entry = replace(entry, local=local)
+        return cls(name=name, model=model, entry=entry, **fields)
 
     @property
     def provider(self) -> str:
@@ -186,6 +210,57 @@ def lookup_entry(
 
 def _is_local(model: BaseChatModel) -> bool:
     return bool(getattr(type(model), "is_local", False))
+
+
+_URL_ATTRIBUTES = ("base_url", "openai_api_base", "api_base")
+_reported: set[tuple[str, str]] = set()
+
+
+def _endpoint_is_local(model: BaseChatModel, name: str) -> bool:
+    """Whether a model that claims to be local talks to this machine or a private network."""
+    url: object = None
+    for attribute in _URL_ATTRIBUTES:
+        url = getattr(model, attribute, None)
+        if url is not None:
+            break
+    if url is None:
+        return True  # no endpoint: an in-process model, or the library's default (localhost)
+    host = urlsplit(str(url)).hostname if "//" in str(url) else None
+    if host is not None and is_local_host(host):
+        return True
+    key = (name, str(url))
+    if key not in _reported:
+        _reported.add(key)
+        _log.info(
+            "deployment %s talks to %s, which is not a loopback, private or link-local "
+            "address: it is treated as a cloud deployment (Deployment.of(..., local=True) "
+            "says otherwise)",
+            name,
+            url,
+        )
+    return False
+
+
+def is_local_host(host: str) -> bool:
+    """Whether a host name or address is this machine or on a private network.
+
+    No DNS lookup is made: a name counts only when it is ``localhost`` (or under it) or
+    ends in ``.local`` (mDNS); an address when it is loopback, private or link-local.
+
+    Args:
+        host: A host name or IP address (IPv6 without brackets).
+
+    Returns:
+        True for a local host.
+    """
+    lowered = host.strip().rstrip(".").lower()
+    if lowered == "localhost" or lowered.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(lowered.split("%", 1)[0])
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 def blended_price_usd(deployment: Deployment) -> Decimal | None:

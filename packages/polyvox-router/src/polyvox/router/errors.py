@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTENT_FILTER",
+    "PROGRAMMING_ERROR",
     "AllDeploymentsFailedError",
     "NoDeploymentError",
     "RouterContextOverflowError",
@@ -46,11 +47,18 @@ __all__ = [
     "StreamInterruptedError",
     "error_kind",
     "is_content_filter_error",
+    "is_programming_error",
     "retry_after_of",
 ]
 
 CONTENT_FILTER = "content_filter"
 """The outcome recorded for a provider error saying its content filter refused the request."""
+
+PROGRAMMING_ERROR = "programming_error"
+"""The outcome recorded for a failure that is a bug in the calling code or the model's
+integration (a ``TypeError``, ``KeyError``, ...), not a sign of the deployment's health."""
+
+_PROGRAMMING_ERRORS = (TypeError, ValueError, LookupError, AttributeError)
 
 # Checked most specific first: a ContextOverflowError is also a ModelError.
 _LANGCHAIN_KINDS: tuple[tuple[type[ModelError], ErrorKind], ...] = (
@@ -99,6 +107,29 @@ def error_kind(exc: BaseException) -> ErrorKind:
     if isinstance(exc, ConnectionError):
         return ErrorKind.CONNECTION
     return ErrorKind.API
+
+
+def is_programming_error(exc: BaseException) -> bool:
+    """Tell whether a failure is a programming error rather than a provider's answer.
+
+    Such a failure (a ``TypeError`` for an unexpected keyword argument, a ``KeyError`` in an
+    integration) would happen again on a retry and says nothing about the provider's
+    health: the router neither retries it nor counts it on the breaker, and falls back.
+
+    Args:
+        exc: What the deployment raised.
+
+    Returns:
+        True for a ``TypeError``, ``ValueError``, ``LookupError`` or ``AttributeError``
+        that is not a LangChain ``ModelError``, carries no ``kind`` or ``status_code``, and
+        is not a timeout or connection error.
+    """
+    return (
+        isinstance(exc, _PROGRAMMING_ERRORS)
+        and not isinstance(exc, ModelError | TimeoutError | ConnectionError)
+        and not isinstance(getattr(exc, "kind", None), ErrorKind)
+        and not isinstance(getattr(exc, "status_code", None), int)
+    )
 
 
 def is_content_filter_error(exc: BaseException) -> bool:

@@ -82,7 +82,11 @@ class RouteDecision:
     """Every deployment, in the router's order, kept or dropped."""
 
     order: tuple[str, ...]
-    """Names of the deployments the router would try, first to last."""
+    """Names of the deployments the router would try, first to last, ordered by the
+    strategy's scores. For a stateful strategy (the UCB bandit's round-robin of untried
+    deployments, the balanced strategy's weighted spreading of ties) the next call ranks
+    with the state it finds then, so it may pick another of the equally scored
+    deployments; explain() never changes that state."""
 
     large_input: bool = False
     """Whether the prompt fits no eligible window (the large-input handler would run)."""

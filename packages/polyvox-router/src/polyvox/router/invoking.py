@@ -16,7 +16,10 @@ from langchain_core.globals import get_llm_cache
 
 from polyvox.core.chat_model import PolyvoxChatModel
 from polyvox.core.invocation import message_from_result
+from polyvox.router.attempts import areport, report
 
+_INVOKE = PolyvoxChatModel.invoke
+_AINVOKE = PolyvoxChatModel.ainvoke
 _STREAM_KEYS = ("stream", "ls_structured_output_format", "structured_output_format")
 
 if TYPE_CHECKING:
@@ -38,10 +41,13 @@ def direct_target(target: Any, spec: CallSpec) -> TypeGuard[PolyvoxChatModel]:
     left to check is the deployment's own settings: a bare polyvox model (not a binding)
     with no callbacks, cache, rate limiter, streaming or v1 output of its own. Then its
     ``invoke`` would take the same direct path, and calling ``_generate`` saves doing the
-    checks twice.
+    checks twice. A class that overrides ``invoke`` or ``ainvoke`` is called through them.
     """
     return (
         isinstance(target, PolyvoxChatModel)
+        # a subclass overriding invoke/ainvoke expects to be called through them
+        and type(target).invoke is _INVOKE
+        and type(target).ainvoke is _AINVOKE
         and not target.callbacks
         and not target.verbose
         and target.rate_limiter is None
@@ -71,7 +77,7 @@ def invoke(
     Returns:
         The answer, with ``response_metadata["router"]``.
     """
-    board = router.breakers
+    board, stats = router.breakers, router.stats
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
@@ -83,6 +89,7 @@ def invoke(
         retries = 0
         while True:
             start = time.perf_counter()
+            stats.started(name)
             try:
                 target = router._target(deployment, spec)
                 if config is None and direct_target(target, spec):
@@ -91,13 +98,13 @@ def invoke(
                     message = message_from_result(result)
                 else:
                     message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
-            except Exception as exc:
-                wait, unhealthy = loop.failed(deployment, exc, time.perf_counter() - start, retries)
-                if unhealthy:
-                    board.record_failure(name)
-                else:
-                    board.record_success(name)
-                if wait is None:
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # interrupted: no outcome to record
+                    stats.ended(name)
+                    raise
+                wait, verdict = loop.failed(deployment, exc, time.perf_counter() - start, retries)
+                report(board, name, verdict)
+                if wait is None or not board.available(name):  # no retry once it opened
                     break
                 time.sleep(wait)
                 retries += 1
@@ -133,7 +140,7 @@ async def ainvoke(
     Returns:
         The answer, with ``response_metadata["router"]``.
     """
-    board = router.breakers
+    board, stats = router.breakers, router.stats
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
@@ -145,9 +152,11 @@ async def ainvoke(
         retries = 0
         while True:
             start = time.perf_counter()
+            cut = asyncio.timeout(loop.remaining())  # the router's own timeout
+            stats.started(name)
             try:
                 target = router._target(deployment, spec)
-                async with asyncio.timeout(loop.remaining()):  # the router's own timeout
+                async with cut:
                     if config is None and direct_target(target, spec):
                         result = await target._agenerate(messages, stop=spec.stop, **spec.kwargs)
                         message = message_from_result(result)
@@ -155,13 +164,14 @@ async def ainvoke(
                         message = await target.ainvoke(
                             messages, config, stop=spec.stop, **spec.kwargs
                         )
-            except Exception as exc:
-                wait, unhealthy = loop.failed(deployment, exc, time.perf_counter() - start, retries)
-                if unhealthy:
-                    await board.arecord_failure(name)
-                else:
-                    await board.arecord_success(name)
-                if wait is None:
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled: no outcome to record
+                    stats.ended(name)
+                    raise
+                latency = time.perf_counter() - start
+                wait, verdict = loop.failed(deployment, exc, latency, retries, cut=cut.expired())
+                await areport(board, name, verdict)
+                if wait is None or not await board.aavailable(name):  # no retry once it opened
                     break
                 await asyncio.sleep(wait)
                 retries += 1

@@ -36,6 +36,7 @@ __all__ = [
     "candidates",
     "large_input",
     "prepare",
+    "refuse_large_input",
     "request_of",
     "start",
 ]
@@ -209,13 +210,16 @@ def start(router: Router, request: RouteRequest, result: FilterResult) -> Attemp
     Raises:
         RouterContextOverflowError: The prompt fits no eligible window and no large-input
             handler is set.
-        NoDeploymentError: Nothing may take the request; lists every deployment and why.
+        NoDeploymentError: Nothing may take the request; lists every deployment and why. Also
+            raised when only the large-input handler could answer, the data may only go to
+            local models, and the router is not told the handler is local.
     """
     kept = result.kept
     if not kept:
         if result.large_input:
             if router.large_input_handler is None:
                 raise _overflow_error(router, request, result)
+            refuse_large_input(router, request, {n: d.reason for n, d in result.dropped.items()})
             loop = AttemptLoop(router, Plan(request, [], frozenset()))
             loop.overflowed = True
             return loop
@@ -292,8 +296,9 @@ def large_input(
     """
     handler = router.large_input_handler
     assert handler is not None
+    refuse_large_input(router, request)
     if isinstance(handler, Runnable):
-        return _as_message(handler.invoke(messages, config))
+        return _as_message(handler.invoke(messages, _handler_config(config, request)))
     return _as_message(handler(messages, request))
 
 
@@ -316,12 +321,48 @@ async def alarge_input(
     """
     handler = router.large_input_handler
     assert handler is not None
+    refuse_large_input(router, request)
     if isinstance(handler, Runnable):
-        return _as_message(await handler.ainvoke(messages, config))
+        return _as_message(await handler.ainvoke(messages, _handler_config(config, request)))
     answer = handler(messages, request)
     if asyncio.iscoroutine(answer) or isinstance(answer, asyncio.Future):
         answer = await answer
     return _as_message(answer)
+
+
+def refuse_large_input(
+    router: Router, request: RouteRequest, reasons: Mapping[str, str] | None = None
+) -> None:
+    """Refuse to hand data that must stay local to a large-input handler not known to be local.
+
+    The handler (typically an RLM) may call any model, a cloud one included, so
+    confidential and restricted prompts reach it only when the router sets
+    ``large_input_handler_local=True``.
+
+    Args:
+        router: The router.
+        request: The request (its sensitivity).
+        reasons: Deployment name → why it was dropped, for the error's message.
+
+    Raises:
+        NoDeploymentError: The request's data may only go to local models and the handler is
+            not declared local.
+    """
+    if not request.sensitivity.local_only or router.large_input_handler_local:
+        return
+    lead = (
+        f"refusing to hand {request.sensitivity.value} data to the large-input handler: the "
+        "prompt fits no local deployment's window, and the handler may call cloud models "
+        "(set large_input_handler_local=True on the router if it runs only local models)"
+    )
+    raise NoDeploymentError(reasons or {}, request, message=lead)
+
+
+def _handler_config(config: RunnableConfig | None, request: RouteRequest) -> RunnableConfig:
+    """The config a Runnable handler gets: the run's, its metadata naming the sensitivity."""
+    given: RunnableConfig = config if config is not None else {}
+    metadata = {**given.get("metadata", {}), "sensitivity": request.sensitivity.value}
+    return {**given, "metadata": metadata}
 
 
 def _remaining(router: Router, request: RouteRequest) -> Decimal | None:

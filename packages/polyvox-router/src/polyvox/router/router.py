@@ -122,7 +122,10 @@ class Router(ToolBindingModel):
     timeout: float | None = None
     """Seconds for the whole call, every retry and fallback included: no attempt starts
     after it, waits are cut to it, and async attempts are cancelled at it (a sync attempt
-    under way runs to its deployment's own ``timeout``). ``None``: no limit."""
+    under way runs to its deployment's own ``timeout``). An async stream is cancelled at it
+    until its first chunk reaches the caller; after that the router does not cut it (the
+    deployment's own timeout applies). An attempt the router cuts is recorded as a
+    ``timeout`` but does not count against the deployment's breaker. ``None``: no limit."""
 
     streaming: bool = False
     """Stream from the deployment even for ``invoke`` (callbacks then see every token)."""
@@ -164,12 +167,25 @@ class Router(ToolBindingModel):
     (default: a blocked answer is returned as it is; a filter error falls back in order)."""
 
     mid_stream_fallback: bool = False
-    """Restart a stream that broke after its first chunk on the next deployment (the
-    metadata says so); off, such a stream raises ``StreamInterruptedError``."""
+    """Restart a stream that broke after its first chunk on the next deployment; off, such
+    a stream raises ``StreamInterruptedError``. On, the caller receives the partial text of
+    the first deployment **followed by** the restarted answer from the start (merging all
+    chunks glues the two together). Every chunk of a restarted stream carries
+    ``response_metadata["router_restart"] = True`` (drop what came before the first such
+    chunk to keep only the complete answer), and ``response_metadata["router"]["restarts"]``
+    lists each restart. A stream that already delivered part of a tool call is never
+    restarted (it raises ``StreamInterruptedError``), and one that fails after its last
+    chunk is complete and ends normally."""
 
     large_input_handler: _Handler = None
     """Called when the prompt exceeds every eligible window (the RLM fills this); without
-    it the router raises a ``ContextOverflowError`` naming the largest window."""
+    it the router raises a ``ContextOverflowError`` naming the largest window. A Runnable
+    handler gets the request's ``sensitivity`` in its config's metadata."""
+
+    large_input_handler_local: bool = False
+    """Whether ``large_input_handler`` only ever calls local models. Off (the default), a
+    confidential or restricted prompt that fits no local window is refused with
+    ``NoDeploymentError`` instead of being handed over (an RLM usually runs on a cloud model)."""
 
     catalog: Annotated[ModelCatalog | None, SkipValidation] = None
     """The catalog deployments are looked up in (the default one when ``None``)."""

@@ -232,6 +232,7 @@ class RouterStats:
         self._lock = threading.Lock()
         self._cells: dict[str, _Cell] = {}
         self._agents: dict[str, dict[str, _Cell]] = {}
+        self._pending: dict[str, int] = {}
         self._total = 0
 
     def record(
@@ -271,6 +272,9 @@ class RouterStats:
         args = (ok, latency_s, ttft_s, cost_usd, input_tokens, output_tokens, error)
         alpha = self.ewma_alpha
         with self._lock:
+            pending = self._pending.get(deployment)
+            if pending:  # the call started with started() has ended
+                self._pending[deployment] = pending - 1
             cell = self._cells.get(deployment)
             if cell is None:
                 cell = self._cells[deployment] = _Cell(self.window)
@@ -322,6 +326,53 @@ class RouterStats:
         """
         cell = self._cells.get(deployment)
         return None if cell is None else cell.success_rate
+
+    def started(self, deployment: str) -> None:
+        """Note a call to the deployment under way (ended by :meth:`record` or :meth:`ended`).
+
+        Strategies that learn from counts (the bandit) read :meth:`pulls`, so concurrent
+        requests on a fresh router spread across deployments instead of all taking the
+        one that looked best before any of them finished.
+
+        Args:
+            deployment: The deployment's name.
+        """
+        with self._lock:
+            self._pending[deployment] = self._pending.get(deployment, 0) + 1
+
+    def ended(self, deployment: str) -> None:
+        """Note that a started call ended without a recorded outcome (it was cancelled).
+
+        Args:
+            deployment: The deployment's name.
+        """
+        with self._lock:
+            pending = self._pending.get(deployment)
+            if pending:
+                self._pending[deployment] = pending - 1
+
+    def in_flight(self, deployment: str) -> int:
+        """Calls to the deployment started and not yet recorded.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The count (0 when none).
+        """
+        return self._pending.get(deployment, 0)
+
+    def pulls(self, deployment: str) -> int:
+        """Recorded calls plus calls under way: how often the deployment was chosen.
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The count.
+        """
+        cell = self._cells.get(deployment)
+        return (0 if cell is None else cell.calls) + self._pending.get(deployment, 0)
 
     def calls(self, deployment: str) -> int:
         """How many calls were recorded for the deployment.
@@ -394,6 +445,7 @@ class RouterStats:
         with self._lock:
             self._cells = {}
             self._agents = {}
+            self._pending = {}
             self._total = 0
 
     def __repr__(self) -> str:

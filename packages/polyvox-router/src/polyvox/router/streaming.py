@@ -4,9 +4,23 @@ Leading chunks that carry nothing (a role-only opening chunk, usage) are held ba
 stream that fails before its first real chunk falls back exactly like ``invoke`` (retries,
 typed fallbacks, breakers). Once a chunk has reached the caller, a failure raises
 :class:`~polyvox.router.errors.StreamInterruptedError` carrying the attempts, unless the
-router has ``mid_stream_fallback=True``: then the next deployment answers from the start,
-its chunks follow the ones already delivered, and ``response_metadata["router"]["restarts"]``
-says where the restart happened.
+router has ``mid_stream_fallback=True`` and no delivered chunk carried part of a tool call:
+then the next deployment answers from the start. The caller then receives the partial text
+of the first deployment **followed by** the restarted answer (a merge of all chunks glues
+them together); every chunk of a restarted stream has
+``response_metadata["router_restart"] = True``, so a consumer can drop what came before
+it, and ``response_metadata["router"]["restarts"]`` on the last chunk says where each restart
+happened (``after_chunks``). A stream that breaks after delivering part of a tool call is
+never restarted: it raises ``StreamInterruptedError`` (two deployments' tool-call chunks
+would merge into calls with corrupt arguments).
+
+A stream that fails after its last chunk (``chunk_position="last"``) is complete: the
+failure is logged and the stream ends normally.
+
+``Router.timeout`` bounds the async stream until its first chunk reaches the caller (the
+attempt is cancelled at the deadline, as for ``ainvoke``); once chunks flow, the stream is
+not cut by the router, and the deployment's own timeout applies. The sync stream, like sync
+``invoke``, starts no attempt after the deadline but cannot cancel one under way.
 
 The router's metadata (chosen deployment, strategy, attempts) rides on the final chunk
 (``chunk_position="last"``), so it is in the merged message.
@@ -15,6 +29,7 @@ The router's metadata (chosen deployment, strategy, attempts) rides on the final
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -23,7 +38,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGenerationChunk
 
-from polyvox.router.attempts import unhealthy as _unhealthy
+from polyvox.router.attempts import areport, health, report
 from polyvox.router.errors import StreamInterruptedError
 
 if TYPE_CHECKING:
@@ -36,13 +51,18 @@ if TYPE_CHECKING:
 
 __all__ = ["astream", "stream"]
 
+_log = logging.getLogger(__name__)
+_END = object()
+
 
 class _Piece:
     """The running state of one deployment's stream."""
 
-    __slots__ = ("delivered", "held", "last_seen", "start", "ttft", "usage")
+    __slots__ = ("delivered", "held", "last_seen", "restarted", "start", "tools", "ttft", "usage")
 
-    def __init__(self) -> None:
+    def __init__(self, restarted: bool = False) -> None:
+        self.restarted = restarted
+        self.tools = False
         self.start = time.perf_counter()
         self.held: list[AIMessageChunk] = []
         self.delivered = 0
@@ -53,6 +73,8 @@ class _Piece:
     def take(self, piece: Any) -> list[AIMessageChunk]:
         """Take one chunk from the deployment; return the chunks to pass on now."""
         chunk = _as_chunk(piece)
+        if self.restarted:
+            chunk.response_metadata["router_restart"] = True
         if chunk.usage_metadata:
             self.usage = (
                 chunk.usage_metadata
@@ -66,8 +88,11 @@ class _Piece:
             self.ttft = time.perf_counter() - self.start
             out, self.held = [*self.held, chunk], []
             self.delivered = len(out)
+            self.tools = any(_has_tool_call(c) for c in out)
             return out
         self.delivered += 1
+        if not self.tools and _has_tool_call(chunk):
+            self.tools = True
         return [chunk]
 
     def elapsed(self) -> float:
@@ -122,6 +147,11 @@ def _json(args: dict[str, Any]) -> str:
     return json.dumps(args)
 
 
+def _has_tool_call(chunk: AIMessageChunk) -> bool:
+    kwargs = chunk.additional_kwargs
+    return bool(chunk.tool_call_chunks) or "tool_calls" in kwargs or "function_call" in kwargs
+
+
 def _empty(chunk: AIMessageChunk) -> bool:
     return not chunk.content and not chunk.tool_call_chunks and not chunk.additional_kwargs
 
@@ -152,6 +182,8 @@ def _closing(
     if state.last_seen:
         return
     closing = AIMessageChunk(content="", chunk_position="last")
+    if state.restarted:
+        closing.response_metadata["router_restart"] = True
     state.last_seen = True
     _accept(loop, deployment, state, closing)
     yield ChatGenerationChunk(message=closing)
@@ -171,16 +203,27 @@ def _held_answer(
 
 
 def _interrupted_error(
-    loop: AttemptLoop, deployment: Deployment, exc: BaseException, delivered: int
+    loop: AttemptLoop, deployment: Deployment, exc: BaseException, delivered: int, tools: bool
 ) -> StreamInterruptedError:
     message = (
         f"the stream from {deployment.name} broke after {delivered} chunks had reached the "
-        f"caller ({exc}); the answer is incomplete. Set mid_stream_fallback=True to restart "
-        "on the next deployment instead."
+        f"caller ({exc}); the answer is incomplete. "
     )
+    if tools:
+        message += "Part of a tool call was delivered, so the router does not restart it."
+    else:
+        message += "Set mid_stream_fallback=True to restart on the next deployment instead."
     error = StreamInterruptedError.from_failure(exc, loop.attempts, message)
     assert isinstance(error, StreamInterruptedError)
     return error
+
+
+def _complete_then_failed(deployment: Deployment, exc: BaseException) -> None:
+    _log.warning(
+        "the stream from %s failed after its last chunk; the answer was complete: %s",
+        deployment.name,
+        exc,
+    )
 
 
 def _exhausted(loop: AttemptLoop) -> Iterator[ChatGenerationChunk]:
@@ -211,7 +254,7 @@ def stream(
         StreamInterruptedError: The stream broke after chunks reached the caller and
             mid-stream fallback is off (or no deployment is left).
     """
-    board = router.breakers
+    board, stats = router.breakers, router.stats
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
@@ -222,26 +265,33 @@ def stream(
         loop.begin(deployment)
         retries = 0
         while True:
-            state = _Piece()
+            state = _Piece(restarted=bool(loop.restarts))
+            stats.started(name)
             try:
                 target = router._target(deployment, spec)
                 for piece in target.stream(messages, config, stop=spec.stop, **spec.kwargs):
                     yield from _emit(loop, deployment, state, state.take(piece))
-            except Exception as exc:
-                if state.delivered:
-                    if _unhealthy(exc):
-                        board.record_failure(name)
-                    else:
-                        board.record_success(name)
-                    if loop.interrupted(deployment, exc, state.elapsed(), state.delivered):
-                        break
-                    raise _interrupted_error(loop, deployment, exc, state.delivered) from exc
-                wait, unhealthy = loop.failed(deployment, exc, state.elapsed(), retries)
-                if unhealthy:
-                    board.record_failure(name)
-                else:
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled, or the consumer stopped
+                    if not state.last_seen:
+                        stats.ended(name)
+                    raise
+                if state.last_seen:
+                    _complete_then_failed(deployment, exc)
                     board.record_success(name)
-                if wait is None:
+                    return
+                if state.delivered:
+                    report(board, name, health(exc))
+                    if loop.interrupted(
+                        deployment, exc, state.elapsed(), state.delivered, tools=state.tools
+                    ):
+                        break
+                    raise _interrupted_error(
+                        loop, deployment, exc, state.delivered, state.tools
+                    ) from exc
+                wait, verdict = loop.failed(deployment, exc, state.elapsed(), retries)
+                report(board, name, verdict)
+                if wait is None or not board.available(name):  # no retry once it opened
                     break
                 time.sleep(wait)
                 retries += 1
@@ -286,7 +336,7 @@ async def astream(
         StreamInterruptedError: The stream broke after chunks reached the caller and
             mid-stream fallback is off (or no deployment is left).
     """
-    board = router.breakers
+    board, stats = router.breakers, router.stats
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
@@ -297,27 +347,46 @@ async def astream(
         loop.begin(deployment)
         retries = 0
         while True:
-            state = _Piece()
+            state = _Piece(restarted=bool(loop.restarts))
+            cut: asyncio.Timeout | None = None
+            stats.started(name)
             try:
                 target = router._target(deployment, spec)
-                async for piece in target.astream(messages, config, stop=spec.stop, **spec.kwargs):
+                pieces = aiter(target.astream(messages, config, stop=spec.stop, **spec.kwargs))
+                while True:
+                    if state.delivered == 0 and loop.deadline is not None:
+                        # the router's timeout bounds the wait for the first chunk
+                        cut = asyncio.timeout(loop.remaining())
+                        async with cut:
+                            piece = await anext(pieces, _END)
+                    else:
+                        piece = await anext(pieces, _END)
+                    if piece is _END:
+                        break
                     for out in _emit(loop, deployment, state, state.take(piece)):
                         yield out
-            except Exception as exc:
-                if state.delivered:
-                    if _unhealthy(exc):
-                        await board.arecord_failure(name)
-                    else:
-                        await board.arecord_success(name)
-                    if loop.interrupted(deployment, exc, state.elapsed(), state.delivered):
-                        break
-                    raise _interrupted_error(loop, deployment, exc, state.delivered) from exc
-                wait, unhealthy = loop.failed(deployment, exc, state.elapsed(), retries)
-                if unhealthy:
-                    await board.arecord_failure(name)
-                else:
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled, or the consumer stopped
+                    if not state.last_seen:
+                        stats.ended(name)
+                    raise
+                if state.last_seen:
+                    _complete_then_failed(deployment, exc)
                     await board.arecord_success(name)
-                if wait is None:
+                    return
+                if state.delivered:
+                    await areport(board, name, health(exc))
+                    if loop.interrupted(
+                        deployment, exc, state.elapsed(), state.delivered, tools=state.tools
+                    ):
+                        break
+                    raise _interrupted_error(
+                        loop, deployment, exc, state.delivered, state.tools
+                    ) from exc
+                expired = cut is not None and cut.expired()
+                wait, verdict = loop.failed(deployment, exc, state.elapsed(), retries, cut=expired)
+                await areport(board, name, verdict)
+                if wait is None or not await board.aavailable(name):  # no retry once it opened
                     break
                 await asyncio.sleep(wait)
                 retries += 1

@@ -9,7 +9,8 @@ The UCB1 index adds an exploration bonus that shrinks as an arm is tried::
 
     index = reward + exploration * sqrt(ln(N) / n)
 
-where ``n`` is the arm's calls and ``N`` all the candidates' calls. Deployments with
+where ``n`` is the arm's calls (those under way included, so concurrent requests spread)
+and ``N`` all the candidates' calls. Deployments with
 fewer than ``min_trials`` calls come first, fewest calls first (round-robin), so every
 arm is measured before the bandit starts to exploit.
 """
@@ -132,7 +133,7 @@ class UCBStrategy(ScoredStrategy):
         for d in candidates:
             name = d.name
             profile = profile_of(d)
-            calls.append(stats.calls(name))
+            calls.append(stats.pulls(name))  # calls under way count: no herding
             rate = stats.success_rate(name)
             success.append(1.0 if rate is None else rate)
             spent = stats.mean_cost(name)
@@ -186,7 +187,7 @@ class UCBStrategy(ScoredStrategy):
         request: RouteRequest,
         stats: RouterStats,
     ) -> list[SortKey]:
-        calls = stats.calls
+        calls = stats.pulls
         if self.seed is None:
             return [
                 (-s, calls(d.name), d.priority, i)
