@@ -212,6 +212,7 @@ EXPECTED = {
         "CellResult",
         "CostLimitError",
         "IterationLimitError",
+        "LiveSandboxLimitError",
         "RLMConfig",
         "RLMEngine",
         "RLMError",

@@ -124,3 +124,77 @@ def test_router_hands_a_too_long_prompt_to_the_rlm(
     # the router's own run is not recorded: the RLM's calls under it are the priced calls
     # (CostCallbackHandler walks up through the RLM's chain run to the router's model run)
     assert records == [record]
+
+
+async def test_router_ainvoke_hands_over_natively_with_the_run_config(
+    emulator: Emulator,
+    make_rlm: Callable[..., RecursiveLanguageModel],
+    chat: Callable[[str], ChatOpenAI],
+    ledger: Ledger,
+) -> None:
+    import asyncio
+
+    from langchain_core.runnables import Runnable
+
+    from polyvox.router.router import Router
+
+    handler = _handler_rlm(emulator, make_rlm)
+    assert isinstance(handler, Runnable)  # so the router passes its config and awaits ainvoke
+    router = Router([chat("gpt-3.5-turbo")], large_input_handler=handler)
+    config = {
+        "callbacks": [CostCallbackHandler(ledger)],
+        "metadata": {"workspace_id": "w7", "agent_id": "a7"},
+    }
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        answer = await router.ainvoke("long " * 40_000, config)
+    finally:
+        ticker.cancel()
+    assert answer.text == "40000 times"
+    assert answer.response_metadata["router"]["large_input"] is True
+    # the loop kept running while the RLM worked (its sandbox start alone takes longer)
+    assert ticks >= 3
+    ledger.flush()
+    [record] = ledger.records()
+    assert record.model == ROOT
+    assert (record.workspace_id, record.agent_id) == ("w7", "a7")
+    assert record.attributes["rlm_depth"] == "0"
+    assert record.attributes["sensitivity"] == "public"  # the router's metadata reached it
+
+
+async def test_router_hands_confidential_data_only_to_a_handler_declared_local(
+    emulator: Emulator,
+    make_rlm: Callable[..., RecursiveLanguageModel],
+    chat: Callable[[str], ChatOpenAI],
+    ledger: Ledger,
+) -> None:
+    from polyvox.ollama import ChatOllama
+    from polyvox.router.errors import NoDeploymentError
+    from polyvox.router.router import Router
+
+    handler = _handler_rlm(emulator, make_rlm)
+    local_model = ChatOllama(model="llama3.2", base_url=emulator.ollama_url, max_retries=0)
+    models = [chat("gpt-3.5-turbo"), local_model]
+    prompt = "long " * 200_000  # past the local model's window too
+    refusing = Router(models, large_input_handler=handler)
+    with pytest.raises(NoDeploymentError, match="refusing to hand confidential data"):
+        await refusing.ainvoke(prompt, sensitivity="confidential")
+    assert emulator.requests == []  # the RLM never ran
+    # An RLM whose models are all local may be declared so (here the emulated models stand
+    # in for local ones): the data is handed over, and every call carries its sensitivity.
+    local = Router(models, large_input_handler=handler, large_input_handler_local=True)
+    config = {"callbacks": [CostCallbackHandler(ledger)], "metadata": {"workspace_id": "w8"}}
+    answer = await local.ainvoke(prompt, config, sensitivity="confidential")
+    assert answer.text == "200000 times"
+    ledger.flush()
+    [record] = ledger.records()
+    assert record.workspace_id == "w8"
+    assert record.attributes["sensitivity"] == "confidential"

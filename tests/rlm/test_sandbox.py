@@ -377,6 +377,46 @@ async def test_read_spans_record_slices_indexes_and_search_hits() -> None:
         assert untracked.reads == ()
 
 
+async def test_get_var_reads_a_value_whole_without_running_a_cell() -> None:
+    limits = SandboxLimits(cell_timeout_s=1.0, memory_mb=512, output_chars=100)
+    async with await start(limits=limits) as sandbox:
+        assert await sandbox.get_var("answer") is None
+        await sandbox.run("answer = 'a' * 5000 + 'z'\nprint = None")  # rebinding print is fine
+        value = await sandbox.get_var("answer")
+        assert value == "a" * 5000 + "z"  # past output_chars, and no truncation note
+        assert await sandbox.get_var("answer", max_chars=3) == "aaa"
+        assert await sandbox.get_var("context") is None  # protected names are not variables
+        await sandbox.run("answer = 42")
+        assert await sandbox.get_var("answer") == "42"
+
+
+async def test_get_var_survives_a_hostile_str() -> None:
+    async with await start() as sandbox:
+        await sandbox.run(
+            "keep = 7\n"
+            "class Slow:\n"
+            "    def __str__(self):\n"
+            "        while True:\n"
+            "            pass\n"
+            "class Bad:\n"
+            "    def __str__(self):\n"
+            "        raise ValueError('no')\n"
+            "class Sub(str):\n"
+            "    pass\n"
+            "class Odd:\n"
+            "    def __str__(self):\n"
+            "        return Sub('sneaky')\n"
+            "slow, bad, odd = Slow(), Bad(), Odd()"
+        )
+        started = time.monotonic()
+        assert await sandbox.get_var("slow") is None  # interrupted, not killed
+        assert time.monotonic() - started < 2.5
+        assert await sandbox.get_var("bad") is None
+        assert await sandbox.get_var("odd") == "sneaky"  # only its plain text crosses
+        cell = await sandbox.run("print(keep)")
+        assert cell.output == "7\n"  # the worker kept its variables
+
+
 async def test_show_vars_lists_the_cells_variables() -> None:
     async with await start() as sandbox:
         assert await sandbox.show_vars() == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -175,14 +176,56 @@ async def test_token_limit_without_any_partial_answer(emulator: Emulator, make_r
 
 
 async def test_cost_limit(emulator: Emulator, make_rlm: Make) -> None:
-    emulator.script(repl("r = llm_query_batched(['a', 'b'])\nprint(r)"), model=ROOT)
+    # the root turn's prompt estimate fits the limit; the usage it reports does not
+    emulator.script(
+        replace(
+            repl("r = llm_query_batched(['a', 'b'])\nprint(r)"),
+            usage=Usage(prompt_tokens=100_000, completion_tokens=10),
+        ),
+        model=ROOT,
+    )
+    with pytest.raises(CostLimitError) as info:
+        await make_rlm(max_cost_usd=Decimal("0.05")).ainvoke(INPUT)
+    error = info.value
+    assert error.usage is not None
+    assert error.usage.total.cost_usd > Decimal("0.05")
+    assert error.usage.calls == 1  # stopped after the root's first turn: no sub-call was sent
+    assert not any(r.json and r.json.get("model") == SUB for r in emulator.requests)
+    assert "still finish and count in full" in str(error)
+
+
+async def test_cost_limit_checked_before_the_call(emulator: Emulator, make_rlm: Make) -> None:
+    emulator.script(repl("FINAL('never')"), model=ROOT)
     with pytest.raises(CostLimitError) as info:
         await make_rlm(max_cost_usd=Decimal("0.000001")).ainvoke(INPUT)
     error = info.value
+    assert "the next call was not sent" in str(error)
     assert error.usage is not None
-    assert error.usage.total.cost_usd > Decimal("0.000001")
-    assert error.usage.calls == 1  # stopped after the root's first turn: no sub-call was sent
-    assert not any(r.json and r.json.get("model") == SUB for r in emulator.requests)
+    assert error.usage.calls == 0
+    assert not emulator.requests  # the root's prompt alone was estimated over the limit
+
+
+async def test_token_limit_bounds_concurrent_subcalls(emulator: Emulator, make_rlm: Make) -> None:
+    # Eight 3,000-character prompts at once: each is estimated at about 1,000 tokens and held
+    # while in flight, so only those that fit the budget left after the root turn are sent.
+    emulator.script(
+        replace(
+            repl("r = llm_query_batched(['x' * 3000] * 8)\nprint(r)"),
+            usage=Usage(prompt_tokens=1000, completion_tokens=10),
+        ),
+        model=ROOT,
+    )
+    emulator.script(
+        *[Reply("ok", usage=Usage(prompt_tokens=750, completion_tokens=5))] * 3, model=SUB
+    )
+    with pytest.raises(TokenLimitError) as info:
+        await make_rlm(max_tokens=4500, subcall_concurrency=8).ainvoke(INPUT)
+    error = info.value
+    sent = [r for r in emulator.requests if r.json and r.json.get("model") == SUB]
+    assert len(sent) == 3  # 1,010 used + 3 x 1,003 held fit 4,500; a fourth would not
+    assert "the next call was not sent" in str(error)
+    assert error.usage is not None
+    assert error.usage.total.total_tokens <= 4500  # replies came in under their estimates
 
 
 def _warm(model: ChatOpenAI) -> ChatOpenAI:
@@ -268,3 +311,56 @@ async def test_limit_passed_inside_a_child_stops_the_whole_tree(
     assert error.trajectory.children[0].stopped == "max_tokens"
     # the root's code saw the child's failure as an exception in rlm_query
     assert "TokenLimitError" in error.trajectory.steps[0].results[0]["output"]
+
+
+async def test_live_sandboxes_are_capped_per_run(emulator: Emulator, make_rlm: Make) -> None:
+    emulator.script(repl("r = rlm_query('Go deeper', context='abc')\nFINAL(r)"), model=ROOT)
+    emulator.script(
+        repl(
+            "try:\n"
+            "    r = rlm_query('Deeper still', context='ab')\n"
+            "except Exception as exc:\n"
+            "    r = 'refused: ' + str(exc)\n"
+            "FINAL(r)"
+        ),
+        model=SUB,
+    )
+    result = await make_rlm(max_depth=2, max_live_sandboxes=2).ainvoke(INPUT)
+    assert result.answer.startswith("refused: ")
+    assert "this run already has 2 REPL sandboxes running (max_live_sandboxes=2)" in result.answer
+    assert "llm_query" in result.answer  # the model is told what it can do instead
+    [child] = result.trajectory.children
+    [grandchild] = child.children
+    assert grandchild.stopped is not None
+    assert "max_live_sandboxes=2" in grandchild.stopped
+    assert not grandchild.steps  # no model was asked for the refused child
+    assert len([r for r in emulator.requests if r.json and r.json.get("model") == SUB]) == 1
+
+
+async def test_live_sandboxes_are_given_back(emulator: Emulator, make_rlm: Make) -> None:
+    # children that finished no longer count: two in a row fit a cap of two
+    emulator.script(
+        repl(
+            "a = rlm_query('One', context='abc')\nb = rlm_query('Two', context='de')\nFINAL(a + b)"
+        ),
+        model=ROOT,
+    )
+    emulator.script(repl("FINAL(len(context))"), repl("FINAL(len(context))"), model=SUB)
+    result = await make_rlm(max_depth=1, max_live_sandboxes=2).ainvoke(INPUT)
+    assert result.answer == "32"
+    assert [c.answer for c in result.trajectory.children] == ["3", "2"]
+
+
+async def test_partial_answer_is_read_whole_even_with_print_rebound(
+    emulator: Emulator, make_rlm: Make
+) -> None:
+    # longer than the cell's output cap, and print rebound: the value is read directly
+    emulator.script(
+        repl("answer = 'x' * 30000 + 'END'\nprint = lambda *a, **k: None\nprint('gone')"),
+        model=ROOT,
+    )
+    with pytest.raises(IterationLimitError) as info:
+        await make_rlm(max_iterations=1).ainvoke(INPUT)
+    assert info.value.partial_answer == "x" * 30000 + "END"
+    [step] = info.value.trajectory.steps  # type: ignore[union-attr]
+    assert len(step.results) == 1  # reading `answer` ran no extra cell

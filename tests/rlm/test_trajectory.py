@@ -169,6 +169,67 @@ def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert "<title>My &lt;run&gt;</title>" in text
 
 
+XSS = "<img src=x onerror=alert(2)>"
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "value"),
+    [
+        ("step", "iteration", "<script>alert(1)</script>"),
+        ("step", "duration_s", XSS),
+        ("step", "depth", [XSS]),
+        ("step", "notes", [XSS, 3]),
+        ("subcall", "depth", XSS),
+        ("subcall", "child", XSS),
+        ("subcall", "input_tokens", XSS),
+        ("subcall", "latency_s", XSS),
+        ("subcall", "cost_usd", XSS),
+        ("subcall", "kind", XSS),
+        ("subcall", "model", {"html": XSS}),
+        ("result", "duration_s", XSS),
+        ("result", "reads", [[XSS, 1]]),
+        ("result", "error", [XSS]),
+        ("trajectory", "context_chars", XSS),
+        ("trajectory", "depth", XSS),
+        ("trajectory", "answer", {"x": XSS}),
+        ("trajectory", "read_spans", [[0, XSS]]),
+    ],
+)
+def test_a_tampered_jsonl_field_is_refused(
+    tmp_path: Path, where: str, field: str, value: object
+) -> None:
+    path = _tree().to_jsonl(tmp_path / "run.jsonl")
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    target = {
+        "trajectory": lines[0],
+        "step": lines[1],
+        "subcall": lines[1]["subcalls"][1],
+        "result": lines[1]["results"][0],
+    }[where]
+    target[field] = value
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(ValueError, match=field):
+        Trajectory.from_jsonl(path)
+
+
+def test_the_viewer_escapes_numbers_even_when_they_are_not_numbers() -> None:
+    # Built in Python, bypassing the JSON reader's checks: the page still holds no markup.
+    tree = _tree()
+    step = tree.steps[0]
+    step.iteration = XSS  # type: ignore[assignment]
+    step.subcalls[1].child = XSS  # type: ignore[assignment]
+    step.subcalls[1].model = XSS
+    tree.depth = XSS  # type: ignore[assignment]
+    tree.documents = XSS  # type: ignore[assignment]
+    tree.children[0].depth = XSS  # type: ignore[assignment]
+    with pytest.raises(TypeError):  # a str child cannot be made into a link number
+        tree.to_html()
+    step.subcalls[1].child = 0
+    page = tree.to_html()
+    assert "<img" not in page
+    assert page.count("&lt;img src=x onerror=alert(2)&gt;") >= 6
+
+
 def test_html_of_a_stopped_run() -> None:
     tree = Trajectory(question="q", context_chars=0, stopped="max_iterations")
     page = tree.to_html()

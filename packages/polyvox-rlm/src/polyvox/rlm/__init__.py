@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from polyvox.rlm.errors import (
         CostLimitError,
         IterationLimitError,
+        LiveSandboxLimitError,
         RLMError,
         RLMLimitError,
         TimeLimitError,
@@ -41,6 +42,7 @@ _EXPORTS = {
     "CellResult": _SANDBOX,
     "CostLimitError": _ERRORS,
     "IterationLimitError": _ERRORS,
+    "LiveSandboxLimitError": _ERRORS,
     "RLMConfig": "polyvox.rlm.engine",
     "RLMEngine": "polyvox.rlm.engine",
     "RLMError": _ERRORS,
@@ -71,6 +73,7 @@ __all__ = [
     "CellResult",
     "CostLimitError",
     "IterationLimitError",
+    "LiveSandboxLimitError",
     "RLMConfig",
     "RLMEngine",
     "RLMError",

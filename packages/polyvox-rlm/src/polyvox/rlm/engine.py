@@ -4,9 +4,9 @@ For code written against the seed's ``rlm_engine``: contexts are loaded once and
 an id, queried recursively, searched by regular expression or BM25, and answers can be
 recorded against them. The method is the Recursive Language Model of
 :mod:`polyvox.rlm.rlm` (code over a REPL variable), not the seed's chunk-and-merge: the
-seed's ``chunk_overlap``, ``partition_strategy`` and ``temperature`` have no meaning here and
-are refused with an explanation; ``max_recursion_depth`` is ``max_depth``, and ``chunk_size``
-is the chunk size of BM25 search.
+seed's ``partition_strategy`` and ``temperature`` have no meaning here and are refused with
+an explanation; ``max_recursion_depth`` is ``max_depth``, and ``chunk_size`` and
+``chunk_overlap`` are the chunk size and overlap of BM25 search.
 
 Sync methods carry the seed's names; ``arecursive_query`` is the native async twin of the
 one that calls models, and ``aload_context``, ``asearch_context`` and ``asubmit_answer``

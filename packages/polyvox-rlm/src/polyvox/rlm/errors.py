@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CostLimitError",
     "IterationLimitError",
+    "LiveSandboxLimitError",
     "RLMError",
     "RLMLimitError",
     "TimeLimitError",
@@ -26,6 +27,14 @@ __all__ = [
 
 class RLMError(Exception):
     """A Recursive Language Model run failed."""
+
+
+class LiveSandboxLimitError(RLMError):
+    """A child RLM was not started: the run already has ``max_live_sandboxes`` REPLs running.
+
+    It does not stop the run: the code that called ``rlm_query`` gets it as an exception (a
+    ``SubcallError`` with this message) and can carry on, for example with ``llm_query``.
+    """
 
 
 class RLMLimitError(RLMError):

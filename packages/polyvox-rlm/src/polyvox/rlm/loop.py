@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CellResultLike", "DepthRun", "ReplSession", "RunPlan", "SandboxFactory", "execute"]
 
-_ANSWER_PROBE = "print(answer, end='')"
 _PROBE_TIMEOUT_S = 2.0
 _CHARS_PER_TOKEN = 3  # a low estimate (most tokenizers average nearer four): errs on safety
 
@@ -96,6 +95,9 @@ class ReplSession(Protocol):
 
     async def show_vars(self) -> dict[str, str]:
         """The user's variables."""
+
+    async def get_var(self, name: str) -> str | None:
+        """``str()`` of one variable, read without running a cell (``None``: no such one)."""
 
     async def close(self) -> None:
         """Stop the REPL."""
@@ -184,10 +186,16 @@ class DepthRun:
         self.config = config
         started = time.perf_counter()
         try:
-            sandbox = await self.plan.start_sandbox(self.context, self)
-        except RLMLimitError:
+            self.state.open_sandbox(self.depth)
+        except RLMError as exc:
+            self.trajectory.stopped = str(exc)
             raise
-        except Exception as exc:
+        try:
+            sandbox = await self.plan.start_sandbox(self.context, self)
+        except BaseException as exc:
+            self.state.close_sandbox()
+            if isinstance(exc, RLMLimitError) or not isinstance(exc, Exception):
+                raise
             raise RLMError(f"could not start the REPL sandbox: {exc}") from exc
         try:
             await self._loop(sandbox)
@@ -204,7 +212,10 @@ class DepthRun:
         finally:
             self.trajectory.duration_s = time.perf_counter() - started
             self._finish_reads()
-            await sandbox.close()
+            try:
+                await sandbox.close()
+            finally:
+                self.state.close_sandbox()
         return self.trajectory
 
     async def _loop(self, sandbox: ReplSession) -> None:
@@ -273,12 +284,11 @@ class DepthRun:
         """Keep the REPL's ``answer`` variable, the partial answer should a limit stop the run."""
         try:
             async with asyncio.timeout(_PROBE_TIMEOUT_S):
-                if "answer" in await sandbox.show_vars():
-                    probe = await sandbox.run(_ANSWER_PROBE)
-                    if probe.error is None:
-                        self._answer_var = probe.output
+                value = await sandbox.get_var("answer")
         except Exception:  # best effort: a broken or busy REPL shows in the next step
             return
+        if value is not None:
+            self._answer_var = value
 
     def _stop(self, error: RLMLimitError) -> None:
         self.trajectory.stopped = error.limit_name

@@ -85,6 +85,10 @@ class RecursiveLanguageModel(RunnableSerializable[RLMInput | dict[str, Any], RLM
     """Limit on the USD cost of the tree's priced calls (unpriced calls count as 0)."""
     sandbox_limits: SandboxLimits = Field(default_factory=SandboxLimits)
     """Limits of every REPL: per-cell timeout, memory, CPU, output, imports."""
+    max_live_sandboxes: int = Field(default=8, ge=1)
+    """Most REPL processes (the root's and every running child RLM's) one run may have alive
+    at once. Past it, ``rlm_query`` starts no child: the calling code gets a
+    :class:`~polyvox.rlm.errors.LiveSandboxLimitError` saying so, and the run goes on."""
     sandbox_factory: Callable[[PreparedContext, DepthRun], Awaitable[ReplSession]] | None = Field(
         default=None, exclude=True
     )
@@ -186,6 +190,7 @@ class RecursiveLanguageModel(RunnableSerializable[RLMInput | dict[str, Any], RLM
             max_tokens=self.max_tokens,
             max_cost_usd=self.max_cost_usd,
             catalog=cast("ModelCatalog | None", self.catalog),
+            max_live_sandboxes=self.max_live_sandboxes,
         )
         run = DepthRun(self, state, 0, question, context)
         name = config.get("run_name") or self.get_name()

@@ -20,7 +20,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, get_args
+
+from polyvox.rlm.checked import (
+    as_bool,
+    as_decimal,
+    as_float,
+    as_int,
+    as_opt_int,
+    as_opt_str,
+    as_spans,
+    as_str,
+    as_str_list,
+)
 
 __all__ = [
     "CallKind",
@@ -125,18 +137,40 @@ class SubCall:
     def from_dict(cls, data: Mapping[str, Any]) -> SubCall:
         """Rebuild a call from :meth:`to_dict`'s form.
 
+        Every field is type-checked (the file may have been edited), so no value of the
+        wrong type reaches the HTML viewer.
+
         Args:
             data: The mapping.
 
         Returns:
             The call.
+
+        Raises:
+            ValueError: A field has the wrong type, or ``kind`` is unknown.
         """
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in _DECIMAL_FIELDS:
-            if values.get(key) is not None:
-                values[key] = Decimal(str(values[key]))
-        return cls(**values)
+        kind = as_str(data, "kind")
+        if kind not in get_args(CallKind):
+            raise ValueError(f"field 'kind' must be one of {get_args(CallKind)}, not {kind!r}")
+        return cls(
+            kind=kind,  # type: ignore[arg-type]
+            depth=as_int(data, "depth"),
+            model=as_str(data, "model"),
+            provider=as_str(data, "provider", "unknown"),
+            prompt_chars=as_int(data, "prompt_chars"),
+            response_chars=as_int(data, "response_chars"),
+            input_tokens=as_int(data, "input_tokens"),
+            output_tokens=as_int(data, "output_tokens"),
+            cost=as_decimal(data, "cost"),
+            currency=as_opt_str(data, "currency"),
+            cost_usd=as_decimal(data, "cost_usd"),
+            latency_s=as_float(data, "latency_s"),
+            prompt_preview=as_str(data, "prompt_preview"),
+            response_preview=as_str(data, "response_preview"),
+            error=as_opt_str(data, "error"),
+            child=as_opt_int(data, "child"),
+            run_id=as_opt_str(data, "run_id"),
+        )
 
 
 @dataclass
@@ -186,19 +220,31 @@ class Step:
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
         """Rebuild a step from :meth:`to_dict`'s form.
 
+        Every field is type-checked, as in :meth:`SubCall.from_dict`.
+
         Args:
             data: The mapping.
 
         Returns:
             The step.
+
+        Raises:
+            ValueError: A field has the wrong type.
         """
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["results"] = [_outcome(r) for r in data.get("results") or ()]
-        values["subcalls"] = [SubCall.from_dict(c) for c in data.get("subcalls") or ()]
         root = data.get("root_call")
-        values["root_call"] = SubCall.from_dict(root) if root else None
-        return cls(**values)
+        return cls(
+            depth=as_int(data, "depth"),
+            iteration=as_int(data, "iteration"),
+            model_text=as_str(data, "model_text"),
+            code_blocks=as_str_list(data, "code_blocks"),
+            results=[_outcome(r) for r in _records_of(data, "results")],
+            subcalls=[SubCall.from_dict(c) for c in _records_of(data, "subcalls")],
+            root_call=SubCall.from_dict(_record(root, "root_call")) if root else None,
+            feedback=as_str(data, "feedback"),
+            notes=as_str_list(data, "notes"),
+            final=as_opt_str(data, "final"),
+            duration_s=as_float(data, "duration_s"),
+        )
 
 
 @dataclass
@@ -270,8 +316,8 @@ class Trajectory:
             The trajectory.
         """
         trajectory = cls._from_header(data)
-        trajectory.steps = [Step.from_dict(s) for s in data.get("steps") or ()]
-        trajectory.children = [cls.from_dict(c) for c in data.get("children") or ()]
+        trajectory.steps = [Step.from_dict(s) for s in _records_of(data, "steps")]
+        trajectory.children = [cls.from_dict(c) for c in _records_of(data, "children")]
         return trajectory
 
     def jsonl_records(self) -> Iterator[dict[str, Any]]:
@@ -356,15 +402,15 @@ class Trajectory:
     @classmethod
     def _from_header(cls, data: Mapping[str, Any]) -> Trajectory:
         return cls(
-            question=str(data.get("question", "")),
-            context_chars=int(data.get("context_chars", 0)),
-            depth=int(data.get("depth", 0)),
-            model=str(data.get("model", "")),
-            documents=int(data.get("documents", 0)),
-            answer=data.get("answer"),
-            stopped=data.get("stopped"),
-            read_spans=[(int(a), int(b)) for a, b in data.get("read_spans") or ()],
-            duration_s=float(data.get("duration_s", 0.0)),
+            question=as_str(data, "question"),
+            context_chars=as_int(data, "context_chars"),
+            depth=as_int(data, "depth"),
+            model=as_str(data, "model"),
+            documents=as_int(data, "documents"),
+            answer=as_opt_str(data, "answer"),
+            stopped=as_opt_str(data, "stopped"),
+            read_spans=as_spans(data, "read_spans"),
+            duration_s=as_float(data, "duration_s"),
         )
 
     def _records(self, run: str, node: str, parent: str | None) -> Iterator[dict[str, Any]]:
@@ -428,17 +474,30 @@ def _assemble(records: Iterable[dict[str, Any]]) -> list[Trajectory]:
     return roots
 
 
+def _record(value: object, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"field {key!r} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _records_of(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ValueError(f"field {key!r} must be a list, not {type(value).__name__}")
+    return [_record(item, key) for item in value]
+
+
 def _outcome(data: Mapping[str, Any]) -> CellOutcome:
     return CellOutcome(
-        code=str(data.get("code", "")),
-        output=str(data.get("output", "")),
-        error=data.get("error"),
-        truncated=bool(data.get("truncated", False)),
-        timed_out=bool(data.get("timed_out", False)),
-        duration_s=float(data.get("duration_s", 0.0)),
-        final=data.get("final"),
-        reads=[(int(a), int(b)) for a, b in data.get("reads") or ()],
-        restored=[str(n) for n in data.get("restored") or ()],
+        code=as_str(data, "code"),
+        output=as_str(data, "output"),
+        error=as_opt_str(data, "error"),
+        truncated=as_bool(data, "truncated"),
+        timed_out=as_bool(data, "timed_out"),
+        duration_s=as_float(data, "duration_s"),
+        final=as_opt_str(data, "final"),
+        reads=as_spans(data, "reads"),
+        restored=as_str_list(data, "restored"),
     )
 
 

@@ -2,7 +2,9 @@
 
 The page has its CSS inline and loads nothing (no script, font or image), so it can be
 mailed, attached to a ticket or opened offline. Every piece of text from the run (the
-question, model replies, code, REPL output, prompts) is HTML-escaped. Steps and child RLMs
+question, model replies, code, REPL output, prompts) and every number is HTML-escaped as
+it is written into the page, so a trajectory read back from an edited JSON-lines file
+cannot inject markup (the reader also type-checks every field). Steps and child RLMs
 are ``<details>`` elements, so the page folds without JavaScript.
 """
 
@@ -52,8 +54,8 @@ def render_html(trajectory: Trajectory, *, title: str | None = None) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{escape(heading)}</h1>",
+        f"<title>{_e(heading)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(heading)}</h1>",
         _summary(trajectory),
         _tree(trajectory, "t0"),
         "</body></html>",
@@ -62,21 +64,21 @@ def render_html(trajectory: Trajectory, *, title: str | None = None) -> str:
 
 
 def _summary(t: Trajectory) -> str:
-    out = ['<div class="label">Question</div>', f"<pre>{escape(t.question)}</pre>"]
+    out = ['<div class="label">Question</div>', f"<pre>{_e(t.question)}</pre>"]
     if t.answer is not None:
-        out.append(f'<div class="answer"><b>Answer</b><pre>{escape(t.answer)}</pre></div>')
+        out.append(f'<div class="answer"><b>Answer</b><pre>{_e(t.answer)}</pre></div>')
     else:
-        out.append(f'<div class="stopped"><b>No answer</b>: {escape(t.stopped or "")}</div>')
+        out.append(f'<div class="stopped"><b>No answer</b>: {_e(t.stopped or "")}</div>')
     by_depth: dict[int, list[SubCall]] = defaultdict(list)
     for call in t.calls():
         by_depth[call.depth].append(call)
     rows = [
         _row(
-            str(depth),
-            str(len(calls)),
-            str(sum(c.input_tokens for c in calls)),
-            str(sum(c.output_tokens for c in calls)),
-            _money([c.cost_usd for c in calls]),
+            _e(depth),
+            _e(len(calls)),
+            _e(sum(c.input_tokens for c in calls)),
+            _e(sum(c.output_tokens for c in calls)),
+            _e(_money([c.cost_usd for c in calls])),
         )
         for depth, calls in sorted(by_depth.items())
     ]
@@ -84,18 +86,18 @@ def _summary(t: Trajectory) -> str:
     rows.append(
         _row(
             "<b>all</b>",
-            str(len(everything)),
-            str(sum(c.input_tokens for c in everything)),
-            str(sum(c.output_tokens for c in everything)),
-            _money([c.cost_usd for c in everything]),
-            raw_first=True,
+            _e(len(everything)),
+            _e(sum(c.input_tokens for c in everything)),
+            _e(sum(c.output_tokens for c in everything)),
+            _e(_money([c.cost_usd for c in everything])),
         )
     )
     read = sum(b - a for a, b in t.read_spans)
     share = f"{100 * read / t.context_chars:.1f}%" if t.context_chars else "n/a"
     out.append(
-        f'<p class="muted">{t.context_chars:,} context characters, {t.documents} documents, '
-        f"{share} read; {len(t.steps)} steps; {t.duration_s:.2f} s</p>"
+        f'<p class="muted">{_e(f"{t.context_chars:,}")} context characters, '
+        f"{_e(t.documents)} documents, {_e(share)} read; {_e(len(t.steps))} steps; "
+        f"{_e(f'{t.duration_s:.2f}')} s</p>"
     )
     out.append(
         "<table><tr><th>depth</th><th>calls</th><th>input tokens</th><th>output tokens</th>"
@@ -106,18 +108,18 @@ def _summary(t: Trajectory) -> str:
 
 def _tree(t: Trajectory, anchor: str) -> str:
     out = [
-        f'<h2 id="{anchor}">Depth {t.depth} &middot; {escape(t.model)} &middot; '
-        f"{t.context_chars:,} chars</h2>"
+        f'<h2 id="{_e(anchor)}">Depth {_e(t.depth)} &middot; {_e(t.model)} &middot; '
+        f"{_e(f'{t.context_chars:,}')} chars</h2>"
     ]
     for step in t.steps:
         out.append(_step(step, anchor))
     if t.stopped:
-        out.append(f'<p class="bad">Stopped: {escape(t.stopped)}</p>')
+        out.append(f'<p class="bad">Stopped: {_e(t.stopped)}</p>')
     for index, child in enumerate(t.children):
         child_anchor = f"{anchor}-{index}"
         out.append(
-            f'<details class="child" open><summary>Child RLM {index + 1} (depth {child.depth}):'
-            f" {escape(_clip(child.question, 100))}</summary>"
+            f'<details class="child" open><summary>Child RLM {index + 1} '
+            f"(depth {_e(child.depth)}): {_e(_clip(child.question, 100))}</summary>"
         )
         out.append(_summary(child))
         out.append(_tree(child, child_anchor))
@@ -127,24 +129,24 @@ def _tree(t: Trajectory, anchor: str) -> str:
 
 def _step(step: Step, anchor: str) -> str:
     head = (
-        f"Step {step.iteration}: {len(step.code_blocks)} code block(s), "
-        f"{len(step.subcalls)} sub-call(s), {step.duration_s:.2f} s"
+        f"Step {_e(step.iteration)}: {len(step.code_blocks)} code block(s), "
+        f"{len(step.subcalls)} sub-call(s), {_e(f'{step.duration_s:.2f}')} s"
     )
     if step.final is not None:
         head += " &middot; final answer"
     out = [f"<details open><summary>{head}</summary>"]
     out.append('<div class="label">Root model</div>')
-    out.append(f"<pre>{escape(step.model_text)}</pre>")
+    out.append(f"<pre>{_e(step.model_text)}</pre>")
     for index, result in enumerate(step.results, 1):
         out.append(_cell(index, result))
     for note in step.notes:
-        out.append(f'<p class="note">{escape(note)}</p>')
+        out.append(f'<p class="note">{_e(note)}</p>')
     if step.subcalls:
         out.append(_subcalls(step.subcalls, anchor))
     if step.feedback:
         out.append(
             "<details><summary>Message sent back to the root model</summary>"
-            f"<pre>{escape(step.feedback)}</pre></details>"
+            f"<pre>{_e(step.feedback)}</pre></details>"
         )
     out.append("</details>")
     return "\n".join(out)
@@ -153,7 +155,7 @@ def _step(step: Step, anchor: str) -> str:
 def _cell(index: int, result: CellOutcome) -> str:
     status = '<span class="ok">ok</span>'
     if result["error"]:
-        status = f'<span class="bad">{escape(result["error"])}</span>'
+        status = f'<span class="bad">{_e(result["error"])}</span>'
     extras = []
     if result["timed_out"]:
         extras.append("timed out")
@@ -163,39 +165,39 @@ def _cell(index: int, result: CellOutcome) -> str:
         extras.append("restored: " + ", ".join(result["restored"]))
     reads = sum(b - a for a, b in result["reads"])
     extras.append(f"read {reads:,} chars in {len(result['reads'])} span(s)")
+    seconds = f"{result['duration_s']:.2f}"
     out = [
         f'<div class="label">Block {index} &middot; {status} &middot; '
-        f"{result['duration_s']:.2f} s &middot; {escape('; '.join(extras))}</div>",
-        f'<pre class="code">{escape(result["code"])}</pre>',
+        f"{_e(seconds)} s &middot; {_e('; '.join(extras))}</div>",
+        f'<pre class="code">{_e(result["code"])}</pre>',
     ]
     if result["output"]:
         css = "err" if result["error"] else ""
-        out.append(f'<pre class="{css}">{escape(result["output"])}</pre>')
+        out.append(f'<pre class="{css}">{_e(result["output"])}</pre>')
     if result["final"] is not None:
-        out.append(f'<div class="answer"><b>FINAL</b><pre>{escape(result["final"])}</pre></div>')
+        out.append(f'<div class="answer"><b>FINAL</b><pre>{_e(result["final"])}</pre></div>')
     return "\n".join(out)
 
 
 def _subcalls(calls: list[SubCall], anchor: str) -> str:
     rows = []
     for call in calls:
-        kind = escape(call.kind)
+        kind = _e(call.kind)
         if call.child is not None:
-            kind = f'<a href="#{anchor}-{call.child}">{kind} &rarr; child {call.child + 1}</a>'
-        status = f'<span class="bad">{escape(call.error)}</span>' if call.error else "ok"
+            target = _e(f"#{anchor}-{call.child}")
+            kind = f'<a href="{target}">{kind} &rarr; child {_e(call.child + 1)}</a>'
+        status = f'<span class="bad">{_e(call.error)}</span>' if call.error else "ok"
         rows.append(
             _row(
                 kind,
-                escape(call.model),
-                str(call.depth),
-                f"{call.input_tokens}/{call.output_tokens}",
-                _money([call.cost_usd]),
-                f"{call.latency_s:.2f}",
+                _e(call.model),
+                _e(call.depth),
+                _e(f"{call.input_tokens}/{call.output_tokens}"),
+                _e(_money([call.cost_usd])),
+                _e(f"{call.latency_s:.2f}"),
                 status,
-                f"<pre>{escape(call.prompt_preview)}</pre>",
-                f"<pre>{escape(call.response_preview)}</pre>",
-                raw_first=True,
-                raw_all=True,
+                f"<pre>{_e(call.prompt_preview)}</pre>",
+                f"<pre>{_e(call.response_preview)}</pre>",
             )
         )
     return (
@@ -206,12 +208,14 @@ def _subcalls(calls: list[SubCall], anchor: str) -> str:
     )
 
 
-def _row(*cells: str, raw_first: bool = False, raw_all: bool = False) -> str:
-    out = []
-    for index, cell in enumerate(cells):
-        raw = raw_all or (raw_first and index == 0)
-        out.append(f"<td>{cell if raw else escape(cell)}</td>")
-    return "<tr>" + "".join(out) + "</tr>"
+def _e(value: object) -> str:
+    """Any value as escaped HTML text (numbers too: a tampered file may hold anything)."""
+    return escape(str(value))
+
+
+def _row(*cells: str) -> str:
+    """A table row of cells that are already HTML (built with :func:`_e`)."""
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
 def _money(values: list[Decimal | None]) -> str:

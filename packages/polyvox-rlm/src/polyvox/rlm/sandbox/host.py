@@ -37,7 +37,9 @@ from polyvox.rlm.sandbox.protocol import ProtocolError, encode_frame
 __all__ = ["CellResult", "Sandbox", "SandboxError", "SubcallHandler"]
 
 _DEFAULT_LIMITS = SandboxLimits()
-_ANSWER_OPS = {"run": "result", "vars": "vars"}
+_ANSWER_OPS = {"run": "result", "vars": "vars", "get": "value"}
+_VALUE_CHARS = 1_000_000  # str() of a variable read back whole up to this (see get_var)
+_VALUE_TIMEOUT_S = 1.0  # str() of a variable is interrupted past this (or the cell timeout)
 _OUTPUT_SLACK = 8000  # room for the truncation note and a capped traceback
 _RESTARTED_NOTE = (
     "[note: the REPL process was restarted before this cell ({why}); `context` and the "
@@ -301,6 +303,39 @@ class Sandbox:
             if not isinstance(described, dict):
                 return {}
             return {str(k): str(v) for k, v in described.items()}
+
+    async def get_var(self, name: str, *, max_chars: int = _VALUE_CHARS) -> str | None:
+        """``str()`` of one of the cells' variables, read directly (no code of a cell runs).
+
+        The value comes back whole up to ``max_chars`` (not through the cell's output, so
+        neither the output cap nor a rebound ``print`` changes it). ``str()`` runs in the
+        worker and is interrupted after a second (or the cell time limit, if shorter), so a
+        slow ``__str__`` costs no variables.
+
+        Args:
+            name: The variable's name.
+            max_chars: Most characters returned.
+
+        Returns:
+            The text, or ``None`` when there is no such variable (a protected name, or one
+            lost in a restart) or its ``str()`` failed.
+
+        Raises:
+            SandboxError: If the sandbox is closed or its worker cannot be restarted.
+        """
+        async with self._lock:
+            await self._ensure_worker()
+            self._seq += 1
+            request = {
+                "op": "get",
+                "seq": self._seq,
+                "name": name,
+                "max_chars": max_chars,
+                "timeout": min(self._limits.cell_timeout_s, _VALUE_TIMEOUT_S),
+            }
+            message, _, _ = await self._exchange(request)
+            value = None if message is None else message.get("value")
+            return value if isinstance(value, str) else None
 
     async def close(self) -> None:
         """Kill the worker and remove the working directory (idempotent)."""

@@ -11,6 +11,7 @@ Host to worker::
      "limits": {...}, "workdir": str}
     {"op": "run", "seq": int, "code": str, "timeout": float}
     {"op": "vars", "seq": int, "timeout": float}
+    {"op": "get", "seq": int, "name": str, "max_chars": int, "timeout": float}
     {"op": "reply", "seq": int, "ok": bool, "value": str | [str], "error": str}
 
 Worker to host::
@@ -21,6 +22,7 @@ Worker to host::
     {"op": "result", "seq": int, "output": str, "error": str | null, "truncated": bool,
      "timed_out": bool, "final": str | null, "reads": [[int, int]], "restored": [str]}
     {"op": "vars", "seq": int, "vars": {name: description}}
+    {"op": "value", "seq": int, "value": str | null}
 """
 
 from __future__ import annotations

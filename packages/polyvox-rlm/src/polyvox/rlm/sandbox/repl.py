@@ -302,6 +302,22 @@ class Repl:
             self._watchdog.disarm()
         return {"op": "vars", "seq": seq, "vars": described}
 
+    def value_message(self, seq: int, name: str, max_chars: int, timeout: float) -> dict[str, Any]:
+        """The ``value`` message: ``str()`` of one variable, computed under the time limit."""
+        text: str | None = None
+        self._watchdog.arm(timeout)
+        try:
+            self._watchdog.in_cell = True
+            if name in self.namespace and name not in self._protected:
+                text = str(self.namespace[name])[: max(0, max_chars)]
+                text = text if type(text) is str else None  # a str subclass stays here
+        except BaseException:  # a hostile __str__ or a timeout must not kill the worker
+            text = None
+        finally:
+            self._watchdog.in_cell = False
+            self._watchdog.disarm()
+        return {"op": "value", "seq": seq, "value": text}
+
     def _compile(self, code: str, filename: str) -> tuple[CodeType, CodeType | None]:
         tree = ast.parse(code, filename, "exec")
         last: CodeType | None = None

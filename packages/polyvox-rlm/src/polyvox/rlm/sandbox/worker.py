@@ -65,6 +65,9 @@ def _serve(channel: PipeChannel, repl: Repl) -> None:
             channel.send(repl.run(int(message["seq"]), str(message["code"]), _timeout(message)))
         elif op == "vars":
             channel.send(repl.vars_message(int(message["seq"]), _timeout(message)))
+        elif op == "get":
+            seq, name, cap = int(message["seq"]), str(message["name"]), int(message["max_chars"])
+            channel.send(repl.value_message(seq, name, cap, _timeout(message)))
         elif op == "shutdown":
             return
         else:
