@@ -143,3 +143,12 @@ def test_load_context_refuses_other_content_under_a_loaded_id() -> None:
     engine.unload_context("doc")
     assert engine.load_context("second text", context_id="doc") == "doc"
     assert engine.get_context("doc").prepared.text == "second text"
+
+
+def test_config_settings_reach_the_rlm() -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    root = GenericFakeChatModel(messages=iter(()))
+    config = RLMConfig(max_live_sandboxes=3, subcall_concurrency=2, max_iterations=7)
+    rlm = RLMEngine(config, root=root).rlm_for()
+    assert (rlm.max_live_sandboxes, rlm.subcall_concurrency, rlm.max_iterations) == (3, 2, 7)

@@ -63,6 +63,8 @@ class RLMConfig(BaseModel):
     """REPL output shown to the root model per step."""
     subcall_concurrency: int = Field(default=8, ge=1)
     """Sub-calls running at once per RLM."""
+    max_live_sandboxes: int = Field(default=8, ge=1)
+    """REPL processes one query may have running at once (its child RLMs included)."""
     max_time_s: float | None = Field(default=None, gt=0)
     """Wall-clock limit of one query."""
     max_tokens: int | None = Field(default=None, gt=0)
@@ -261,6 +263,7 @@ class RLMEngine:
             max_iterations=c.max_iterations,
             max_output_chars=c.max_output_chars,
             subcall_concurrency=c.subcall_concurrency,
+            max_live_sandboxes=c.max_live_sandboxes,
             depth_settings=c.depth_settings,
             max_time_s=c.max_time_s,
             max_tokens=c.max_tokens,
