@@ -8,16 +8,22 @@ OpenAI protocol. Every model has ``max_retries=0`` so that retries are the route
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI
 from polyvox.testing import Emulator
 
 OpenAIFactory = Callable[..., ChatOpenAI]
+
+REDIS_URL = os.environ.get("POLYVOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis the breaker tests share (each under its own key prefix)."""
 
 BIELIK = "ollama/SpeakLeash/bielik-11b-v2.3-instruct:Q4_K_M"
 """The default name of a ChatBielik deployment."""
@@ -71,3 +77,24 @@ def outcomes(message: Any) -> list[tuple[str, str]]:
     return [
         (a["deployment"], a["outcome"]) for a in message.response_metadata["router"]["attempts"]
     ]
+
+
+@pytest.fixture
+def server() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.fail(
+            f"Redis at {REDIS_URL} is unreachable ({exc}): start it or set POLYVOX_TEST_REDIS_URL"
+        )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(server: redis.Redis) -> Iterator[str]:
+    name = f"polyvox-test:breaker:{uuid.uuid4().hex}:"
+    yield name
+    if keys := list(server.scan_iter(match=name + "*")):
+        server.delete(*keys)

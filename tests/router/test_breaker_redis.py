@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,31 +19,10 @@ import redis
 
 from polyvox.router.breaker import BreakerBoard, BreakerConfig, BreakerState
 from polyvox.router.redis_state import RedisBreakerStore
+from tests.router.conftest import REDIS_URL
 from tests.router.test_breaker import CONFIG, BreakerContract, Factory, FakeClock
 
-REDIS_URL = os.environ.get("POLYVOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 UNREACHABLE = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def server() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        pytest.fail(
-            f"Redis at {REDIS_URL} is unreachable ({exc}): start it or set POLYVOX_TEST_REDIS_URL"
-        )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(server: redis.Redis) -> Iterator[str]:
-    name = f"polyvox-test:breaker:{uuid.uuid4().hex}:"
-    yield name
-    if keys := list(server.scan_iter(match=name + "*")):
-        server.delete(*keys)
 
 
 @pytest.mark.redis

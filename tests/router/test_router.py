@@ -401,3 +401,43 @@ async def test_breakers_shared_through_redis(
         if keys := list(client.scan_iter(match=prefix + "*")):
             client.delete(*keys)
         client.close()
+
+
+def test_deployments_are_fixed_once_built(openai_model: OpenAIFactory, emulator: Emulator) -> None:
+    router = Router([openai_model("gpt-4o-mini"), openai_model("gpt-4.1")], strategy="cost")
+    assert isinstance(router.deployments, tuple)
+    with pytest.raises(AttributeError):
+        router.deployments.append(Deployment.of(openai_model("gpt-4o")))  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="model_copy"):
+        router.deployments = [openai_model("gpt-4o")]  # type: ignore[assignment]
+    with pytest.raises(AttributeError, match="language_routes is fixed"):
+        router.language_routes = {"pl": "openai/gpt-4.1"}
+    router.max_retries = 0  # other fields may still change
+    assert [d.name for d in router.deployments] == ["openai/gpt-4o-mini", "openai/gpt-4.1"]
+
+
+def test_model_copy_reindexes_new_deployments(
+    openai_model: OpenAIFactory, emulator: Emulator
+) -> None:
+    router = Router([openai_model("gpt-4o-mini")], strategy="cost")
+    bound = router.bind_tools([_lookup])
+    assert bound.invoke("look it up").response_metadata["router"]["deployment"] == (
+        "openai/gpt-4o-mini"
+    )
+    update = {"deployments": [openai_model("gpt-4.1")], "language_routes": {"PL": "openai/gpt-4.1"}}
+    bigger = router.model_copy(update=update)
+    assert [d.name for d in bigger.deployments] == ["openai/gpt-4.1"]  # the model was wrapped
+    assert bigger.language_routes == {"pl": "openai/gpt-4.1"}
+    assert bigger.explain("hi").order == ("openai/gpt-4.1",)
+    answer = bigger.bind_tools([_lookup]).invoke("look it up")
+    assert answer.response_metadata["router"]["deployment"] == "openai/gpt-4.1"
+    assert called(emulator) == ["gpt-4o-mini", "gpt-4.1"]
+    assert [d.name for d in router.deployments] == ["openai/gpt-4o-mini"]  # untouched
+    with pytest.raises(ValueError, match="two deployments are named"):
+        router.model_copy(update={"deployments": [openai_model("gpt-4.1")] * 2})
+    assert router.model_copy(update={"strategy": "quality"}).strategy.name == "quality"
+
+
+def _lookup(query: str) -> str:
+    """Look something up."""
+    return query

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel
 
 from polyvox.core.catalog import Capability, Tier
 from polyvox.core.ledger import Budget, BudgetGuard, CallRecord, Ledger
 from polyvox.ollama import ChatBielik, ChatOllama
+from polyvox.router.deployment import Deployment, lookup_entry
 from polyvox.router.errors import NoDeploymentError
 from polyvox.router.router import Router
 from polyvox.testing import Emulator
@@ -81,6 +85,63 @@ def test_structured_output_requires_the_method_capability(
     assert router.explain("x", **kwargs).order[0] == BIELIK  # Bielik has structured output
     calling = router.with_structured_output(Answer, method="function_calling").first  # type: ignore[attr-defined]
     assert router.explain("x", **calling.kwargs).order == ("openai/gpt-4o-mini",)
+
+
+class _ToolsOnly(BaseChatModel):
+    """A third-party model: answers a forced tool call with the arguments it was given."""
+
+    reply: dict[str, Any] = {}
+    seen: list[Any] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "tools-only"
+
+    def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        return self.bind(tools=tools, tool_choice=tool_choice, **kwargs)
+
+    def _generate(  # type: ignore[override]
+        self,
+        messages: Any,
+        stop: Any = None,
+        run_manager: Any = None,
+        *,
+        tools: Any = None,
+        tool_choice: Any = None,
+    ) -> ChatResult:
+        self.seen.append(tool_choice)
+        call = {"name": tool_choice, "args": self.reply, "id": "call-1", "type": "tool_call"}
+        message = AIMessage("", tool_calls=[call])
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _third_party(name: str, *capabilities: Capability) -> Deployment:
+    entry = replace(lookup_entry("custom", name), capabilities=frozenset(capabilities))
+    return Deployment(name=name, model=_ToolsOnly(reply={"text": "forty-two"}), entry=entry)
+
+
+@pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
+def test_structured_output_needs_tools_of_a_third_party_model(
+    method: str, openai_model: OpenAIFactory, bielik: ChatBielik
+) -> None:
+    with_tools = _third_party("with-tools", Capability.TOOLS)
+    # catalog flags without tools: such a model would be sent a forced tool call all the same
+    without = _third_party("without-tools", Capability.STRUCTURED_OUTPUT, Capability.JSON_MODE)
+    router = Router([without, with_tools, bielik], strategy="local_first", max_retries=0)
+    structured = router.with_structured_output(Answer, method=method)
+    decision = router.explain("x", **structured.first.kwargs)  # type: ignore[attr-defined]
+    assert decision.dropped["without-tools"] == f"lacks tools (for {method} output)"
+    assert "with-tools" in decision.order
+    assert Capability.STRUCTURED_OUTPUT not in decision.request.capabilities  # per deployment
+    if method == "function_calling":
+        assert decision.dropped[BIELIK] == "lacks tools (for function_calling output)"
+    else:  # a polyvox model is asked natively, with the capability of the method
+        assert BIELIK in decision.order
+    answer = structured.invoke("What is the answer?", deployment="with-tools")
+    assert answer == Answer(text="forty-two")
+    model = with_tools.model
+    assert isinstance(model, _ToolsOnly)
+    assert model.seen[-1] == "Answer"  # a forced call of the schema's tool
 
 
 def test_explicit_capability_nobody_has(openai_model: OpenAIFactory) -> None:

@@ -113,6 +113,27 @@ def test_by_agent_keeps_a_breakdown_alongside_the_totals() -> None:
     assert stats.get("b").calls == 2  # the deployment total counts calls of every agent
 
 
+def test_only_the_most_recently_active_agents_are_kept() -> None:
+    stats = RouterStats(max_agents=3)
+    for agent in ("a1", "a2", "a3"):
+        stats.record("d", ok=True, latency_s=0.1, agent=agent)
+    stats.record("d", ok=True, latency_s=0.1, agent="a1")  # a1 is active again
+    stats.record("d", ok=True, latency_s=0.1, agent="a4")  # one too many: a2 goes
+    assert list(stats.by_agent()) == ["a3", "a1", "a4"]
+    assert stats.by_agent()["a1"]["d"].calls == 2
+    for n in range(10_000):  # a caller with one agent id per session
+        stats.record("d", ok=True, latency_s=0.1, agent=f"session-{n}")
+    assert list(stats.by_agent()) == ["session-9997", "session-9998", "session-9999"]
+    assert stats.get("d").calls == 10_005  # the deployment totals lose nothing
+    assert RouterStats().max_agents == 1000
+    none = RouterStats(max_agents=0)
+    none.record("d", ok=True, latency_s=0.1, agent="a1")
+    assert none.by_agent() == {}
+    assert none.calls("d") == 1
+    with pytest.raises(ValueError, match="max_agents"):
+        RouterStats(max_agents=-1)
+
+
 def test_reset_forgets_everything() -> None:
     stats = RouterStats()
     stats.record("a", ok=True, latency_s=0.2, agent="x")

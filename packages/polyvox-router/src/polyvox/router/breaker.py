@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
-from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from polyvox.router.breaker_types import (
+    CLOSED_STATUS,
+    BreakerConfig,
+    BreakerState,
+    BreakerStatus,
+    BreakerStore,
+    Clock,
+)
 
 if TYPE_CHECKING:
     from polyvox.router.redis_state import RedisBreakerStore
@@ -41,141 +46,6 @@ __all__ = [
     "BreakerStore",
     "MemoryBreakerStore",
 ]
-
-Clock = Callable[[], float]
-"""A function returning the current time in seconds."""
-
-
-class BreakerState(StrEnum):
-    """Where a circuit breaker stands."""
-
-    CLOSED = "closed"
-    """Calls go through; failures are counted."""
-
-    OPEN = "open"
-    """Calls are refused until the reset timeout has passed."""
-
-    HALF_OPEN = "half_open"
-    """A limited number of probe calls are let through to test recovery."""
-
-
-@dataclass(frozen=True, slots=True)
-class BreakerConfig:
-    """When breakers open and how they recover (the same for every deployment of a board)."""
-
-    failure_threshold: int = 5
-    """Failures within :attr:`window_s` that open the breaker."""
-
-    window_s: float = 60.0
-    """Length of the sliding window failures are counted in, in seconds."""
-
-    reset_timeout_s: float = 30.0
-    """Seconds an open breaker refuses calls before it lets a probe through."""
-
-    half_open_max_calls: int = 1
-    """Probe calls granted at the same time while half-open."""
-
-    def __post_init__(self) -> None:
-        if self.failure_threshold < 1:
-            raise ValueError(f"failure_threshold must be >= 1, got {self.failure_threshold}")
-        if self.window_s <= 0:
-            raise ValueError(f"window_s must be > 0, got {self.window_s}")
-        if self.reset_timeout_s < 0:
-            raise ValueError(f"reset_timeout_s must be >= 0, got {self.reset_timeout_s}")
-        if self.half_open_max_calls < 1:
-            raise ValueError(f"half_open_max_calls must be >= 1, got {self.half_open_max_calls}")
-
-
-@dataclass(frozen=True, slots=True)
-class BreakerStatus:
-    """A snapshot of one breaker, for ``explain()``, dashboards and tests."""
-
-    state: BreakerState
-    """The stored state (an open breaker past its timeout stays ``OPEN`` until asked)."""
-
-    failures: int
-    """Failures inside the window (capped at the threshold: older ones are not kept)."""
-
-    opened_at: float | None = None
-    """When the breaker last opened, on the board's clock; ``None`` while closed."""
-
-    retry_in_s: float | None = None
-    """For an open breaker, seconds until a probe is granted (0: the next call probes)."""
-
-    probes_in_flight: int = 0
-    """Probe calls granted and not yet reported (half-open only)."""
-
-
-CLOSED_STATUS = BreakerStatus(BreakerState.CLOSED, 0)
-"""The status of a breaker nothing has been recorded for."""
-
-
-class BreakerStore(ABC):
-    """Where breaker state lives; :class:`BreakerBoard` drives it.
-
-    Every method receives the board's config and clock, so a store holds state only. The
-    transitions must be atomic per breaker: concurrent callers (threads, tasks, processes
-    for a shared store) see each transition once.
-    """
-
-    default_clock: Clock = time.monotonic
-    """The clock a board uses with this store when none is given."""
-
-    @abstractmethod
-    def allow(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
-        """Whether a call may go to ``name`` now (granting a probe when one is due)."""
-
-    @abstractmethod
-    def available(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
-        """Whether :meth:`allow` would answer ``True``, without granting anything."""
-
-    @abstractmethod
-    def record_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
-        """Record a successful call (closes a half-open breaker)."""
-
-    @abstractmethod
-    def record_failure(self, name: str, config: BreakerConfig, clock: Clock) -> None:
-        """Record a failed call (may open the breaker)."""
-
-    @abstractmethod
-    def status(self, name: str, config: BreakerConfig, clock: Clock) -> BreakerStatus:
-        """The status of one breaker."""
-
-    @abstractmethod
-    def statuses(self, config: BreakerConfig, clock: Clock) -> dict[str, BreakerStatus]:
-        """The status of every breaker the store holds state for."""
-
-    @abstractmethod
-    def reset(self, name: str | None = None) -> None:
-        """Forget one breaker's state, or every breaker's (``None``)."""
-
-    @abstractmethod
-    async def aallow(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
-        """Async :meth:`allow`."""
-
-    @abstractmethod
-    async def aavailable(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
-        """Async :meth:`available`."""
-
-    @abstractmethod
-    async def arecord_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
-        """Async :meth:`record_success`."""
-
-    @abstractmethod
-    async def arecord_failure(self, name: str, config: BreakerConfig, clock: Clock) -> None:
-        """Async :meth:`record_failure`."""
-
-    @abstractmethod
-    async def astatus(self, name: str, config: BreakerConfig, clock: Clock) -> BreakerStatus:
-        """Async :meth:`status`."""
-
-    @abstractmethod
-    async def astatuses(self, config: BreakerConfig, clock: Clock) -> dict[str, BreakerStatus]:
-        """Async :meth:`statuses`."""
-
-    @abstractmethod
-    async def areset(self, name: str | None = None) -> None:
-        """Async :meth:`reset`."""
 
 
 class _Breaker:
@@ -453,6 +323,18 @@ class BreakerBoard:
         """
         return self._store.available(name, self.config, self._clock)
 
+    def available_many(self, names: Sequence[str]) -> dict[str, bool]:
+        """:meth:`available` for several deployments at once (one round trip on Redis).
+
+        Args:
+            names: The deployments.
+
+        Returns:
+            Deployment name → whether :meth:`allow` would answer ``True``.
+        """
+        answers = self._store.available_many(names, self.config, self._clock)
+        return dict(zip(names, answers, strict=True))
+
     def record_success(self, name: str) -> None:
         """Record that a call to ``name`` succeeded (closes a half-open breaker).
 
@@ -536,6 +418,18 @@ class BreakerBoard:
             Whether :meth:`allow` would answer ``True``.
         """
         return await self._store.aavailable(name, self.config, self._clock)
+
+    async def aavailable_many(self, names: Sequence[str]) -> dict[str, bool]:
+        """Async :meth:`available_many` (one native round trip on Redis).
+
+        Args:
+            names: The deployments.
+
+        Returns:
+            Deployment name → whether :meth:`allow` would answer ``True``.
+        """
+        answers = await self._store.aavailable_many(names, self.config, self._clock)
+        return dict(zip(names, answers, strict=True))
 
     async def arecord_success(self, name: str) -> None:
         """Async :meth:`record_success`.

@@ -13,8 +13,11 @@ Constraint keys, read from invoke keyword arguments first, then from the run's
 name), ``max_latency_ms``, ``agent_id`` and ``workspace_id``. For ``sensitivity`` the
 strictest of the keyword, the metadata and the router's default applies: a call can raise
 it, never lower it. Capabilities are also inferred:
-bound tools need ``tools``, image content needs ``vision``, structured output needs
-``structured_output`` (``json_mode`` for JSON mode, ``tools`` for function calling).
+bound tools need ``tools``, image content needs ``vision``. Structured output needs what
+the deployment would be asked with (``StructuredSpec.capability_for``): a polyvox model
+``structured_output`` (``json_mode`` for JSON mode), any other model ``tools`` (it gets a
+forced tool call), and ``tools`` for function calling. That need depends on the
+deployment, so it is checked by the filter and is not part of ``RouteRequest.capabilities``.
 """
 
 from __future__ import annotations
@@ -294,8 +297,6 @@ def read_call(
     needs = _capabilities(given.get("capabilities"), given.get("required_capabilities"))
     if tools:
         needs.add(Capability.TOOLS)
-    if structured is not None:
-        needs.add(structured.capability)
     response_format = kwargs.get("response_format")
     if isinstance(response_format, Mapping):
         kind = response_format.get("type")
@@ -417,6 +418,7 @@ def filter_candidates(
     stats: RouterStats,
     available: Callable[[str], bool],
     max_latency_ms: float | None,
+    structured: StructuredSpec | None = None,
 ) -> FilterResult:
     """Drop every deployment the request may not use.
 
@@ -432,6 +434,8 @@ def filter_candidates(
         stats: Measured latencies (for the latency filter).
         available: Whether a deployment's breaker lets calls through (no probe taken).
         max_latency_ms: The latency limit (the request's or the router's), if any.
+        structured: Structured output the call asks for; each deployment needs the
+            capability it would be asked with (``StructuredSpec.capability_for``).
 
     Returns:
         What is kept and what was dropped.
@@ -463,6 +467,13 @@ def filter_candidates(
             missing = ", ".join(sorted(c.value for c in needs - fact.capabilities))
             dropped[name] = Drop("capability", f"lacks {missing}")
             continue
+        if structured is not None:
+            need = structured.capability_for(deployment.model)
+            if need not in fact.capabilities:
+                dropped[name] = Drop(
+                    "capability", f"lacks {need.value} (for {structured.method} output)"
+                )
+                continue
         if tier is not None and fact.tier is not tier:
             dropped[name] = Drop("tier", f"tier {fact.tier.value}, the request asks {tier.value}")
             continue

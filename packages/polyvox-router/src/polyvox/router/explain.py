@@ -261,7 +261,7 @@ def explain(
     messages = normalize_input(router, input)
     metadata = ensure_config(config).get("metadata")
     request, spec = planning.request_of(router, messages, None, dict(kwargs), metadata)
-    result = planning.candidates(router, request, spec, router.breakers.available)
+    result = planning.candidates(router, request, spec, planning.availability(router))
     return decide(router, request, result, router.breakers.snapshot(router._by_name))
 
 

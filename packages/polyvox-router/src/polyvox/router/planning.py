@@ -148,11 +148,12 @@ def candidates(
         stats=router.stats,
         available=available,
         max_latency_ms=limit,
+        structured=spec.structured,
     )
 
 
-async def aavailability(router: Router) -> Callable[[str], bool]:
-    """Breaker availability for async callers: read natively from Redis when shared.
+def availability(router: Router) -> Callable[[str], bool]:
+    """Breaker availability for the filters: a shared store's state read in one round trip.
 
     Args:
         router: The router.
@@ -161,11 +162,24 @@ async def aavailability(router: Router) -> Callable[[str], bool]:
         ``name -> whether its breaker lets calls through``.
     """
     board = router.breakers
-    if board.redis_store is None:
+    if not board.store.batch_reads:
+        return board.available  # in memory: a dictionary lookup per deployment
+    return board.available_many(list(router._by_name)).__getitem__
+
+
+async def aavailability(router: Router) -> Callable[[str], bool]:
+    """Async :func:`availability`: a shared store's state read natively, in one round trip.
+
+    Args:
+        router: The router.
+
+    Returns:
+        ``name -> whether its breaker lets calls through``.
+    """
+    board = router.breakers
+    if not board.store.batch_reads:
         return board.available  # in memory: nothing to await
-    names = [d.name for d in router.deployments]
-    answers = await asyncio.gather(*(board.aavailable(name) for name in names))
-    return dict(zip(names, answers, strict=True)).__getitem__
+    return (await board.aavailable_many(list(router._by_name))).__getitem__
 
 
 def arrange(router: Router, request: RouteRequest, order: list[Deployment]) -> list[Deployment]:
@@ -249,7 +263,7 @@ def prepare(
         The attempt loop and the call.
     """
     request, spec = request_of(router, messages, stop, kwargs, metadata)
-    result = candidates(router, request, spec, router.breakers.available)
+    result = candidates(router, request, spec, availability(router))
     return start(router, request, result), spec
 
 

@@ -9,10 +9,20 @@ see every trip and every probe grant once. Keys, all under the prefix:
   threshold), expiring ``window_s`` after the last failure;
 - ``<prefix>names``: the set of breakers with state, for snapshots.
 
+The router reads every candidate's breaker in one round trip
+(:meth:`RedisBreakerStore.available_many`: one Lua script over all the state keys). A
+success is only sent to Redis when it can change something: the success script acts on a
+half-open breaker alone, and a breaker this process saw closed (by
+:meth:`~RedisBreakerStore.allow` or a batch read) less than ``reset_timeout_s`` ago cannot
+be half-open yet, since it would first have to open and then wait out the reset timeout
+(clock skew between hosts aside). So a call to a healthy deployment costs two round trips
+(the batch read and ``allow``) whatever the number of deployments; failures are always sent.
+
 Every key has an expiry refreshed on each write, so nothing outlives its use. Timestamps
 come from the board's clock (``time.time``), so hosts sharing a prefix need synchronised
 clocks (NTP), and they should use the same :class:`~polyvox.router.breaker.BreakerConfig`.
-Scripts touch keys they compute: use a standalone Redis (or one shard), not Redis Cluster.
+Scripts touch keys they compute (see :mod:`polyvox.router.redis_scripts`): use a
+standalone Redis (or one shard), not Redis Cluster.
 
 When Redis is unreachable the store fails open: every breaker reads as closed, outcomes
 are dropped, one warning is logged per outage (and a note when Redis is back), and the
@@ -28,14 +38,14 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import redis
 import redis.asyncio
 from redis.commands.core import AsyncScript, Script
 
 from polyvox.core.cache.common import redact_url
-from polyvox.router.breaker import (
+from polyvox.router.breaker_types import (
     CLOSED_STATUS,
     BreakerConfig,
     BreakerState,
@@ -43,6 +53,7 @@ from polyvox.router.breaker import (
     BreakerStore,
     Clock,
 )
+from polyvox.router.redis_scripts import CLOSED, SCRIPTS
 
 __all__ = ["DEFAULT_REDIS_URL", "RedisBreakerStore"]
 
@@ -52,76 +63,6 @@ DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/0"
 """Used when neither ``url`` nor ``$POLYVOX_REDIS_URL`` is given."""
 
 _FAILURES = (redis.RedisError, OSError)
-
-ALLOW: Final = """
-local f = redis.call('HMGET', KEYS[1], 's', 'o', 'p', 'n')
-if not f[1] then return 1 end
-local now = tonumber(ARGV[1])
-local reset = tonumber(ARGV[2])
-local take = ARGV[4] == '1'
-if f[1] == 'open' then
-  if now - tonumber(f[2]) < reset then return 0 end
-  if take then
-    redis.call('HSET', KEYS[1], 's', 'half_open', 'p', ARGV[1], 'n', 1)
-    redis.call('PEXPIRE', KEYS[1], ARGV[5])
-    redis.call('PEXPIRE', KEYS[2], ARGV[5])
-  end
-  return 1
-end
-local n = tonumber(f[4])
-if now - tonumber(f[3]) >= reset then
-  n = 0
-  if take then redis.call('HSET', KEYS[1], 'p', ARGV[1]) end
-end
-if n >= tonumber(ARGV[3]) then return 0 end
-if take then
-  redis.call('HSET', KEYS[1], 'n', n + 1)
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-end
-return 1
-"""
-"""KEYS: state, names. ARGV: now, reset timeout (s), half-open max calls, take ('1' grants,
-'0' only asks), ttl (ms). 1 when a call may go through, else 0."""
-
-FAILURE: Final = """
-local s = redis.call('HGET', KEYS[1], 's')
-if s == 'open' then return 0 end
-if s == 'half_open' then
-  redis.call('HSET', KEYS[1], 's', 'open', 'o', ARGV[1], 'n', 0)
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  redis.call('PEXPIRE', KEYS[3], ARGV[4])
-  return 1
-end
-local threshold = tonumber(ARGV[2])
-redis.call('LPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], 0, threshold - 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('SADD', KEYS[3], ARGV[6])
-redis.call('PEXPIRE', KEYS[3], ARGV[4])
-if redis.call('LLEN', KEYS[2]) >= threshold
-    and tonumber(ARGV[1]) - tonumber(redis.call('LINDEX', KEYS[2], -1)) <= tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 's', 'open', 'o', ARGV[1], 'p', ARGV[1], 'n', 0)
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  return 1
-end
-return 0
-"""
-"""KEYS: state, failures, names. ARGV: now, threshold, window (s), ttl (ms), window (ms),
-name. 1 when this failure opened (or re-opened) the breaker, else 0."""
-
-SUCCESS: Final = """
-if redis.call('HGET', KEYS[1], 's') == 'half_open' then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  redis.call('SREM', KEYS[3], ARGV[1])
-  return 1
-end
-return 0
-"""
-"""KEYS: state, failures, names. ARGV: name. 1 when this success closed the breaker."""
-
-SCRIPTS: Final = (ALLOW, FAILURE, SUCCESS)
-"""In the order the store unpacks them."""
 
 _Raw = tuple[list[bytes | None], list[bytes]]
 
@@ -135,6 +76,9 @@ class RedisBreakerStore(BreakerStore):
 
     default_clock: Clock = time.time
     """Wall-clock time: every process sharing the state must read the same clock."""
+
+    batch_reads: ClassVar[bool] = True
+    """Each read is a round trip: the router asks about every deployment at once."""
 
     def __init__(
         self,
@@ -174,6 +118,8 @@ class RedisBreakerStore(BreakerStore):
         self.retry_interval_s = retry_interval_s
         """Seconds an unreachable server is left alone."""
         self._names = f"{prefix}names"
+        # deployment -> when (board clock) this process last saw its breaker closed
+        self._closed_at: dict[str, float] = {}
         self._lock = threading.Lock()
         self._down = False
         self._skip_until = 0.0
@@ -231,10 +177,14 @@ class RedisBreakerStore(BreakerStore):
         return self._ask(name, config, clock, take=False)
 
     def record_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
-        """Record a successful call (dropped while Redis is unreachable)."""
-        if self._skipping():
+        """Record a successful call (dropped while Redis is unreachable).
+
+        Not sent when this process saw the breaker closed less than ``reset_timeout_s``
+        ago: it cannot be half-open, the only state a success changes.
+        """
+        if self._skipping() or self._closed_recently(name, config, clock):
             return
-        client, (_, _, success) = self._sync_client()
+        client, (_, _, success, _) = self._sync_client()
         try:
             success(keys=self._keys(name), args=[name], client=client)
         except _FAILURES as exc:
@@ -246,7 +196,7 @@ class RedisBreakerStore(BreakerStore):
         """Record a failed call (dropped while Redis is unreachable)."""
         if self._skipping():
             return
-        client, (_, failure, _) = self._sync_client()
+        client, (_, failure, _, _) = self._sync_client()
         try:
             failure(
                 keys=self._keys(name),
@@ -257,6 +207,30 @@ class RedisBreakerStore(BreakerStore):
             self._failed(exc)
             return
         self._reached()
+
+    def available_many(
+        self, names: Sequence[str], config: BreakerConfig, clock: Clock
+    ) -> list[bool]:
+        """:meth:`available` for every name, in one round trip (all ``True`` when unreachable).
+
+        Returns:
+            One answer per name, in order.
+        """
+        if not names or self._skipping():
+            return [True] * len(names)
+        client, (_, _, _, read) = self._sync_client()
+        now = clock()
+        try:
+            answers = read(
+                keys=[self.state_key(name) for name in names],
+                args=self._read_args(config, now),
+                client=client,
+            )
+        except _FAILURES as exc:
+            self._failed(exc)
+            return [True] * len(names)
+        self._reached()
+        return self._seen_all(names, answers, now)
 
     def status(self, name: str, config: BreakerConfig, clock: Clock) -> BreakerStatus:
         """The status of one breaker (closed while Redis is unreachable).
@@ -339,10 +313,10 @@ class RedisBreakerStore(BreakerStore):
         return await self._aask(name, config, clock, take=False)
 
     async def arecord_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
-        """Async :meth:`record_success`."""
-        if self._skipping():
+        """Async :meth:`record_success` (not sent when it cannot change anything)."""
+        if self._skipping() or self._closed_recently(name, config, clock):
             return
-        client, (_, _, success) = self._async_client()
+        client, (_, _, success, _) = self._async_client()
         try:
             await success(keys=self._keys(name), args=[name], client=client)
         except _FAILURES as exc:
@@ -354,7 +328,7 @@ class RedisBreakerStore(BreakerStore):
         """Async :meth:`record_failure`."""
         if self._skipping():
             return
-        client, (_, failure, _) = self._async_client()
+        client, (_, failure, _, _) = self._async_client()
         try:
             await failure(
                 keys=self._keys(name),
@@ -365,6 +339,30 @@ class RedisBreakerStore(BreakerStore):
             self._failed(exc)
             return
         self._reached()
+
+    async def aavailable_many(
+        self, names: Sequence[str], config: BreakerConfig, clock: Clock
+    ) -> list[bool]:
+        """Async :meth:`available_many` (one round trip).
+
+        Returns:
+            One answer per name, in order.
+        """
+        if not names or self._skipping():
+            return [True] * len(names)
+        client, (_, _, _, read) = self._async_client()
+        now = clock()
+        try:
+            answers = await read(
+                keys=[self.state_key(name) for name in names],
+                args=self._read_args(config, now),
+                client=client,
+            )
+        except _FAILURES as exc:
+            self._failed(exc)
+            return [True] * len(names)
+        self._reached()
+        return self._seen_all(names, answers, now)
 
     async def astatus(self, name: str, config: BreakerConfig, clock: Clock) -> BreakerStatus:
         """Async :meth:`status`.
@@ -433,34 +431,36 @@ class RedisBreakerStore(BreakerStore):
     def _ask(self, name: str, config: BreakerConfig, clock: Clock, *, take: bool) -> bool:
         if self._skipping():
             return True
-        client, (allow, _, _) = self._sync_client()
+        client, (allow, _, _, _) = self._sync_client()
+        now = clock()
         try:
             granted = allow(
                 keys=self._allow_keys(name),
-                args=self._allow_args(config, clock, take),
+                args=self._allow_args(config, now, take),
                 client=client,
             )
         except _FAILURES as exc:
             self._failed(exc)
             return True
         self._reached()
-        return bool(granted)
+        return self._seen(name, int(granted), now)
 
     async def _aask(self, name: str, config: BreakerConfig, clock: Clock, *, take: bool) -> bool:
         if self._skipping():
             return True
-        client, (allow, _, _) = self._async_client()
+        client, (allow, _, _, _) = self._async_client()
+        now = clock()
         try:
             granted = await allow(
                 keys=self._allow_keys(name),
-                args=self._allow_args(config, clock, take),
+                args=self._allow_args(config, now, take),
                 client=client,
             )
         except _FAILURES as exc:
             self._failed(exc)
             return True
         self._reached()
-        return bool(granted)
+        return self._seen(name, int(granted), now)
 
     def _sync_client(self) -> tuple[redis.Redis, list[Script]]:
         with self._lock:
@@ -495,14 +495,39 @@ class RedisBreakerStore(BreakerStore):
         floor = 2 * (config.reset_timeout_s + config.window_s)
         return max(1, round(max(self.ttl_s, floor) * 1000))
 
-    def _allow_args(self, config: BreakerConfig, clock: Clock, take: bool) -> list[str | int]:
+    def _allow_args(self, config: BreakerConfig, now: float, take: bool) -> list[str | int]:
         return [
-            repr(clock()),
+            repr(now),
             repr(config.reset_timeout_s),
             config.half_open_max_calls,
             1 if take else 0,
             self._ttl_ms(config),
         ]
+
+    @staticmethod
+    def _read_args(config: BreakerConfig, now: float) -> list[str | int]:
+        return [repr(now), repr(config.reset_timeout_s), config.half_open_max_calls]
+
+    def _seen(self, name: str, answer: int, now: float) -> bool:
+        """Note what a read said of ``name``'s breaker; whether it lets a call through."""
+        if answer == CLOSED:
+            self._closed_at[name] = now
+        else:
+            self._closed_at.pop(name, None)
+        return answer > 0
+
+    def _seen_all(self, names: Sequence[str], answers: Sequence[Any], now: float) -> list[bool]:
+        pairs = zip(names, answers, strict=True)
+        return [self._seen(name, int(answer), now) for name, answer in pairs]
+
+    def _closed_recently(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
+        """Whether ``name``'s breaker cannot be half-open now, by what this process saw.
+
+        Seen closed at ``t``, a breaker must open after ``t`` and then wait
+        ``reset_timeout_s`` before it can turn half-open.
+        """
+        seen = self._closed_at.get(name)
+        return seen is not None and clock() - seen < config.reset_timeout_s
 
     def _failure_args(self, name: str, config: BreakerConfig, now: float) -> list[str | int]:
         return [

@@ -50,7 +50,7 @@ from polyvox.core.catalog.catalog import ModelCatalog
 from polyvox.core.invocation import direct_call_allowed, normalize_input
 from polyvox.core.ledger.budgets import BudgetGuard
 from polyvox.router import assembly, invoking, planning, runs, streaming
-from polyvox.router.bindings import ToolBindingModel
+from polyvox.router.bindings import Bindings, ToolBindingModel
 from polyvox.router.breaker import BreakerBoard
 from polyvox.router.constraints import (
     CallSpec,
@@ -73,8 +73,19 @@ returning an ``AIMessage`` or text (an awaitable of one on the async path), or a
 
 _CACHE_SIZE = 256
 
+_INDEXED = frozenset(
+    {
+        "deployments",
+        "catalog",
+        "language_routes",
+        "context_overflow_fallback",
+        "content_policy_fallback",
+    }
+)
+"""Fields the router indexes when it is built: fixed afterwards (``model_copy`` re-indexes)."""
+
 if TYPE_CHECKING:
-    _Deployments = list[Deployment]
+    _Deployments = tuple[Deployment, ...]
     _Handler = LargeInputHandler | None
 else:  # validated by the router's own validators; pydantic only stores them
     _Deployments = Annotated[list[Any], SkipValidation]
@@ -99,7 +110,10 @@ class Router(ToolBindingModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", protected_namespaces=())
 
     deployments: _Deployments
-    """The deployments, in the order that breaks ties (names are unique)."""
+    """The deployments, in the order that breaks ties (names are unique). A tuple, fixed
+    once the router is built (the router indexes them): assigning it, ``catalog``,
+    ``language_routes`` or the fallback lists raises ``AttributeError``; use
+    ``router.model_copy(update={"deployments": [...]})`` for a router with others."""
 
     strategy: Annotated[RoutingStrategy, SkipValidation] = Field(
         default_factory=lambda: get_strategy("balanced")
@@ -218,11 +232,54 @@ class Router(ToolBindingModel):
 
     @model_validator(mode="after")
     def _index(self) -> Self:
+        return self._reindex()
+
+    def _reindex(self) -> Self:
+        fields = self.__dict__  # these fields refuse assignment once built (__setattr__)
+        fields["deployments"] = tuple(self.deployments)
         self._by_name, self._facts = assembly.check(self)
-        self.language_routes = {k.lower(): v for k, v in self.language_routes.items()}
+        fields["language_routes"] = {k.lower(): v for k, v in self.language_routes.items()}
         if self.profile is None:  # BaseChatModel asked before the facts existed
             self.profile = self._resolve_model_profile()
         return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _INDEXED:
+            msg = (
+                f"Router.{name} is fixed once the router is built (the router indexes it); "
+                f"use router.model_copy(update={{{name!r}: ...}}) for a router with another"
+            )
+            raise AttributeError(msg)
+        super().__setattr__(name, value)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy of the router, with ``update`` applied and validated like the constructor's.
+
+        Changing a field the router indexes (``deployments``, ``catalog``,
+        ``language_routes``, the fallback lists) rebuilds the copy's index; the copy shares
+        the original's breakers and statistics unless ``update`` replaces them.
+
+        Args:
+            update: Field values to change (models are wrapped as in the constructor).
+            deep: Deep-copy the fields too.
+
+        Returns:
+            The copy.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        given = dict(update)
+        merged = assembly.normalize(
+            {"deployments": self.deployments, "catalog": self.catalog, **given}
+        )
+        given = {key: merged[key] for key in given}
+        copied = super().model_copy(update=given, deep=deep)
+        if not _INDEXED.isdisjoint(given):
+            if "profile" not in given and self.profile == assembly.profile(self._facts):
+                copied.profile = None  # the profile came from the old deployments
+            copied._bindings = Bindings()  # bindings are cached by deployment name
+            copied._reindex()
+        return copied
 
     # ---- LangChain identity -----------------------------------------------------------------
 

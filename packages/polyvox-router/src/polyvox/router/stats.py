@@ -13,6 +13,11 @@ a value that :meth:`RouterStats.record` replaces whole. Snapshots
 (:meth:`RouterStats.get`, :meth:`RouterStats.by_deployment`) take the lock and are
 consistent.
 
+Per-agent statistics are bounded: agent ids come from callers (one per user or session
+is common), so only the ``max_agents`` most recently active agents are kept (1000 by
+default); recording a call for one more agent forgets the least recently active one. The
+per-deployment figures are not affected.
+
 Latency averages and percentiles count successful calls only: a call that failed says
 how fast the provider refused, not how fast it answers. Failures count against the
 success rate instead.
@@ -21,7 +26,7 @@ success rate instead.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -210,28 +215,37 @@ class RouterStats:
             stats.get("gpt-4o-mini").success_rate  # 1.0
     """
 
-    def __init__(self, *, ewma_alpha: float = 0.2, window: int = 256) -> None:
+    def __init__(
+        self, *, ewma_alpha: float = 0.2, window: int = 256, max_agents: int = 1000
+    ) -> None:
         """Create empty statistics.
 
         Args:
             ewma_alpha: Weight of the newest sample in the latency and time-to-first-token
                 moving averages, in (0, 1]: higher follows changes faster, lower is smoother.
             window: How many recent successful latencies the percentiles are taken over.
+            max_agents: How many agents :meth:`by_agent` keeps statistics for: the most
+                recently active ones (0 keeps none).
 
         Raises:
-            ValueError: For an ``ewma_alpha`` outside (0, 1] or a ``window`` below 1.
+            ValueError: For an ``ewma_alpha`` outside (0, 1], a ``window`` below 1 or a
+                negative ``max_agents``.
         """
         if not 0.0 < ewma_alpha <= 1.0:
             raise ValueError(f"ewma_alpha must be in (0, 1], got {ewma_alpha}")
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
+        if max_agents < 0:
+            raise ValueError(f"max_agents must be >= 0, got {max_agents}")
         self.ewma_alpha = ewma_alpha
         """Weight of the newest sample in the moving averages."""
         self.window = window
         """How many recent latencies the percentiles are taken over."""
+        self.max_agents = max_agents
+        """How many agents (the most recently active) per-agent statistics are kept for."""
         self._lock = threading.Lock()
         self._cells: dict[str, _Cell] = {}
-        self._agents: dict[str, dict[str, _Cell]] = {}
+        self._agents: OrderedDict[str, dict[str, _Cell]] = OrderedDict()
         self._pending: dict[str, int] = {}
         self._total = 0
 
@@ -259,7 +273,8 @@ class RouterStats:
             cost_usd: What it cost in USD, when known.
             input_tokens: Input tokens it used.
             output_tokens: Output tokens it produced.
-            agent: The agent it is attributed to (adds to :meth:`by_agent` as well).
+            agent: The agent it is attributed to (adds to :meth:`by_agent` as well, which
+                keeps the ``max_agents`` most recently active agents).
             error: A description of the failure (kept as ``last_error``).
 
         Raises:
@@ -279,10 +294,15 @@ class RouterStats:
             if cell is None:
                 cell = self._cells[deployment] = _Cell(self.window)
             cell.add(*args, alpha)
-            if agent is not None:
-                cells = self._agents.get(agent)
+            if agent is not None and self.max_agents:
+                agents = self._agents
+                cells = agents.get(agent)
                 if cells is None:
-                    cells = self._agents[agent] = {}
+                    cells = agents[agent] = {}
+                    if len(agents) > self.max_agents:
+                        agents.popitem(last=False)  # the least recently active agent
+                else:
+                    agents.move_to_end(agent)
                 agent_cell = cells.get(deployment)
                 if agent_cell is None:
                     agent_cell = cells[deployment] = _Cell(self.window)
@@ -431,8 +451,10 @@ class RouterStats:
     def by_agent(self) -> dict[str, dict[str, DeploymentStats]]:
         """A snapshot of the statistics of calls that named an agent.
 
+        Only the ``max_agents`` most recently active agents are kept.
+
         Returns:
-            Agent → deployment name → snapshot.
+            Agent → deployment name → snapshot, least recently active agent first.
         """
         with self._lock:
             return {
@@ -444,7 +466,7 @@ class RouterStats:
         """Forget everything recorded."""
         with self._lock:
             self._cells = {}
-            self._agents = {}
+            self._agents = OrderedDict()
             self._pending = {}
             self._total = 0
 

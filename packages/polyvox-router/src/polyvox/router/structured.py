@@ -23,6 +23,7 @@ from langchain_core.utils.json import parse_json_markdown
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from polyvox.core.catalog import Capability
+from polyvox.core.chat_model import PolyvoxChatModel
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -75,8 +76,25 @@ class StructuredSpec:
 
     @property
     def capability(self) -> Capability:
-        """The capability a deployment needs for this method."""
+        """The capability a polyvox deployment needs for this method."""
         return _CAPABILITY[self.method]
+
+    def capability_for(self, model: BaseChatModel) -> Capability:
+        """The capability ``model`` needs to answer in the schema, as it would be asked.
+
+        A polyvox model is asked natively (``structured_output`` for ``json_schema``,
+        ``json_mode`` for JSON mode); any other model gets a forced tool call, so it needs
+        ``tools`` whatever the method.
+
+        Args:
+            model: The deployment's chat model.
+
+        Returns:
+            The capability the router's filter requires of it.
+        """
+        if self.method != "function_calling" and isinstance(model, PolyvoxChatModel):
+            return _CAPABILITY[self.method]
+        return Capability.TOOLS
 
     @property
     def is_pydantic(self) -> bool:
@@ -102,8 +120,6 @@ class StructuredSpec:
         return bound
 
     def _bind(self, model: BaseChatModel) -> Runnable[Any, Any]:
-        from polyvox.core.chat_model import PolyvoxChatModel
-
         # the deployment's own run reports the format too (tracing shows it at both levels)
         ls_format = {
             "kwargs": {"method": self.method, "strict": self.strict},
