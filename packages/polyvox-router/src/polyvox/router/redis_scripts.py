@@ -1,4 +1,4 @@
-"""The Lua scripts behind :class:`~polyvox.router.redis_state.RedisBreakerStore`.
+"""The Lua scripts of :class:`~polyvox.router.redis_state.RedisBreakerStore`, and their reading.
 
 Each runs atomically on the server, so a transition is seen once by every process sharing
 the keys. The key layout is described in :mod:`polyvox.router.redis_state`.
@@ -6,9 +6,25 @@ the keys. The key layout is described in :mod:`polyvox.router.redis_state`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["ALLOW", "AVAILABLE", "CLOSED", "FAILURE", "SCRIPTS", "SUCCESS"]
+from polyvox.router.breaker_types import BreakerConfig, BreakerState, BreakerStatus
+
+__all__ = [
+    "ALLOW",
+    "AVAILABLE",
+    "CLOSED",
+    "FAILURE",
+    "SCRIPTS",
+    "SUCCESS",
+    "Raw",
+    "decode_names",
+    "read_status",
+]
+
+Raw = tuple[list[bytes | None], list[bytes]]
+"""What a breaker's read returns: ``HMGET`` of its state hash, and its failure timestamps."""
 
 CLOSED: Final = 2
 """What :data:`ALLOW` and :data:`AVAILABLE` answer for a breaker with no state (closed)."""
@@ -106,3 +122,26 @@ anything: 2 closed, 1 lets a call through, 0 refuses."""
 
 SCRIPTS: Final = (ALLOW, FAILURE, SUCCESS, AVAILABLE)
 """In the order the store unpacks them."""
+
+
+def decode_names(members: Iterable[bytes | str]) -> list[str]:
+    """Deployment names from a Redis set's members."""
+    return [m.decode() if isinstance(m, bytes) else m for m in members]
+
+
+def read_status(raw: Raw, config: BreakerConfig, now: float) -> BreakerStatus:
+    """A breaker's status from the scripts' read: ``HMGET s o p n`` and the failure list."""
+    (state, opened, probe_since, in_flight), stamps = raw
+    failures = min(
+        config.failure_threshold, sum(1 for at in stamps if now - float(at) <= config.window_s)
+    )
+    if state is None:
+        return BreakerStatus(BreakerState.CLOSED, failures)
+    opened_at = float(opened or 0)
+    if state == b"open":
+        retry_in = max(0.0, opened_at + config.reset_timeout_s - now)
+        return BreakerStatus(BreakerState.OPEN, failures, opened_at, retry_in)
+    probes = int(in_flight or 0)
+    if now - float(probe_since or 0) >= config.reset_timeout_s:
+        probes = 0
+    return BreakerStatus(BreakerState.HALF_OPEN, failures, opened_at, None, probes)

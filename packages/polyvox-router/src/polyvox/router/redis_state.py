@@ -37,7 +37,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 import redis
@@ -48,12 +48,11 @@ from polyvox.core.cache.common import redact_url
 from polyvox.router.breaker_types import (
     CLOSED_STATUS,
     BreakerConfig,
-    BreakerState,
     BreakerStatus,
     BreakerStore,
     Clock,
 )
-from polyvox.router.redis_scripts import CLOSED, SCRIPTS
+from polyvox.router.redis_scripts import CLOSED, SCRIPTS, decode_names, read_status
 
 __all__ = ["DEFAULT_REDIS_URL", "RedisBreakerStore"]
 
@@ -63,8 +62,6 @@ DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/0"
 """Used when neither ``url`` nor ``$POLYVOX_REDIS_URL`` is given."""
 
 _FAILURES = (redis.RedisError, OSError)
-
-_Raw = tuple[list[bytes | None], list[bytes]]
 
 
 class RedisBreakerStore(BreakerStore):
@@ -249,7 +246,7 @@ class RedisBreakerStore(BreakerStore):
             self._failed(exc)
             return CLOSED_STATUS
         self._reached()
-        return _status((raw[0], raw[1]), config, clock())
+        return read_status((raw[0], raw[1]), config, clock())
 
     def statuses(self, config: BreakerConfig, clock: Clock) -> dict[str, BreakerStatus]:
         """The status of every breaker with state (none while Redis is unreachable).
@@ -261,7 +258,7 @@ class RedisBreakerStore(BreakerStore):
             return {}
         client = self._sync_client()[0]
         try:
-            names = sorted(_names(client.smembers(self._names)))
+            names = sorted(decode_names(client.smembers(self._names)))
             with client.pipeline() as pipe:
                 for name in names:
                     self._queue_read(pipe, name)
@@ -282,7 +279,7 @@ class RedisBreakerStore(BreakerStore):
             redis.RedisError: Redis is unreachable (a reset is never silently dropped).
         """
         client = self._sync_client()[0]
-        names = [name] if name is not None else _names(client.smembers(self._names))
+        names = [name] if name is not None else decode_names(client.smembers(self._names))
         client.delete(*self._reset_keys(names, everything=name is None))
         if name is not None:
             client.srem(self._names, name)
@@ -381,7 +378,7 @@ class RedisBreakerStore(BreakerStore):
             self._failed(exc)
             return CLOSED_STATUS
         self._reached()
-        return _status((raw[0], raw[1]), config, clock())
+        return read_status((raw[0], raw[1]), config, clock())
 
     async def astatuses(self, config: BreakerConfig, clock: Clock) -> dict[str, BreakerStatus]:
         """Async :meth:`statuses`.
@@ -393,7 +390,7 @@ class RedisBreakerStore(BreakerStore):
             return {}
         client = self._async_client()[0]
         try:
-            names = sorted(_names(await client.smembers(self._names)))
+            names = sorted(decode_names(await client.smembers(self._names)))
             async with client.pipeline() as pipe:
                 for name in names:
                     self._queue_read(pipe, name)
@@ -414,7 +411,7 @@ class RedisBreakerStore(BreakerStore):
             redis.RedisError: Redis is unreachable.
         """
         client = self._async_client()[0]
-        names = [name] if name is not None else _names(await client.smembers(self._names))
+        names = [name] if name is not None else decode_names(await client.smembers(self._names))
         await client.delete(*self._reset_keys(names, everything=name is None))
         if name is not None:
             await client.srem(self._names, name)
@@ -554,7 +551,7 @@ class RedisBreakerStore(BreakerStore):
             if fields[0] is None and not failures:
                 gone.append(name)
             else:
-                found[name] = _status((fields, failures), config, now)
+                found[name] = read_status((fields, failures), config, now)
         return found, gone
 
     def _reset_keys(self, names: Sequence[str], *, everything: bool) -> list[str]:
@@ -587,25 +584,3 @@ class RedisBreakerStore(BreakerStore):
                 logger.info(
                     "circuit-breaker state in Redis at %s is available again", redact_url(self.url)
                 )
-
-
-def _names(members: Iterable[bytes | str]) -> list[str]:
-    return [m.decode() if isinstance(m, bytes) else m for m in members]
-
-
-def _status(raw: _Raw, config: BreakerConfig, now: float) -> BreakerStatus:
-    """A status from ``HMGET s o p n`` and the failure list."""
-    (state, opened, probe_since, in_flight), stamps = raw
-    failures = min(
-        config.failure_threshold, sum(1 for at in stamps if now - float(at) <= config.window_s)
-    )
-    if state is None:
-        return BreakerStatus(BreakerState.CLOSED, failures)
-    opened_at = float(opened or 0)
-    if state == b"open":
-        retry_in = max(0.0, opened_at + config.reset_timeout_s - now)
-        return BreakerStatus(BreakerState.OPEN, failures, opened_at, retry_in)
-    probes = int(in_flight or 0)
-    if now - float(probe_since or 0) >= config.reset_timeout_s:
-        probes = 0
-    return BreakerStatus(BreakerState.HALF_OPEN, failures, opened_at, None, probes)
