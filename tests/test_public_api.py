@@ -224,6 +224,7 @@ EXPECTED = {
         "Sandbox",
         "SandboxError",
         "SandboxLimits",
+        "SandboxReport",
         "Step",
         "SubCall",
         "TimeLimitError",
@@ -236,6 +237,7 @@ EXPECTED = {
         "read_trajectories",
         "regex_search",
         "rlm_large_input_handler",
+        "sandbox_report",
         "should_use_rlm",
     },
     "polyvox.rlm.sandbox": {
@@ -245,8 +247,10 @@ EXPECTED = {
         "Sandbox",
         "SandboxError",
         "SandboxLimits",
+        "SandboxReport",
         "SubcallHandler",
         "join_documents",
+        "sandbox_report",
     },
     "polyvox.rlm.llamaindex": {"RLMQueryEngine", "source_nodes"},
     "polyvox.core.translation": {

@@ -61,13 +61,14 @@ async def sandbox(outside: Path) -> AsyncIterator[Sandbox]:
     assert_outside_untouched(outside)
     assert os.getpid() == host_pid
     assert (await box.run("1 + 1")).output.endswith("2\n")
-    current = box.pid
+    current, supervisor = box.pid, box.supervisor_pid
     assert current is not None
-    assert session_members(current) == {current}
+    assert supervisor is not None
+    assert session_members(supervisor) == {supervisor, current}
     await box.close()
     assert not pid_alive(pid)
-    assert session_members(pid) == set()
-    assert session_members(current) == set()
+    assert not pid_alive(current)
+    assert session_members(supervisor) == set()
 
 
 def assert_outside_untouched(outside: Path) -> None:

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from polyvox.rlm.inputs import RLMInput, RLMResult
     from polyvox.rlm.rlm import RecursiveLanguageModel
     from polyvox.rlm.routing import context_window_of, rlm_large_input_handler, should_use_rlm
-    from polyvox.rlm.sandbox import CellResult, Sandbox, SandboxError, SandboxLimits
+    from polyvox.rlm.sandbox import (
+        CellResult,
+        Sandbox,
+        SandboxError,
+        SandboxLimits,
+        SandboxReport,
+        sandbox_report,
+    )
     from polyvox.rlm.search import bm25_search, regex_search
     from polyvox.rlm.settings import RLMSettings
     from polyvox.rlm.trajectory import Step, SubCall, Trajectory, read_trajectories
@@ -54,6 +61,7 @@ _EXPORTS = {
     "Sandbox": _SANDBOX,
     "SandboxError": _SANDBOX,
     "SandboxLimits": _SANDBOX,
+    "SandboxReport": _SANDBOX,
     "Step": _TRAJECTORY,
     "SubCall": _TRAJECTORY,
     "TimeLimitError": _ERRORS,
@@ -66,6 +74,7 @@ _EXPORTS = {
     "read_trajectories": _TRAJECTORY,
     "regex_search": "polyvox.rlm.search",
     "rlm_large_input_handler": "polyvox.rlm.routing",
+    "sandbox_report": _SANDBOX,
     "should_use_rlm": "polyvox.rlm.routing",
 }
 
@@ -85,6 +94,7 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SandboxLimits",
+    "SandboxReport",
     "Step",
     "SubCall",
     "TimeLimitError",
@@ -97,6 +107,7 @@ __all__ = [
     "read_trajectories",
     "regex_search",
     "rlm_large_input_handler",
+    "sandbox_report",
     "should_use_rlm",
 ]
 

@@ -15,6 +15,8 @@ from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
+from polyvox.rlm.sandbox.text import printable
+
 if TYPE_CHECKING:
     from polyvox.rlm.trajectory import CellOutcome, Step, SubCall, Trajectory
 
@@ -210,7 +212,7 @@ def _subcalls(calls: list[SubCall], anchor: str) -> str:
 
 def _e(value: object) -> str:
     """Any value as escaped HTML text (numbers too: a tampered file may hold anything)."""
-    return escape(str(value))
+    return escape(printable(str(value)))
 
 
 def _row(*cells: str) -> str:

@@ -1,8 +1,9 @@
 """The RLM's sandboxed REPL: a persistent Python process holding ``context``.
 
-:class:`Sandbox` starts a locked-down worker process (kernel resource limits, an audit hook
-refusing network, processes, ctypes and files outside its own temporary directory, an import
-allow-list, a per-cell time limit and output cap) and runs cells of model-written code in it.
+:class:`Sandbox` starts a worker process confined by the kernel (a seccomp filter, Landlock,
+an unprivileged uid, death with the host, resource limits), with an audit hook, an import
+allow-list, a per-cell time limit and an output cap inside as defence in depth, and runs
+cells of model-written code in it. :func:`sandbox_report` says which layers this machine gives.
 Names load lazily so that the worker, which imports this package, stays small.
 """
 
@@ -15,6 +16,7 @@ from polyvox.core.lazy import lazy_exports
 if TYPE_CHECKING:
     from polyvox.rlm.sandbox.documents import DOCUMENT_SEPARATOR, join_documents
     from polyvox.rlm.sandbox.host import CellResult, Sandbox, SandboxError, SubcallHandler
+    from polyvox.rlm.sandbox.isolation import SandboxReport, sandbox_report
     from polyvox.rlm.sandbox.limits import DEFAULT_ALLOWED_IMPORTS, SandboxLimits
 
 _EXPORTS = {
@@ -24,6 +26,8 @@ _EXPORTS = {
     "SubcallHandler": "polyvox.rlm.sandbox.host",
     "DEFAULT_ALLOWED_IMPORTS": "polyvox.rlm.sandbox.limits",
     "SandboxLimits": "polyvox.rlm.sandbox.limits",
+    "SandboxReport": "polyvox.rlm.sandbox.isolation",
+    "sandbox_report": "polyvox.rlm.sandbox.isolation",
     "DOCUMENT_SEPARATOR": "polyvox.rlm.sandbox.documents",
     "join_documents": "polyvox.rlm.sandbox.documents",
 }
@@ -35,8 +39,10 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SandboxLimits",
+    "SandboxReport",
     "SubcallHandler",
     "join_documents",
+    "sandbox_report",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

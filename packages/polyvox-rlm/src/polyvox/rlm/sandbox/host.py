@@ -15,6 +15,7 @@ that the variables of earlier cells were lost, and the loop can go on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from polyvox.rlm.sandbox.documents import prepare_context
+from polyvox.rlm.sandbox.isolation import SandboxReport, seccomp_unavailable_reason
 from polyvox.rlm.sandbox.limits import SandboxLimits
 from polyvox.rlm.sandbox.process import (
     WorkerGone,
@@ -33,10 +35,13 @@ from polyvox.rlm.sandbox.process import (
     worker_arguments,
 )
 from polyvox.rlm.sandbox.protocol import ProtocolError, encode_frame
+from polyvox.rlm.sandbox.text import printable
 
 __all__ = ["CellResult", "Sandbox", "SandboxError", "SubcallHandler"]
 
 _DEFAULT_LIMITS = SandboxLimits()
+_ERROR_CHARS = 2000  # the worker caps its error message; this bounds a tampered worker's
+_log = logging.getLogger("polyvox.rlm.sandbox")
 _ANSWER_OPS = {"run": "result", "vars": "vars", "get": "value"}
 _VALUE_CHARS = 1_000_000  # str() of a variable read back whole up to this (see get_var)
 _VALUE_TIMEOUT_S = 1.0  # str() of a variable is interrupted past this (or the cell timeout)
@@ -140,6 +145,8 @@ class Sandbox:
         self._pending_note: str | None = None
         self._restarts = 0
         self._startup_s = 0.0
+        self._worker_pid: int | None = None
+        self._report: SandboxReport | None = None
         self._live_pid: list[int | None] = [None]
         self._finalizer = weakref.finalize(self, abandon_worker, workdir, self._live_pid)
 
@@ -166,15 +173,33 @@ class Sandbox:
             The running sandbox.
 
         Raises:
-            SandboxError: Not on Linux, or the worker could not start.
+            SandboxError: Not on Linux, seccomp unavailable with ``isolation="kernel"``, or the
+                worker could not start.
             TypeError: For a context that is neither a string nor a sequence of strings.
             ValueError: If ``metadata`` does not have one entry per document.
         """
         if sys.platform != "linux":
             raise SandboxError("the RLM sandbox runs on Linux only")
+        if limits.isolation == "kernel":
+            why = seccomp_unavailable_reason()
+            if why is not None:
+                raise SandboxError(
+                    f"the RLM sandbox cannot confine its worker: {why}. Run it on a Linux "
+                    "kernel with seccomp (x86-64 or AArch64), or accept weaker isolation "
+                    "explicitly with SandboxLimits(isolation='process') (passed as "
+                    "sandbox_limits= to the RLM): model-written code is then held only by "
+                    "resource limits and a Python audit hook, which are not a security boundary"
+                )
+        else:
+            _log.warning(
+                "RLM sandbox started with isolation='process': no seccomp filter and no "
+                "Landlock; model-written code is held only by resource limits, the worker's "
+                "uid and a Python audit hook, which are not a security boundary"
+            )
         text, spans, documents = prepare_context(context, metadata)
         init = {
             "op": "init",
+            "isolation": limits.isolation,
             "context": text,
             "documents": documents,
             "limits": {
@@ -226,8 +251,19 @@ class Sandbox:
 
     @property
     def pid(self) -> int | None:
-        """The current worker's process id (``None`` while there is none)."""
+        """The current worker's process id: the process that runs cells (``None``: none)."""
+        return self._worker_pid if self._worker is not None else None
+
+    @property
+    def supervisor_pid(self) -> int | None:
+        """The current worker's supervisor: its parent, and the id of its session."""
         return self._worker.pid if self._worker is not None else None
+
+    @property
+    def report(self) -> SandboxReport:
+        """The isolation layers the current (or last) worker applied, as it reported them."""
+        assert self._report is not None  # set before start() returns
+        return self._report
 
     @property
     def restarts(self) -> int:
@@ -376,7 +412,27 @@ class Sandbox:
             raise
         if message.get("op") != "ready":
             await self._drop_worker()
-            raise SandboxError(f"the sandbox worker did not start: {message.get('error')}")
+            error = message.get("error")
+            why = printable(error[:_ERROR_CHARS]) if isinstance(error, str) else "no reason given"
+            hint = (
+                "; to run without the kernel's confinement, pass "
+                "SandboxLimits(isolation='process') (weaker: not a security boundary)"
+                if self._limits.isolation == "kernel" and "ConfinementError" in why
+                else ""
+            )
+            raise SandboxError(f"the sandbox worker did not start: {why}{hint}")
+        pid, raw_report = message.get("pid"), message.get("report")
+        try:
+            if type(pid) is not int or not isinstance(raw_report, dict):
+                raise ValueError("ready without a pid and a report")
+            report = SandboxReport.from_dict(raw_report)
+            if self._limits.isolation == "kernel" and not report.seccomp:
+                raise ValueError("the worker reports no seccomp filter")
+        except ValueError as exc:
+            await self._drop_worker()
+            raise SandboxError(f"the sandbox worker did not start: {exc}") from None
+        self._worker_pid = worker.worker_pid = pid
+        self._report = report
         self._startup_s = time.monotonic() - started
 
     async def _drop_worker(self) -> None:
@@ -525,15 +581,15 @@ class Sandbox:
         final = message.get("final")
         output = message.get("output")
         output = output if isinstance(output, str) else ""
-        # The worker caps the output; this only bounds what a tampered worker could send.
-        output = output[: self._limits.output_chars + _OUTPUT_SLACK]
+        # The worker caps the output and the error; this bounds what a tampered worker sends.
+        output = printable(output[: self._limits.output_chars + _OUTPUT_SLACK])
         return CellResult(
             output=note + output,
-            error=error if isinstance(error, str) else None,
+            error=printable(error[:_ERROR_CHARS]) if isinstance(error, str) else None,
             truncated=message.get("truncated") is True,
             timed_out=message.get("timed_out") is True,
             duration_s=duration,
-            final=final if isinstance(final, str) else None,
+            final=printable(final) if isinstance(final, str) else None,
             reads=tuple(reads),
             restored=tuple(str(n) for n in restored) if isinstance(restored, list) else (),
         )

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from polyvox.rlm.sandbox.isolation import Isolation
+
 if sys.platform != "win32":
     import resource
 
@@ -96,6 +98,12 @@ class SandboxLimits:
     max_files: int = 1000
     """Most files and directories the worker's working directory may hold (checked when one
     is created)."""
+    isolation: Isolation = "kernel"
+    """``"kernel"`` (the default): the worker is confined by the operating system (seccomp,
+    Landlock where the kernel has it, an unprivileged uid when started by root, death with
+    the host), and a sandbox refuses to start where seccomp is unavailable. ``"process"``: an
+    explicit opt-in to weaker isolation for such machines (no seccomp, no Landlock; a warning
+    is logged on every start). See :func:`polyvox.rlm.sandbox.sandbox_report`."""
 
     def __post_init__(self) -> None:
         """Check that every limit is positive.
@@ -117,6 +125,8 @@ class SandboxLimits:
             raise ValueError("disk_mb must be >= 1")
         if self.max_files < 1:
             raise ValueError("max_files must be >= 1")
+        if self.isolation not in ("kernel", "process"):
+            raise ValueError(f"isolation must be 'kernel' or 'process', not {self.isolation!r}")
         names = frozenset(self.allowed_imports)
         if any(not name or "." in name for name in names):
             raise ValueError("allowed_imports holds top-level module names (no dots)")

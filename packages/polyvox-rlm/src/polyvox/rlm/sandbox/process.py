@@ -17,12 +17,12 @@ import contextlib
 import importlib.util
 import logging
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from polyvox.rlm.sandbox.janitor import remove_folder
 from polyvox.rlm.sandbox.limits import SandboxLimits, rlimit_setter
 from polyvox.rlm.sandbox.protocol import (
     HEADER,
@@ -30,17 +30,19 @@ from polyvox.rlm.sandbox.protocol import (
     ProtocolError,
     decode_host_frame,
 )
+from polyvox.rlm.sandbox.text import printable
 
 __all__ = ["BOOTSTRAP", "WorkerGone", "WorkerProcess", "abandon_worker", "worker_arguments"]
 
 BOOTSTRAP = (
-    "import sys, types; sys.path.extend(sys.argv[2:]); "
+    "import sys, types; sys.path.extend(sys.argv[3:]); "
     "package = types.ModuleType('polyvox.rlm'); package.__path__ = [sys.argv[1]]; "
     "sys.modules['polyvox.rlm'] = package; "
     "from polyvox.rlm.sandbox.worker import main; main()"
 )
 """The ``-c`` program that starts a worker. Its arguments: the ``polyvox.rlm`` package
-directory, then ``sys.path`` entries (``-I`` ignores ``PYTHONPATH``, so they come this way)."""
+directory, the host's pid, then ``sys.path`` entries (``-I`` ignores ``PYTHONPATH``, so they
+come this way)."""
 
 _STDERR_TAIL = 4096
 _log = logging.getLogger("polyvox.rlm.sandbox")
@@ -99,6 +101,8 @@ class WorkerProcess:
         self._process = process
         self._limits = limits
         self._stderr_tail = b""
+        self.worker_pid: int | None = None
+        """The worker under the supervisor (set once it reported ready)."""
         self._stderr_task = asyncio.create_task(self._drain_stderr())
 
     @classmethod
@@ -133,7 +137,9 @@ class WorkerProcess:
             "utf8",
             "-c",
             BOOTSTRAP,
-            *arguments,
+            arguments[0],
+            str(os.getpid()),
+            *arguments[1:],
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -213,6 +219,13 @@ class WorkerProcess:
             except PermissionError:
                 self._process.kill()
         await self._process.wait()
+        if self.worker_pid is not None:
+            # The worker is the supervisor's child: the same SIGKILL reached it, and once it
+            # is no longer running (a zombie or gone) it runs nothing more.
+            for _ in range(1000):
+                if not _running(self.worker_pid):
+                    break
+                await asyncio.sleep(0.001)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._stderr_task, 1.0)
         if self._process.stdin is not None:
@@ -255,7 +268,7 @@ class WorkerProcess:
             reason = f"it exited with status {code}"
         # The worker's stderr is written by the cell's code as much as by the worker, so it is
         # logged for the operator and never put in the model's prompt.
-        tail = self._stderr_tail.decode("utf-8", "replace").strip()
+        tail = printable(self._stderr_tail.decode("utf-8", "replace")).strip()
         if tail:
             _log.warning(
                 "RLM sandbox worker %s stopped (%s); stderr tail:\n%s", self.pid, reason, tail
@@ -282,17 +295,17 @@ def abandon_worker(workdir: str, live_pid: list[int | None]) -> None:
     if pid is not None and _is_own_worker(pid):
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+    remove_folder(workdir)
 
-    def make_writable(function: Any, target: str, exc_info: Any) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            function(target)
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(workdir, onexc=make_writable)
-    else:
-        shutil.rmtree(workdir, onerror=make_writable)
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
 
 
 def _is_own_worker(pid: int) -> bool:

@@ -100,6 +100,8 @@ def _as_message(text: str) -> dict[str, Any]:
         message = json.loads(text)
     except ValueError as exc:
         raise ProtocolError(f"frame is not JSON: {exc}") from None
+    except RecursionError:  # a frame nested deeper than the parser goes
+        raise ProtocolError("frame is nested too deeply") from None
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
         raise ProtocolError("frame is not an object with an 'op'")
     return message

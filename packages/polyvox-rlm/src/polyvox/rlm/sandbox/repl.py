@@ -13,6 +13,7 @@ import ast
 import builtins
 import copy
 import linecache
+import signal
 import sys
 import traceback
 from collections import deque
@@ -48,6 +49,54 @@ _REMOVED_BUILTINS = ("breakpoint", "help", "exit", "quit", "copyright", "credits
 _TRACEBACK_CHARS = 4000
 _ERROR_CHARS = 2000
 _SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, deque, range)
+
+
+_WATCHED_SIGNALS = (
+    signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGVTALRM,
+    signal.SIGPROF, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGPIPE, signal.SIGCHLD,
+    signal.SIGUSR1, signal.SIGUSR2, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE,
+    signal.SIGILL, signal.SIGABRT, signal.SIGTRAP, signal.SIGWINCH, signal.SIGURG,
+)  # fmt: skip
+"""Signals that can reach the worker after the cell that set their handler has ended: the
+watchdog's interrupt, timers, the kernel's limits and faults, and what a cell sends itself."""
+
+
+class _SignalState:
+    """The worker's signal handlers, mask and timers, put back after every cell.
+
+    A cell that reaches ``signal`` another way could leave an alarm, an interval timer, a
+    handler or a blocked signal behind that fires (or fails to) in a later cell. The
+    functions are taken now, so a cell that replaces them in the module changes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._getsignal = signal.getsignal
+        self._signal = signal.signal
+        self._setitimer = signal.setitimer
+        self._sigmask = signal.pthread_sigmask
+        self._setmask = signal.SIG_SETMASK
+        self._wakeup = signal.set_wakeup_fd
+        self._timers = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        self._handlers = tuple(
+            (number, handler)
+            for number in _WATCHED_SIGNALS
+            for handler in [signal.getsignal(number)]
+            if handler is not None
+        )
+
+    def restore(self) -> None:
+        """Cancel timers, reinstall the handlers and the mask (never raises)."""
+        try:
+            for timer in self._timers:
+                self._setitimer(timer, 0)
+            self._wakeup(-1)
+            for number, handler in self._handlers:
+                if self._getsignal(number) is not handler:
+                    self._signal(number, handler)
+            self._sigmask(self._setmask, self._mask)
+        except BaseException:  # pragma: no cover - only a broken interpreter gets here
+            pass
 
 
 class SubcallError(RuntimeError):
@@ -96,6 +145,7 @@ class Repl:
         self._subcalls = 0
         self._seq = 0
         self._cells = 0
+        self._signals = _SignalState()
         tracked = TrackedStr(context, 0, self._tracker)
         self._protected: dict[str, Any] = {
             "context": tracked,
@@ -256,6 +306,7 @@ class Repl:
         else:
             error, details, timed_out = self._execute(body, last, timeout)
         restored = self._restore()
+        self._signals.restore()
         output = self._output.getvalue()
         truncated = self._output.dropped > 0
         if truncated:

@@ -1,15 +1,24 @@
 """The sandbox's child process: set up, lock down, then run cells on request.
 
 Started by the host as ``python -I -S -X utf8 -c BOOTSTRAP <arguments>`` (see
-:mod:`polyvox.rlm.sandbox.process`), with the kernel limits already applied. Order matters:
+:mod:`polyvox.rlm.sandbox.process`), with the kernel resource limits already applied, as its
+own session. Order matters:
 
-1. keep private copies of the pipes on stdin/stdout and point fds 0 and 1 at ``/dev/null``;
-2. read the ``init`` message (context, document spans, limits, working directory);
-3. import every allowed module (later imports are refused), check that no module that
+1. fork: the parent stays behind as the supervisor (:mod:`polyvox.rlm.sandbox.janitor`),
+   the child goes on as the worker;
+2. keep private copies of the pipes on stdin/stdout and point fds 0 and 1 at ``/dev/null``;
+3. read the ``init`` message (context, document spans, limits, working directory);
+4. import every allowed module (later imports are refused), check that no module that
    starts processes without an audit event is loaded;
-4. start the watchdog thread, then forbid new processes and threads (``RLIMIT_NPROC`` = 0,
-   thread creation removed) and remove other unaudited calls;
-5. install the audit hook, answer ``ready``, and serve ``run``/``vars`` until the pipe closes.
+5. confine the process (:mod:`polyvox.rlm.sandbox.confine`): ``no_new_privs``, Landlock,
+   the unprivileged uid, the parent-death signal;
+6. start the watchdog thread, forbid new processes and threads (``RLIMIT_NPROC`` = 0,
+   thread creation removed), install the seccomp filter on every thread;
+7. remove other unaudited calls, install the audit hook, answer ``ready`` with the report
+   of the layers in force, and serve ``run``/``vars``/``get`` until the pipe closes.
+
+The worker leaves only through ``os._exit``: interpreter finalization, which clears the
+audit hooks before it runs the last destructors, never happens.
 """
 
 from __future__ import annotations
@@ -21,22 +30,39 @@ import resource
 import signal
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from polyvox.rlm.sandbox.audit import install_audit_hook
-from polyvox.rlm.sandbox.guard import INTERNAL_IMPORTS, remove_unaudited
+from polyvox.rlm.sandbox.guard import CTYPES_MODULES, INTERNAL_IMPORTS, remove_unaudited
+from polyvox.rlm.sandbox.janitor import supervise
 from polyvox.rlm.sandbox.protocol import PipeChannel
 from polyvox.rlm.sandbox.repl import HostGone, Repl
 from polyvox.rlm.sandbox.watchdog import Watchdog
 
 __all__ = ["main"]
 
+_CONFINEMENT_MODULES = frozenset(
+    {"polyvox.rlm.sandbox.confine", "polyvox.rlm.sandbox.landlock", "polyvox.rlm.sandbox.seccomp"}
+)
 _NEVER_LOADED = ("_posixsubprocess", "_testcapi", "_testinternalcapi", "_xxsubinterpreters")
 
 
-def main() -> None:
-    """Run the worker until the host closes the pipe."""
+def main() -> NoReturn:
+    """Fork the supervisor, then run the worker until the host closes the pipe."""
     started = time.monotonic()
+    host_pid = int(sys.argv[2])
+    supervisor_pid = os.getpid()
+    child = os.fork()
+    if child:
+        supervise(child, host_pid, os.getcwd())
+    code = 1
+    try:
+        code = _run_worker(started, supervisor_pid)
+    finally:
+        os._exit(code)
+
+
+def _run_worker(started: float, supervisor_pid: int) -> int:
     read_fd, write_fd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -44,17 +70,26 @@ def main() -> None:
     os.close(null)
     channel = PipeChannel(read_fd, write_fd)
     try:
-        repl = _prepare(channel.receive(), channel)
+        repl, report = _prepare(channel.receive(), channel, supervisor_pid)
     except EOFError:
-        return
+        return 0
     except BaseException as exc:  # the host must hear why the start failed
-        channel.send({"op": "failed", "error": f"{type(exc).__name__}: {exc}"})
-        sys.exit(1)
-    channel.send({"op": "ready", "pid": os.getpid(), "startup_s": time.monotonic() - started})
+        with contextlib.suppress(BaseException):
+            channel.send({"op": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        return 1
+    channel.send(
+        {
+            "op": "ready",
+            "pid": os.getpid(),
+            "startup_s": time.monotonic() - started,
+            "report": report,
+        }
+    )
     try:
         _serve(channel, repl)
     except (HostGone, EOFError, OSError):
-        return
+        return 0
+    return 0
 
 
 def _serve(channel: PipeChannel, repl: Repl) -> None:
@@ -78,6 +113,18 @@ def _timeout(message: dict[str, Any]) -> float:
     return max(0.001, float(message["timeout"]))
 
 
+def _forget_confinement_modules() -> None:
+    """Drop ``ctypes`` and the confinement modules from ``sys.modules`` once they did their job.
+
+    Importing them again is then a real import, which the audit hook refuses; what they
+    left in memory can no longer act (``ctypes`` calls raise refused audit events, and the
+    seccomp filter and Landlock bound whatever native code could do).
+    """
+    for name in list(sys.modules):
+        if name.partition(".")[0] in CTYPES_MODULES or name in _CONFINEMENT_MODULES:
+            del sys.modules[name]
+
+
 def _import_all_codecs() -> None:
     """Import every codec now: after lock-down no module can be loaded.
 
@@ -94,10 +141,15 @@ def _import_all_codecs() -> None:
                     importlib.import_module(f"encodings.{name}")
 
 
-def _prepare(init: dict[str, Any], channel: PipeChannel) -> Repl:
+def _prepare(
+    init: dict[str, Any], channel: PipeChannel, supervisor_pid: int
+) -> tuple[Repl, dict[str, Any]]:
+    from polyvox.rlm.sandbox.confine import confine_process, install_seccomp
+
     if init["op"] != "init":
         raise ValueError(f"expected init, got {init['op']!r}")
     limits = init["limits"]
+    kernel = init["isolation"] == "kernel"
     workdir = os.path.realpath(init["workdir"])
     sys.dont_write_bytecode = True
     failed = []
@@ -116,8 +168,19 @@ def _prepare(init: dict[str, Any], channel: PipeChannel) -> Repl:
             "are loaded: " + ", ".join(loaded)
         )
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with EFBIG instead
+    os.chdir(workdir)
+    stdlib = os.path.realpath(getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__))
+    report = confine_process(
+        workdir=workdir,
+        read_only=[stdlib, *(os.path.realpath(p) for p in sys.path if p)],
+        kernel=kernel,
+        parent_pid=supervisor_pid,
+    )
     watchdog = Watchdog()
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    if kernel:
+        install_seccomp(os.getpid())
+        report["seccomp"] = True
     hidden_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     repl = Repl(
         context=init["context"],
@@ -127,14 +190,15 @@ def _prepare(init: dict[str, Any], channel: PipeChannel) -> Repl:
         watchdog=watchdog,
         hidden_dir=hidden_dir,
     )
-    os.chdir(workdir)
     remove_unaudited()
-    stdlib = getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__)
+    _forget_confinement_modules()
     install_audit_hook(
         workdir=workdir,
-        stdlib_dir=os.path.realpath(stdlib),
-        importable=frozenset(sys.modules),
+        stdlib_dir=stdlib,
+        importable=frozenset(
+            name for name in sys.modules if name.partition(".")[0] not in CTYPES_MODULES
+        ),
         max_files=int(limits["max_files"]),
         max_bytes=int(limits["disk_mb"]) * 1024 * 1024,
     )
-    return repl
+    return repl, report
