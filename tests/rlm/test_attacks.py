@@ -461,3 +461,31 @@ async def test_a_tampered_worker_cannot_confuse_the_host(sandbox: Sandbox) -> No
         oversized.error
     )
     assert sandbox.restarts == 2
+
+
+async def test_a_forged_result_cannot_flood_the_host_with_its_error() -> None:
+    async with await Sandbox.start("x", RecordingHandler(), limits=SandboxLimits()) as box:
+        forged = await box.run(
+            f"c = {WORKER_REPL}._channel\nseq = {WORKER_REPL}._seq\n"
+            "c.send({'op': 'result', 'seq': seq, 'output': '\\x1b[2Jx', 'error': 'E' * 50_000_000,"
+            " 'final': '\\x1b[31mforged'})\nwhile True:\n    pass"
+        )
+        assert forged.error == "E" * 2000
+        assert forged.output == "[2Jx"
+        assert forged.final == "[31mforged"
+
+
+async def test_worker_stderr_reaches_the_log_without_control_characters(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="polyvox.rlm.sandbox"):
+        result = await sandbox.run(
+            "o = " + ESCAPE_OS + "\no['write'](2, b'\\x1b[31mred\\x1b]0;title\\x07 text')\n"
+            "o['_exit'](3)"
+        )
+    assert result.error is not None
+    assert "it exited with status 3" in result.error
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "[31mred]0;title text" in logged
+    assert "\x1b" not in logged
+    assert "\x07" not in logged

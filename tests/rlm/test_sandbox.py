@@ -576,3 +576,33 @@ async def test_a_sandbox_dropped_without_close_is_cleaned_up() -> None:
         await asyncio.sleep(0.02)
     assert not pid_alive(pid)
     assert file_text(workdir) is None
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        "context.encode()",
+        "''.join(context)",
+        "list(context)",
+        "str(context)",
+        "print(context)",
+        "f'{context}'",
+        "'>' + context",
+        "context * 1",
+        "context.split()",
+        "context.upper()",
+        "[c for c in context]",
+    ],
+)
+async def test_reading_the_whole_context_records_all_of_it(read: str) -> None:
+    async with await start() as sandbox:
+        result = await sandbox.run(f"_ = {read}")
+        assert result.reads == ((0, len(sandbox.context)),)
+
+
+@pytest.mark.parametrize(
+    "untracked", ["len(context)", "'fox' in context", "context.find('fox')", "hash(context)"]
+)
+async def test_operations_that_return_no_text_record_no_read(untracked: str) -> None:
+    async with await start() as sandbox:
+        assert (await sandbox.run(f"_ = {untracked}")).reads == ()

@@ -138,7 +138,7 @@ def install_audit_hook(
         _bytes: Any = bytes,
         _int: Any = int,
         _len: Any = len,
-        _isinstance: Any = isinstance,
+        _issubclass: Any = issubclass,
         _str_copy: Any = str.__str__,
         _denied: Any = PermissionError,
         _import_denied: Any = ImportError,
@@ -180,22 +180,29 @@ def install_audit_hook(
         if event in _harmless:
             return
         family = event.partition(".")[0]
+        attribute: Any = None
+        if _len(args) > 1 and (event == "object.__getattr__" or event == "object.__setattr__"):
+            # An attribute name may be a str subclass whose __hash__ or __eq__ would run the
+            # cell's code inside the hook: compare an exact copy (str.__str__ runs no code).
+            attribute = args[1]
+            if _type(attribute) is not _str:
+                attribute = _str_copy(attribute) if _issubclass(_type(attribute), _str) else None
         if event == "object.__getattr__":
             # Reading a frame out of a traceback or generator: refuse it for the hook's own
             # frame. Reading it here raises this event again; that inner call is recognised
             # by its caller being this very code and let through.
-            if _len(args) < 2 or args[1] not in _frame_attributes:
+            if attribute not in _frame_attributes:
                 return
             own = _getframe(0).f_code
             if _getframe(1).f_code is own:
                 return
-            frame = args[0].tb_frame if args[1] == "tb_frame" else None
+            frame = args[0].tb_frame if attribute == "tb_frame" else None
             if frame is not None and frame.f_code is own:
                 raise _denied("the RLM sandbox's audit hook cannot be inspected")
             return
         if event == "object.__setattr__":
-            if _len(args) > 1 and args[1] in _code_attributes:
-                raise _denied(f"setting {args[1]} is disabled in the RLM sandbox")
+            if attribute in _code_attributes:
+                raise _denied(f"setting {attribute} is disabled in the RLM sandbox")
             return
         if event == "import":
             name: Any = args[0] if _len(args) > 0 else None
@@ -276,7 +283,9 @@ def install_audit_hook(
                 continue
             if _type(path) is _bytes:
                 path = path.decode("utf-8", "surrogateescape")
-            elif _type(path) is not _str and _isinstance(path, _str):
+            elif _type(path) is not _str and _issubclass(_type(path), _str):
+                # type(), never isinstance(): isinstance reads __class__, which a cell's
+                # object can make a property that runs inside the hook.
                 path = _str_copy(path)
             if _type(path) is not _str:
                 raise _denied("file paths must be str or bytes in the RLM sandbox")

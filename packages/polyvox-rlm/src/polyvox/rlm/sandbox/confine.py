@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polyvox.rlm.sandbox import landlock, seccomp
-from polyvox.rlm.sandbox.isolation import UNPRIVILEGED_ID
+from polyvox.rlm.sandbox.isolation import UNPRIVILEGED_ID, sandbox_uid
 
 __all__ = ["ConfinementError", "confine_process", "install_seccomp"]
 
@@ -89,8 +89,7 @@ def confine_process(
                 "uid and the audit hook only"
             )
     if root:
-        _drop_privileges(workdir)
-        report["uid"] = os.getuid()
+        report["uid"] = _drop_privileges(workdir, sandbox_uid(workdir), report["missing"])
         report["dropped_privileges"] = True
     else:
         report["missing"].append(
@@ -105,22 +104,38 @@ def confine_process(
     return report
 
 
-def _drop_privileges(workdir: str) -> None:
-    """Hand the folder to the unprivileged ids, then become them (irrevocably)."""
-    for directory, subdirectories, files in os.walk(workdir):
-        for name in (*subdirectories, *files):
-            os.chown(os.path.join(directory, name), UNPRIVILEGED_ID, UNPRIVILEGED_ID,
-                     follow_symlinks=False)  # fmt: skip
-    os.chown(workdir, UNPRIVILEGED_ID, UNPRIVILEGED_ID)
-    os.setgroups([])
-    os.setresgid(UNPRIVILEGED_ID, UNPRIVILEGED_ID, UNPRIVILEGED_ID)
-    os.setresuid(UNPRIVILEGED_ID, UNPRIVILEGED_ID, UNPRIVILEGED_ID)
-    if os.getresuid() != (UNPRIVILEGED_ID,) * 3 or os.getresgid() != (UNPRIVILEGED_ID,) * 3:
+def _drop_privileges(workdir: str, own: int, missing: list[str]) -> int:
+    """Hand the folder to an unprivileged id of its own, then become it (irrevocably).
+
+    Only the folder itself changes owner: whatever is inside was made by an earlier worker
+    of the same sandbox, under the same id. Where that id cannot be used (a user namespace
+    that maps only a few ids), the worker becomes ``nobody`` and the report says so.
+
+    Returns:
+        The uid (and gid) the worker now runs as.
+    """
+    target = own
+    try:
+        os.chown(workdir, target, target, follow_symlinks=False)
+        os.setgroups([])
+        os.setresgid(target, target, target)
+        os.setresuid(target, target, target)
+    except OSError:  # EINVAL: the id is not mapped in this user namespace
+        target = UNPRIVILEGED_ID
+        os.chown(workdir, target, target, follow_symlinks=False)
+        os.setgroups([])
+        os.setresgid(target, target, target)
+        os.setresuid(target, target, target)
+        missing.append(
+            f"a uid of its own: uid {own} cannot be used here, so sandboxes share uid "
+            f"{target} (the kernel's other layers still apply to each)"
+        )
+    if os.getresuid() != (target,) * 3 or os.getresgid() != (target,) * 3:
         raise ConfinementError("the worker could not drop root's privileges")
     try:
         os.setuid(0)
     except PermissionError:
-        return
+        return target
     raise ConfinementError("the worker regained root after dropping it")
 
 

@@ -147,7 +147,7 @@ class Sandbox:
         self._startup_s = 0.0
         self._worker_pid: int | None = None
         self._report: SandboxReport | None = None
-        self._live_pid: list[int | None] = [None]
+        self._live_pid: list[int | None] = [None, None]  # supervisor, worker
         self._finalizer = weakref.finalize(self, abandon_worker, workdir, self._live_pid)
 
     @classmethod
@@ -338,7 +338,7 @@ class Sandbox:
             described = message.get("vars")
             if not isinstance(described, dict):
                 return {}
-            return {str(k): str(v) for k, v in described.items()}
+            return {printable(str(k)): printable(str(v)) for k, v in described.items()}
 
     async def get_var(self, name: str, *, max_chars: int = _VALUE_CHARS) -> str | None:
         """``str()`` of one of the cells' variables, read directly (no code of a cell runs).
@@ -371,7 +371,7 @@ class Sandbox:
             }
             message, _, _ = await self._exchange(request)
             value = None if message is None else message.get("value")
-            return value if isinstance(value, str) else None
+            return printable(value) if isinstance(value, str) else None
 
     async def close(self) -> None:
         """Kill the worker and remove the working directory (idempotent)."""
@@ -431,7 +431,7 @@ class Sandbox:
         except ValueError as exc:
             await self._drop_worker()
             raise SandboxError(f"the sandbox worker did not start: {exc}") from None
-        self._worker_pid = worker.worker_pid = pid
+        self._worker_pid = worker.worker_pid = self._live_pid[1] = pid
         self._report = report
         self._startup_s = time.monotonic() - started
 
@@ -439,7 +439,7 @@ class Sandbox:
         worker, self._worker = self._worker, None
         if worker is not None:
             await worker.kill()
-            self._live_pid[0] = None
+            self._live_pid[0] = self._live_pid[1] = None
 
     async def _ensure_worker(self) -> str:
         if self._closed:
@@ -591,7 +591,11 @@ class Sandbox:
             duration_s=duration,
             final=printable(final) if isinstance(final, str) else None,
             reads=tuple(reads),
-            restored=tuple(str(n) for n in restored) if isinstance(restored, list) else (),
+            restored=(
+                tuple(printable(str(n))[:200] for n in restored[:50])
+                if isinstance(restored, list)
+                else ()
+            ),
         )
 
 

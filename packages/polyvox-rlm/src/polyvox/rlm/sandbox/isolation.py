@@ -18,13 +18,43 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["UNPRIVILEGED_ID", "Isolation", "SandboxReport", "sandbox_report"]
+__all__ = [
+    "SANDBOX_UID_BASE",
+    "UNPRIVILEGED_ID",
+    "Isolation",
+    "SandboxReport",
+    "sandbox_report",
+    "sandbox_uid",
+]
 
 Isolation = Literal["kernel", "process"]
 """``"kernel"``: seccomp, Landlock and the rest (the default); ``"process"``: a weaker opt-in."""
 
 UNPRIVILEGED_ID = 65534
-"""The uid and gid a worker started by root drops to (``nobody``/``nogroup``)."""
+"""``nobody``: the uid and gid a worker started by root falls back to where it cannot have
+one of its own (see :func:`sandbox_uid`)."""
+
+SANDBOX_UID_BASE = 0x70000000
+"""The first uid of the range that workers started by root run as, one per sandbox folder."""
+_SANDBOX_UID_SPAN = 0x08000000
+
+
+def sandbox_uid(workdir: str) -> int:
+    """The uid (and gid) of a sandbox whose worker is started by root.
+
+    Derived from the folder's inode, so that two sandboxes alive at once on one file
+    system never share a uid (one cannot touch the other's files, even through ``chmod``,
+    which Landlock does not govern), and a restarted worker keeps its sandbox's uid. The
+    range (from :data:`SANDBOX_UID_BASE`) is one no account uses.
+
+    Args:
+        workdir: The sandbox folder.
+
+    Returns:
+        The id.
+    """
+    return SANDBOX_UID_BASE + os.stat(workdir).st_ino % _SANDBOX_UID_SPAN
+
 
 _PR_GET_SECCOMP = 21
 _SECCOMP_GET_ACTION_AVAIL = 2
@@ -47,9 +77,10 @@ class SandboxReport:
     no_new_privs: bool
     """``PR_SET_NO_NEW_PRIVS``: no set-uid binary or file capability can raise privileges."""
     uid: int
-    """The uid user code runs as."""
+    """The uid user code runs as (predicted by :func:`sandbox_report` for root: the first
+    of the range, :data:`SANDBOX_UID_BASE`; each sandbox gets its own)."""
     dropped_privileges: bool
-    """Whether the worker, started by root, dropped to :data:`UNPRIVILEGED_ID`."""
+    """Whether the worker, started by root, dropped to an unprivileged uid of its own."""
     parent_death_signal: bool
     """The worker is killed when its supervisor dies, and the supervisor kills it and removes
     its folder when the host dies."""
@@ -193,7 +224,7 @@ def sandbox_report(isolation: Isolation = "kernel") -> SandboxReport:
         seccomp=kernel and seccomp_ok,
         landlock_abi=abi if kernel else 0,
         no_new_privs=sys.platform == "linux",
-        uid=UNPRIVILEGED_ID if root else (os.getuid() if sys.platform != "win32" else -1),
+        uid=SANDBOX_UID_BASE if root else (os.getuid() if sys.platform != "win32" else -1),
         dropped_privileges=root,
         parent_death_signal=sys.platform == "linux",
         missing=tuple(missing),

@@ -21,12 +21,13 @@ import contextlib
 import os
 import select
 import signal
-import sys
+import time
 from typing import NoReturn
 
 __all__ = ["remove_folder", "supervise"]
 
 _POLL_S = 0.5
+_HOST_EXIT_S = 2.0
 _PR_SET_DUMPABLE = 4
 
 
@@ -72,18 +73,45 @@ def _wait(worker_pid: int, host_pid: int, workdir: str) -> int:
             return _clean_up(worker_pid, workdir)
         done, status = os.waitpid(worker_pid, os.WNOHANG)
         if done:
+            # A worker that exits with status 0 saw the host close its pipe: the host never
+            # does that but by dying (it kills the group instead), and a dying host closes
+            # its files before it lets go of its children, so wait for that to finish.
+            if (
+                os.WIFEXITED(status)
+                and os.WEXITSTATUS(status) == 0
+                and _host_dies(host_pid, host_fd)
+            ):
+                remove_folder(workdir)
             return _mirror(status)
         events = poller.poll(None if host_fd >= 0 and worker_fd >= 0 else _POLL_S * 1000)
         if any(fd == host_fd for fd, _ in events):
             return _clean_up(worker_pid, workdir)
 
 
+def _host_dies(host_pid: int, host_fd: int) -> bool:
+    """Whether the host exits within :data:`_HOST_EXIT_S`."""
+    if host_fd >= 0:
+        poller = select.poll()
+        poller.register(host_fd, select.POLLIN)
+        if poller.poll(_HOST_EXIT_S * 1000):
+            return True
+        return os.getppid() != host_pid
+    deadline = time.monotonic() + _HOST_EXIT_S
+    while os.getppid() == host_pid:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _mirror(status: int) -> int:
     """Exit as the worker did: with its status, or by its signal."""
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
+        if number not in (signal.SIGKILL, signal.SIGSTOP):  # their action cannot be changed
+            with contextlib.suppress(Exception):
+                signal.signal(number, signal.SIG_DFL)
         with contextlib.suppress(Exception):
-            signal.signal(number, signal.SIG_DFL)
             os.kill(os.getpid(), number)
         return 128 + number
     return os.waitstatus_to_exitcode(status)
@@ -99,20 +127,62 @@ def _clean_up(worker_pid: int, workdir: str) -> int:
 
 
 def remove_folder(workdir: str) -> None:
-    """Remove a sandbox folder, whatever permissions its code left on what it made.
+    """Remove a sandbox folder and everything in it, however the cell's code shaped it.
+
+    Iterative and descriptor-based: any depth (a recursive walk would hit Python's recursion
+    limit, a path one ``PATH_MAX``), two descriptors at a time (the supervisor may hold 64),
+    no symbolic link followed (the folder itself included), nothing above the folder ever
+    touched. A directory that cannot be opened is made readable first (only those beneath
+    the folder, and the folder itself, ever are). Meant for a folder whose worker is dead.
 
     Args:
-        workdir: The folder.
+        workdir: The folder (absolute).
     """
-    import shutil
-
-    def writable(function: object, target: str, exc_info: object) -> None:
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = _open_dir(workdir, flags, None)
+    except FileNotFoundError:
+        return
+    except OSError:  # a symbolic link or something else put in its place: never followed
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            function(target)  # type: ignore[operator]
+            os.unlink(workdir)
+        return
+    names: list[str] = []  # the path from the folder down to the current directory
+    try:
+        while True:
+            child = _empty_but_subdirectories(fd)
+            if child is not None:
+                below = _open_dir(child, flags, fd)
+                os.close(fd)
+                fd, names = below, [*names, child]
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(names.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        os.rmdir(workdir)
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(workdir, onexc=writable)
-    else:
-        shutil.rmtree(workdir, onerror=writable)
+
+def _open_dir(name: str, flags: int, dir_fd: int | None) -> int:
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except PermissionError:  # the cell's code took its own rights away; it is ours to remove
+        os.chmod(name, 0o700, dir_fd=dir_fd)
+        return os.open(name, flags, dir_fd=dir_fd)
+
+
+def _empty_but_subdirectories(fd: int) -> str | None:
+    """Unlink every non-directory in ``fd``; return one subdirectory's name, or ``None``."""
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                return entry.name
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.name, dir_fd=fd)
+    return None

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -285,16 +286,21 @@ class WorkerProcess:
 def abandon_worker(workdir: str, live_pid: list[int | None]) -> None:
     """Kill a sandbox's worker if it is still ours, and remove its working directory.
 
-    Runs when a sandbox closes, or when one is garbage-collected without being closed.
+    Runs when a sandbox closes, or when one is garbage-collected without being closed. The
+    folder is removed only once the worker no longer runs, so that nothing it does can race
+    the removal.
 
     Args:
         workdir: The working directory.
-        live_pid: A one-item list holding the current worker's pid, or ``None``.
+        live_pid: ``[supervisor pid, worker pid]`` of the current worker, or ``None`` s.
     """
-    pid = live_pid[0]
-    if pid is not None and _is_own_worker(pid):
+    supervisor, worker = live_pid[0], live_pid[1] if len(live_pid) > 1 else None
+    if supervisor is not None and _is_own_worker(supervisor):
         with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(supervisor, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while worker is not None and _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.001)
     remove_folder(workdir)
 
 

@@ -16,14 +16,22 @@ What it refuses (``EPERM``, so Python raises ``PermissionError``):
 * other processes: ``ptrace``, ``process_vm_readv``/``writev``, ``pidfd_*``, ``kcmp``, and
   ``kill``/``tgkill``/``rt_sigqueueinfo`` aimed anywhere but the worker itself (``tkill``
   always);
-* the kernel's sharper tools: ``mount`` and the new mount API, ``chroot``, ``pivot_root``,
+* the kernel's sharper tools: ``mount`` and the new mount API (``open_tree_attr``,
+  ``listmount`` and ``statmount`` included), ``chroot``, ``pivot_root``,
   ``unshare``, ``setns``, ``bpf``, ``perf_event_open``, ``keyctl``, ``io_uring_*``,
   ``userfaultfd``, ``open_by_handle_at``, module loading, ``kexec``, ``reboot``, clocks,
   ``mknod``, SysV and POSIX message queues, semaphores and shared memory, ``personality``;
 * its own confinement: ``setrlimit``, ``prlimit64`` with a new limit, ``setpriority`` and the
   scheduler setters (no raising of priority), ``ioprio_set``, every ``set*id`` call,
   ``setgroups``, ``capset``, ``setsid``, ``setpgid``, ``seccomp`` itself, Landlock's calls,
-  and every ``prctl`` but a few harmless ones (so no clearing of the parent-death signal);
+  ``lsm_set_self_attr``, and every ``prctl`` but a few that only read (so no clearing of the
+  parent-death signal, no renaming of the process);
+* attributes that Landlock does not govern, through the newest calls (``setxattrat``,
+  ``removexattrat``, ``file_setattr``).
+
+The filter lists what it refuses and allows the rest (an allow-list of the calls CPython
+makes would break with each new C library); calls newer than this table pass, which is why
+the table tracks the kernel's latest additions.
 * ``ioctl(TIOCSTI)`` (typing into a terminal).
 
 A system call made through another architecture's ABI (the x32 ABI on x86-64, or a foreign
@@ -206,6 +214,14 @@ SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "shmctl": (31, 195),
     "shmdt": (67, 197),
     "ioctl": (16, 29),
+    # Calls added since Linux 6.8 share one number on every architecture.
+    "statmount": (457, 457),
+    "listmount": (458, 458),
+    "lsm_set_self_attr": (460, 460),
+    "setxattrat": (463, 463),
+    "removexattrat": (466, 466),
+    "open_tree_attr": (467, 467),
+    "file_setattr": (469, 469),
 }
 """The system calls the filter names, by architecture."""
 
@@ -219,7 +235,6 @@ DENIED_SYSCALLS: frozenset[str] = frozenset(SYSCALLS) - _CONDITIONAL
 _PRCTL_ALLOWED = (
     2,  # PR_GET_PDEATHSIG
     3,  # PR_GET_DUMPABLE
-    15,  # PR_SET_NAME (a thread's own name)
     16,  # PR_GET_NAME
     21,  # PR_GET_SECCOMP
     23,  # PR_CAPBSET_READ

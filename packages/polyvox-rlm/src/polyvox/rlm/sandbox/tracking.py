@@ -3,16 +3,26 @@
 ``context`` in the REPL is a :class:`TrackedStr`: slicing or indexing it records the span it
 returns (in ``context`` coordinates), and so does slicing a document's ``text`` in
 ``documents``. ``search`` and ``bm25_search`` record the spans of the hits they return.
-Whole-string operations (``len``, ``in``, ``split``, ``find``, iteration, regular expressions
-run directly on ``context``) are not recorded: they produce no text the model is shown
-unless it slices it afterwards.
+
+Operations that hand back text made from the whole string record a read of all of it:
+``str()``, ``repr()``, ``print``, f-strings and ``format``, iteration (``list(context)``,
+``"".join(context)``, ``for ch in context``), ``+``, ``*`` and ``%``, ``encode``, and every
+``str`` method that returns text (``split``, ``splitlines``, ``partition``, ``replace``,
+``upper``, ``strip``, ``join``...).
+
+Not recorded: operations that return no text (``len``, ``in``, ``==``, ``hash``, ``find``,
+``index``, ``count``, ``startswith``, the ``is...`` tests), functions of the ``re`` module
+run directly on ``context`` (they read the characters without calling any method; the
+``search`` helper is the recorded way), another string's ``join`` of a list holding
+``context`` (``"-".join([context])``), and ``str``'s own methods called unbound
+(``str.__str__(context)``, ``str.split(context)``).
 """
 
 from __future__ import annotations
 
 from typing import Any, SupportsIndex
 
-__all__ = ["ReadTracker", "TrackedStr"]
+__all__ = ["WHOLE_READS", "ReadTracker", "TrackedStr"]
 
 _COMPACT_AT = 4096
 
@@ -112,3 +122,40 @@ class TrackedStr(str):
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles are plain strings."""
         return (str, (str.__str__(self),))
+
+    def __radd__(self, other: object) -> str:
+        """``other + context``: a read of all of it."""
+        if not isinstance(other, str):
+            return NotImplemented
+        self._read_all()
+        return str.__add__(other, str.__str__(self))
+
+    def _read_all(self) -> None:
+        self._rlm_tracker.add(self._rlm_base, self._rlm_base + str.__len__(self))
+
+
+WHOLE_READS = (
+    "__str__", "__repr__", "__format__", "__iter__", "__add__", "__mul__", "__rmul__",
+    "__mod__", "__rmod__", "encode", "split", "rsplit", "splitlines", "partition",
+    "rpartition", "upper", "lower", "casefold", "title", "capitalize", "swapcase", "strip",
+    "lstrip", "rstrip", "replace", "expandtabs", "center", "ljust", "rjust", "zfill",
+    "format", "format_map", "translate", "removeprefix", "removesuffix", "join",
+)  # fmt: skip
+"""Methods of :class:`TrackedStr` that record a read of the whole string."""
+
+
+def _reading_all(name: str) -> Any:
+    method = getattr(str, name)
+
+    def read_all(self: TrackedStr, *args: Any, **kwargs: Any) -> Any:
+        self._read_all()
+        return method(self, *args, **kwargs)
+
+    read_all.__name__ = read_all.__qualname__ = name
+    read_all.__doc__ = method.__doc__
+    return read_all
+
+
+for _name in WHOLE_READS:
+    setattr(TrackedStr, _name, _reading_all(_name))
+del _name
