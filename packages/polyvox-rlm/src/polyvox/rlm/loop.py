@@ -38,6 +38,7 @@ from polyvox.rlm.prompts import (
     skipped_blocks_note,
     system_prompt,
 )
+from polyvox.rlm.sandbox.isolation import SandboxReport
 from polyvox.rlm.trajectory import CallKind, CellOutcome, Step, SubCall, Trajectory, merge_spans
 
 if TYPE_CHECKING:
@@ -197,6 +198,9 @@ class DepthRun:
             if isinstance(exc, RLMLimitError) or not isinstance(exc, Exception):
                 raise
             raise RLMError(f"could not start the REPL sandbox: {exc}") from exc
+        report = getattr(sandbox, "report", None)
+        if isinstance(report, SandboxReport):
+            self.trajectory.sandbox = report
         try:
             await self._loop(sandbox)
         except RLMLimitError as exc:

@@ -33,6 +33,7 @@ from polyvox.rlm.checked import (
     as_str,
     as_str_list,
 )
+from polyvox.rlm.sandbox.isolation import SandboxReport
 
 __all__ = [
     "CallKind",
@@ -273,6 +274,8 @@ class Trajectory:
     """Merged character spans of the context that code read."""
     duration_s: float = 0.0
     """Wall time of the run."""
+    sandbox: SandboxReport | None = None
+    """The isolation layers its REPL's worker applied (``None`` for a custom REPL)."""
 
     # ---- totals ------------------------------------------------------------------------------
 
@@ -397,6 +400,7 @@ class Trajectory:
             "stopped": self.stopped,
             "read_spans": [list(s) for s in self.read_spans],
             "duration_s": self.duration_s,
+            "sandbox": self.sandbox.to_dict() if self.sandbox is not None else None,
         }
 
     @classmethod
@@ -411,6 +415,7 @@ class Trajectory:
             stopped=as_opt_str(data, "stopped"),
             read_spans=as_spans(data, "read_spans"),
             duration_s=as_float(data, "duration_s"),
+            sandbox=_sandbox_report(data.get("sandbox")),
         )
 
     def _records(self, run: str, node: str, parent: str | None) -> Iterator[dict[str, Any]]:
@@ -499,6 +504,16 @@ def _outcome(data: Mapping[str, Any]) -> CellOutcome:
         reads=as_spans(data, "reads"),
         restored=as_str_list(data, "restored"),
     )
+
+
+def _sandbox_report(value: object) -> SandboxReport | None:
+    """A trajectory file's sandbox report; ``None`` when absent or not a valid one."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return SandboxReport.from_dict(value)
+    except ValueError:
+        return None
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -101,6 +101,13 @@ def _summary(t: Trajectory) -> str:
         f"{_e(t.documents)} documents, {_e(share)} read; {_e(len(t.steps))} steps; "
         f"{_e(f'{t.duration_s:.2f}')} s</p>"
     )
+    if t.sandbox is not None:
+        layers = ", ".join(t.sandbox.layers)
+        out.append(
+            f'<p class="muted">Sandbox ({_e(t.sandbox.isolation)} isolation): {_e(layers)}'
+            + "".join(f"<br>not in force: {_e(m)}" for m in t.sandbox.missing)
+            + "</p>"
+        )
     out.append(
         "<table><tr><th>depth</th><th>calls</th><th>input tokens</th><th>output tokens</th>"
         "<th>cost (USD)</th></tr>" + "".join(rows) + "</table>"

@@ -27,10 +27,10 @@ the next call, and the function object is referenced only by the interpreter's h
 (``gc`` introspection is refused, and so is changing a function's defaults or code). It
 looks up no globals and defines no nested functions.
 
-Audit hooks are not a security boundary on their own (PEP 578 says so): the worker also runs
-with kernel resource limits, in its own session, and with the functions that act without an
-audit event removed (:func:`polyvox.rlm.sandbox.guard.remove_unaudited`). Stronger isolation
-(containers, seccomp, an unprivileged user) is the deployer's job.
+Audit hooks are not a security boundary (PEP 578 says so, and an attack that reaches native
+code gets past any of them): the boundary is the kernel's confinement of the worker
+(:mod:`polyvox.rlm.sandbox.confine`: seccomp, Landlock, an unprivileged uid). The hook is
+defence in depth, and where the model's code gets clear error messages.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ This closes the direct routes (``llm_query.__func__``, ``llm_query.__self__``,
 ``llm_query.__call__.__globals__``, ``type(llm_query).__call__.__globals__``). It does not
 make the worker's internals unreachable: any frame the cell obtains (a traceback's
 ``tb_frame``, ``sys._getframe`` reached through an allowed module) has ``f_back``, which
-Python does not audit, up to the worker's own frames. The audit hook and the kernel limits
-are the boundary; the host checks everything the worker tells it.
+Python does not audit, up to the worker's own frames. The kernel's confinement of the worker
+is the boundary; the host checks everything the worker tells it.
 """
 
 from __future__ import annotations

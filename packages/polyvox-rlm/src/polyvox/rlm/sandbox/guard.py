@@ -5,7 +5,7 @@ messages and module sets, the ``__import__`` the REPL's builtins get (a clear ``
 for modules outside the allow-list), and :func:`remove_unaudited`, which takes away functions
 that act outside the process without raising an audit event. The allow-list is advisory:
 modules that are allowed (``typing``, ``random``) themselves reach ``sys`` and ``os``; the
-audit hook and the kernel limits are the boundary.
+kernel's confinement of the worker is the boundary.
 """
 
 from __future__ import annotations

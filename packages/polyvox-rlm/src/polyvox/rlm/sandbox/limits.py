@@ -87,8 +87,8 @@ class SandboxLimits:
     ``rlm_query`` together."""
     allowed_imports: frozenset[str] = field(default=DEFAULT_ALLOWED_IMPORTS)
     """Top-level modules the REPL's code may import (they are imported before lock-down).
-    Advisory: allowed modules themselves reach ``sys`` and ``os``; the audit hook and the
-    kernel limits are the boundary."""
+    Advisory: allowed modules themselves reach ``sys`` and ``os``; the kernel's confinement
+    of the worker (see ``isolation``) is the boundary."""
     disk_mb: int = 256
     """Most MiB the files in the worker's working directory may hold together. Checked
     (by the audit hook) each time a file is created or opened for writing, or a directory is
