@@ -82,7 +82,7 @@ async def test_the_rlm_refuses_the_same_way(
         "polyvox.rlm.sandbox.host.seccomp_unavailable_reason", lambda: "no seccomp here"
     )
     emulator.script(repl("FINAL('x')"), model=ROOT)
-    with pytest.raises(RLMError, match="no seccomp here.*isolation='process'"):
+    with pytest.raises(RLMError, match=r"no seccomp here.*isolation='process'"):
         await make_rlm().ainvoke({"question": "q", "context": "c"})
 
 
@@ -126,7 +126,7 @@ async def test_two_sandboxes_never_share_a_uid() -> None:
     ):
         assert first.report.uid != second.report.uid
         assert first.report.uid >= SANDBOX_UID_BASE
-        assert Path(first.workdir).stat().st_uid == first.report.uid
+        assert os.stat(first.workdir).st_uid == first.report.uid
         # A restarted worker keeps its sandbox's uid (and so its files).
         uid = first.report.uid
         await first.run("open('kept.txt', 'w').write('x')")
