@@ -227,6 +227,10 @@ EXITS = {
     + "o['close'](channel._read_fd)\no['close'](channel._write_fd)\n",
     "raise-the-exit-exception": PLANT
     + "raise " + SYS + ".modules['polyvox.rlm.sandbox.repl'].HostGone('bye')\n",
+    "swap-os._exit-then-close-the-pipes": PLANT
+    + "o['_exit'] = lambda code: None\n"
+    + "channel = " + REPL_OBJECT + "._channel\n"
+    + "o['close'](channel._read_fd)\no['close'](channel._write_fd)\n",
     "sys-exit-from-a-thread-of-C": PLANT
     + SYS + ".exit(0)\n",
 }  # fmt: skip

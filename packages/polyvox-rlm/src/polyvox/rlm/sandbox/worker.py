@@ -30,6 +30,7 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from polyvox.rlm.sandbox.audit import install_audit_hook
@@ -47,8 +48,13 @@ _CONFINEMENT_MODULES = frozenset(
 _NEVER_LOADED = ("_posixsubprocess", "_testcapi", "_testinternalcapi", "_xxsubinterpreters")
 
 
-def main() -> NoReturn:
-    """Fork the supervisor, then run the worker until the host closes the pipe."""
+def main(_exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
+    """Fork the supervisor, then run the worker until the host closes the pipe.
+
+    ``_exit`` is bound when this module loads and kept in a default (an immutable tuple the
+    audit hook forbids replacing), so a cell that swaps ``os._exit`` for something else
+    cannot steer the worker into interpreter finalization.
+    """
     started = time.monotonic()
     host_pid = int(sys.argv[2])
     supervisor_pid = os.getpid()
@@ -59,7 +65,7 @@ def main() -> NoReturn:
     try:
         code = _run_worker(started, supervisor_pid)
     finally:
-        os._exit(code)
+        _exit(code)
 
 
 def _run_worker(started: float, supervisor_pid: int) -> int:
