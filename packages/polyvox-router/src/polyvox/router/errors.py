@@ -46,6 +46,7 @@ __all__ = [
     "RouterError",
     "StreamInterruptedError",
     "error_kind",
+    "is_caller_refusal",
     "is_content_filter_error",
     "is_programming_error",
     "retry_after_of",
@@ -107,6 +108,26 @@ def error_kind(exc: BaseException) -> ErrorKind:
     if isinstance(exc, ConnectionError):
         return ErrorKind.CONNECTION
     return ErrorKind.API
+
+
+def is_caller_refusal(exc: BaseException) -> bool:
+    """Tell whether a failure is the caller's own guard refusing the call before it was sent.
+
+    A budget that the call would pass (:class:`~polyvox.core.ledger.BudgetExceededError`) or
+    a budget check that cannot reach its ledger and fails closed
+    (:class:`~polyvox.core.ledger.LedgerUnavailableError`) says nothing of any deployment:
+    the router raises it at once, as itself, with no retry, no fallback and nothing counted
+    on a breaker.
+
+    Args:
+        exc: What the deployment's call raised.
+
+    Returns:
+        True for those two errors.
+    """
+    from polyvox.core.ledger.errors import BudgetExceededError, LedgerUnavailableError
+
+    return isinstance(exc, BudgetExceededError | LedgerUnavailableError)
 
 
 def is_programming_error(exc: BaseException) -> bool:

@@ -17,6 +17,7 @@ from langchain_core.globals import get_llm_cache
 from polyvox.core.chat_model import PolyvoxChatModel
 from polyvox.core.invocation import message_from_result
 from polyvox.router.attempts import areport, report
+from polyvox.router.errors import is_caller_refusal
 
 _INVOKE = PolyvoxChatModel.invoke
 _AINVOKE = PolyvoxChatModel.ainvoke
@@ -92,15 +93,15 @@ def invoke(
             stats.started(name)
             try:
                 target = router._target(deployment, spec)
-                if config is None and direct_target(target, spec):
+                if direct_target(target, spec) and (config is None or "callbacks" not in config):
                     # the router's own direct path: nothing observes this call either
                     result = target._generate(messages, stop=spec.stop, **spec.kwargs)
                     message = message_from_result(result)
                 else:
                     message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
             except BaseException as exc:
-                if not isinstance(exc, Exception):  # interrupted: no outcome to record
-                    stats.ended(name)
+                if not isinstance(exc, Exception) or is_caller_refusal(exc):
+                    stats.ended(name)  # interrupted, or refused by a budget: no outcome
                     raise
                 wait, verdict = loop.failed(deployment, exc, time.perf_counter() - start, retries)
                 report(board, name, verdict)
@@ -157,7 +158,9 @@ async def ainvoke(
             try:
                 target = router._target(deployment, spec)
                 async with cut:
-                    if config is None and direct_target(target, spec):
+                    if direct_target(target, spec) and (
+                        config is None or "callbacks" not in config
+                    ):
                         result = await target._agenerate(messages, stop=spec.stop, **spec.kwargs)
                         message = message_from_result(result)
                     else:
@@ -165,8 +168,8 @@ async def ainvoke(
                             messages, config, stop=spec.stop, **spec.kwargs
                         )
             except BaseException as exc:
-                if not isinstance(exc, Exception):  # cancelled: no outcome to record
-                    stats.ended(name)
+                if not isinstance(exc, Exception) or is_caller_refusal(exc):
+                    stats.ended(name)  # cancelled, or refused by a budget: no outcome
                     raise
                 latency = time.perf_counter() - start
                 wait, verdict = loop.failed(deployment, exc, latency, retries, cut=cut.expired())

@@ -330,7 +330,7 @@ class Router(ToolBindingModel):
             return super().invoke(input, config, stop=stop, **kwargs)
         messages = normalize_input(self, input)
         loop, spec = planning.prepare(self, messages, stop, kwargs, config.get("metadata"))
-        return _with_id(invoking.invoke(self, loop, messages, spec, None))
+        return _with_id(invoking.invoke(self, loop, messages, spec, runs.caller_config(config)))
 
     async def ainvoke(
         self,
@@ -346,7 +346,8 @@ class Router(ToolBindingModel):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         messages = normalize_input(self, input)
         loop, spec = await planning.aprepare(self, messages, stop, kwargs, config.get("metadata"))
-        return _with_id(await invoking.ainvoke(self, loop, messages, spec, None))
+        child = runs.caller_config(config)
+        return _with_id(await invoking.ainvoke(self, loop, messages, spec, child))
 
     def stream(
         self,

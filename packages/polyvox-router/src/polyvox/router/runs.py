@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
 
-__all__ = ["NOSTREAM_TAG", "PendingRun", "child_config", "remember", "take"]
+__all__ = ["NOSTREAM_TAG", "PendingRun", "caller_config", "child_config", "remember", "take"]
 
 NOSTREAM_TAG = "nostream"
 """Tag on the deployment's child run: LangGraph's message streaming then takes each token
@@ -135,6 +135,25 @@ def child_config(
     )
     asynchronous = isinstance(parent, AsyncCallbackManagerForLLMRun)
     return _child(parent.run_id, inheritable, asynchronous), dict(parent.metadata)
+
+
+def caller_config(config: RunnableConfig) -> RunnableConfig | None:
+    """What the deployment's call keeps of the caller's config on the router's direct path.
+
+    Nothing observes the router's own run there, but a deployment's model may carry its own
+    callbacks (a cost handler with budgets): they must see the caller's metadata and tags
+    (``workspace_id``, ``user_id``...) as they would without the router.
+
+    Args:
+        config: The caller's config (after ``ensure_config``).
+
+    Returns:
+        ``{"metadata", "tags"}`` when the caller gave either, else ``None``.
+    """
+    metadata, tags = config.get("metadata"), config.get("tags")
+    if not metadata and not tags:
+        return None
+    return {"metadata": dict(metadata or {}), "tags": list(tags or [])}
 
 
 def _child(

@@ -39,7 +39,7 @@ from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGenerationChunk
 
 from polyvox.router.attempts import areport, health, report
-from polyvox.router.errors import StreamInterruptedError
+from polyvox.router.errors import StreamInterruptedError, is_caller_refusal
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
@@ -272,7 +272,8 @@ def stream(
                 for piece in target.stream(messages, config, stop=spec.stop, **spec.kwargs):
                     yield from _emit(loop, deployment, state, state.take(piece))
             except BaseException as exc:
-                if not isinstance(exc, Exception):  # cancelled, or the consumer stopped
+                if not isinstance(exc, Exception) or is_caller_refusal(exc):
+                    # cancelled, the consumer stopped, or a budget refused the call
                     if not state.last_seen:
                         stats.ended(name)
                     raise
@@ -366,7 +367,8 @@ async def astream(
                     for out in _emit(loop, deployment, state, state.take(piece)):
                         yield out
             except BaseException as exc:
-                if not isinstance(exc, Exception):  # cancelled, or the consumer stopped
+                if not isinstance(exc, Exception) or is_caller_refusal(exc):
+                    # cancelled, the consumer stopped, or a budget refused the call
                     if not state.last_seen:
                         stats.ended(name)
                     raise

@@ -57,8 +57,9 @@ class CostCallbackHandler(BaseCallbackHandler):
     """Called in the caller's thread or task: recording only enqueues, so no hop is needed."""
 
     raise_error = True
-    """Lets a ``BudgetExceededError`` stop the call; every other failure of the handler is
-    logged and swallowed, so recording never breaks a call."""
+    """Lets a budget refusal (``BudgetExceededError``, or ``LedgerUnavailableError`` when the
+    check cannot reach its ledger) stop the call; every failure of recording is logged and
+    swallowed, so recording never breaks a call."""
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         catalog: ModelCatalog | None = None,
         *,
         budgets: BudgetGuard | None = None,
+        fail_open: bool = False,
     ) -> None:
         """Create a handler.
 
@@ -75,8 +77,15 @@ class CostCallbackHandler(BaseCallbackHandler):
             catalog: Where prices come from (the default catalog).
             budgets: Budgets checked before each call from an estimate of its cost; a call
                 that would pass one raises ``BudgetExceededError`` and is not sent.
+            fail_open: What a budget check that cannot be made does (the ledger's database
+                is down, the estimate fails). ``False`` (the default): the guard fails
+                closed, the call raises (``LedgerUnavailableError`` for the database) and is
+                not sent. ``True``: the call goes ahead unguarded, and every such call logs
+                a warning on the ``polyvox.costs`` logger.
         """
         self.budgets = budgets
+        self.fail_open = fail_open
+        """Whether a call goes ahead when its budget check cannot be made."""
         if ledger is None:
             from polyvox.core.tracking.recorder import default_ledger
 
@@ -109,7 +118,14 @@ class CostCallbackHandler(BaseCallbackHandler):
         model = str(meta.get("ls_model_name") or params.get("model") or "unknown")
         run = _Run(provider, model, attribution_from(meta, tags), parent_run_id)
         if self.budgets is not None and self._reserves(provider, parent_run_id):
-            run.reservation = self._reserve(run, prompt, params)  # may raise: stops the call
+            try:
+                run.reservation = self._reserve(run, prompt, params)  # may raise: stops the call
+            except BaseException:
+                # Refused before anything was sent: no call to record, and a router's (or an
+                # adapter's) run above it must not be recorded as a failed call either.
+                if parent_run_id is not None:
+                    self._mark_outer_model_run(parent_run_id)
+                raise
         with self._lock:
             self._runs[run_id] = run
 
@@ -140,8 +156,21 @@ class CostCallbackHandler(BaseCallbackHandler):
         except BudgetExceededError:
             raise
         except Exception:
-            logger.exception(
-                "budget check failed for %s/%s; the call goes ahead", run.provider, run.model
+            if not self.fail_open:
+                logger.warning(
+                    "budget check failed for %s/%s; the call is refused (the guard fails "
+                    "closed; CostCallbackHandler(fail_open=True) lets it go ahead)",
+                    run.provider,
+                    run.model,
+                    exc_info=True,
+                )
+                raise
+            logger.warning(
+                "budget check failed for %s/%s; the call goes ahead unguarded "
+                "(CostCallbackHandler(fail_open=True))",
+                run.provider,
+                run.model,
+                exc_info=True,
             )
             return None
 

@@ -1,0 +1,122 @@
+"""Budgets through the router: a refusal is the caller's, never a deployment's failure.
+
+A cost handler with ``budgets=`` refuses a call that would pass a budget before anything is
+sent. Through the router that refusal must reach the caller as ``BudgetExceededError`` at
+once: no retry, no fallback to another deployment, nothing counted on a breaker (three
+blocked calls from one workspace must not open the breakers that serve everyone else). The
+handler sees the caller's run metadata wherever it is attached: on the router's call, or on
+each deployment's model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polyvox.core.ledger import Budget, BudgetExceededError, BudgetGuard, Ledger
+from polyvox.core.tracking import CostCallbackHandler
+from polyvox.router import Router
+from polyvox.router.breaker import BreakerBoard, BreakerConfig, BreakerState
+from polyvox.testing import Emulator, Reply, Usage
+from tests.router.conftest import OpenAIFactory
+
+TIGHT = {"workspace_id": "tight"}
+FREE = {"workspace_id": "free"}
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def handler(ledger: Ledger) -> CostCallbackHandler:
+    guard = BudgetGuard(ledger, [Budget("workspace", "tight", Decimal("0"))])
+    return CostCallbackHandler(ledger, budgets=guard)
+
+
+def _router(openai_model: OpenAIFactory, **model_kwargs: Any) -> tuple[Router, BreakerBoard]:
+    board = BreakerBoard(BreakerConfig(failure_threshold=2))
+    models = [openai_model("gpt-4o-mini", **model_kwargs), openai_model("gpt-4.1", **model_kwargs)]
+    return Router(models, strategy="cost", max_retries=2, breakers=board), board
+
+
+def _config(handler: CostCallbackHandler | None, metadata: dict[str, str]) -> dict[str, Any]:
+    config: dict[str, Any] = {"metadata": metadata}
+    if handler is not None:
+        config["callbacks"] = [handler]
+    return config
+
+
+@pytest.mark.parametrize("attached", ["on the call", "on each model"])
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
+async def test_a_budget_refusal_is_raised_as_itself_and_touches_no_breaker(
+    emulator: Emulator,
+    openai_model: OpenAIFactory,
+    handler: CostCallbackHandler,
+    ledger: Ledger,
+    attached: str,
+    mode: str,
+) -> None:
+    on_model = attached == "on each model"
+    router, board = _router(openai_model, **({"callbacks": [handler]} if on_model else {}))
+    config = _config(None if on_model else handler, TIGHT)
+    for _ in range(3):
+        with pytest.raises(BudgetExceededError, match="tight"):
+            if mode == "invoke":
+                router.invoke("my question", config=config)
+            elif mode == "ainvoke":
+                await router.ainvoke("my question", config=config)
+            elif mode == "stream":
+                list(router.stream("my question", config=config))
+            else:
+                [chunk async for chunk in router.astream("my question", config=config)]
+    assert emulator.requests == [], "nothing was sent"
+    names = [d.name for d in router.deployments]
+    assert {name: board.state(name) for name in names} == dict.fromkeys(names, BreakerState.CLOSED)
+    assert router.stats.total_calls() == 0, "no attempt was recorded"
+    assert all(router.stats.in_flight(name) == 0 for name in names)
+    # Another workspace is served as usual, and its call is attributed to it.
+    emulator.script(Reply("fine", usage=Usage(prompt_tokens=10, completion_tokens=2)))
+    answer = router.invoke("hello", config=_config(None if on_model else handler, FREE))
+    assert answer.content == "fine"
+    ledger.flush()
+    assert [r.workspace_id for r in ledger.records()] == ["free"]
+
+
+@pytest.mark.parametrize("through", ["model", "router"])
+def test_an_unreachable_ledger_refuses_the_call_by_default(
+    emulator: Emulator,
+    openai_model: OpenAIFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    through: str,
+) -> None:
+    from polyvox.core.ledger import LedgerUnavailableError
+    from tests.core.test_budgets import REFUSED_PG_URL
+
+    with Ledger(REFUSED_PG_URL, spill_path=tmp_path / "spill.jsonl") as down:
+        guard = BudgetGuard(down, [Budget("workspace", "tight", Decimal("1"))])
+        closed = CostCallbackHandler(down, budgets=guard)
+        router, board = _router(openai_model)
+        target = router if through == "router" else openai_model("gpt-4o-mini")
+        with caplog.at_level("WARNING", logger="polyvox.costs"):
+            with pytest.raises(LedgerUnavailableError):
+                target.invoke("q", config=_config(closed, TIGHT))
+        assert emulator.requests == [], "the guard failed closed: nothing was sent"
+        assert "the call is refused (the guard fails closed" in caplog.text
+        assert all(board.state(d.name) is BreakerState.CLOSED for d in router.deployments)
+        # fail_open=True is a named choice, and each call that uses it says so.
+        opened = CostCallbackHandler(down, budgets=guard, fail_open=True)
+        emulator.script(Reply("went ahead"))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="polyvox.costs"):
+            answer = target.invoke("q", config=_config(opened, TIGHT))
+        assert answer.content == "went ahead"
+        assert "goes ahead unguarded (CostCallbackHandler(fail_open=True))" in caplog.text
