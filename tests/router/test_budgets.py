@@ -47,6 +47,16 @@ def _router(openai_model: OpenAIFactory, **model_kwargs: Any) -> tuple[Router, B
     return Router(models, strategy="cost", max_retries=2, breakers=board), board
 
 
+async def _call(router: Router, mode: str, config: dict[str, Any]) -> object:
+    if mode == "invoke":
+        return router.invoke("my question", config=config)
+    if mode == "ainvoke":
+        return await router.ainvoke("my question", config=config)
+    if mode == "stream":
+        return list(router.stream("my question", config=config))
+    return [chunk async for chunk in router.astream("my question", config=config)]
+
+
 def _config(handler: CostCallbackHandler | None, metadata: dict[str, str]) -> dict[str, Any]:
     config: dict[str, Any] = {"metadata": metadata}
     if handler is not None:
@@ -69,14 +79,7 @@ async def test_a_budget_refusal_is_raised_as_itself_and_touches_no_breaker(
     config = _config(None if on_model else handler, TIGHT)
     for _ in range(3):
         with pytest.raises(BudgetExceededError, match="tight"):
-            if mode == "invoke":
-                router.invoke("my question", config=config)
-            elif mode == "ainvoke":
-                await router.ainvoke("my question", config=config)
-            elif mode == "stream":
-                list(router.stream("my question", config=config))
-            else:
-                [chunk async for chunk in router.astream("my question", config=config)]
+            await _call(router, mode, config)
     assert emulator.requests == [], "nothing was sent"
     names = [d.name for d in router.deployments]
     assert {name: board.state(name) for name in names} == dict.fromkeys(names, BreakerState.CLOSED)
@@ -106,9 +109,11 @@ def test_an_unreachable_ledger_refuses_the_call_by_default(
         closed = CostCallbackHandler(down, budgets=guard)
         router, board = _router(openai_model)
         target = router if through == "router" else openai_model("gpt-4o-mini")
-        with caplog.at_level("WARNING", logger="polyvox.costs"):
-            with pytest.raises(LedgerUnavailableError):
-                target.invoke("q", config=_config(closed, TIGHT))
+        with (
+            caplog.at_level("WARNING", logger="polyvox.costs"),
+            pytest.raises(LedgerUnavailableError),
+        ):
+            target.invoke("q", config=_config(closed, TIGHT))
         assert emulator.requests == [], "the guard failed closed: nothing was sent"
         assert "the call is refused (the guard fails closed" in caplog.text
         assert all(board.state(d.name) is BreakerState.CLOSED for d in router.deployments)
