@@ -151,3 +151,25 @@ def test_importing_the_package_does_not_import_redis() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+async def test_a_key_of_the_wrong_type_is_a_miss_for_that_key_only(
+    server: redis.Redis, prefix: str, caplog: pytest.LogCaptureFixture, fail_open: bool
+) -> None:
+    cache = RedisResponseCache(REDIS_URL, prefix=prefix, fail_open=fail_open)
+    cache.update("good", LLM, ANSWER)
+    server.lpush(prefix + cache_key("bad", LLM), "another program's list")
+    with caplog.at_level(logging.WARNING, logger="polyvox.costs"):
+        assert cache.lookup("bad", LLM) is None
+    assert "could not be read" in caplog.text
+    assert "going on without it" not in caplog.text, "the cache stayed on"
+    assert cache.lookup("good", LLM) is not None, "every other key still answers"
+    assert not server.exists(prefix + cache_key("bad", LLM)), "the bad entry was removed"
+    server.lpush(prefix + cache_key("bad-async", LLM), "x")
+    assert await cache.alookup("bad-async", LLM) is None
+    assert await cache.alookup("good", LLM) is not None
+    cache.update("bad", LLM, ANSWER)  # the key is usable again
+    assert cache.lookup("bad", LLM) is not None
+    await cache.aclose()
+    cache.close()

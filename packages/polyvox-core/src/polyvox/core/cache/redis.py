@@ -10,6 +10,7 @@ standalone Redis (or a single-shard deployment), not Redis Cluster.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -141,6 +142,10 @@ class RedisResponseCache(ResponseCache):
                 if payload is not None and (value := self._decode(payload)) is None:
                     client.delete(key)
                     client.zrem(self._index, key)
+            except redis.ResponseError as exc:  # this entry is bad (WRONGTYPE): a miss
+                self._bad_entry(exc, key)
+                with contextlib.suppress(*_FAILURES):
+                    client.delete(key)
             except _FAILURES as exc:
                 self._failed(exc, "lookup")
         return self._answer(value)
@@ -203,6 +208,10 @@ class RedisResponseCache(ResponseCache):
                 if payload is not None and (value := self._decode(payload)) is None:
                     await client.delete(key)
                     await client.zrem(self._index, key)
+            except redis.ResponseError as exc:  # this entry is bad (WRONGTYPE): a miss
+                self._bad_entry(exc, key)
+                with contextlib.suppress(*_FAILURES):
+                    await client.delete(key)
             except _FAILURES as exc:
                 self._failed(exc, "lookup")
         return self._answer(value)
@@ -324,6 +333,16 @@ class RedisResponseCache(ResponseCache):
     def _error(self, exc: Exception, action: str) -> CacheUnavailableError:
         msg = f"the Redis response cache at {redact_url(self.url)} is unreachable ({action}): {exc}"
         return CacheUnavailableError(msg)
+
+    def _bad_entry(self, exc: Exception, key: str) -> None:
+        """One entry the server refuses to read (another program's key of another type):
+        a miss for that key only, removed; the cache stays on for every other key."""
+        logger.warning(
+            "Redis response cache: entry %s could not be read (%s); treated as a miss and "
+            "removed",
+            key,
+            exc,
+        )
 
     def _failed(self, exc: Exception, action: str) -> None:
         """Raise (``fail_open`` off) or log and leave the server alone for a while."""
