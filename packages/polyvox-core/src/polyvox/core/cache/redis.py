@@ -335,11 +335,12 @@ class RedisResponseCache(ResponseCache):
         return CacheUnavailableError(msg)
 
     def _bad_entry(self, exc: Exception, key: str) -> None:
-        """One entry the server refuses to read (another program's key of another type):
-        a miss for that key only, removed; the cache stays on for every other key."""
+        """Log an entry the server refuses to read (a key of another type).
+
+        It is a miss for that key only, and removed; the cache stays on for every other key.
+        """
         logger.warning(
-            "Redis response cache: entry %s could not be read (%s); treated as a miss and "
-            "removed",
+            "Redis response cache: entry %s could not be read (%s); treated as a miss and removed",
             key,
             exc,
         )
