@@ -9,8 +9,10 @@ succeeds pays nothing. SDKs with their own retry (OpenAI, Anthropic) keep theirs
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from langchain_core.exceptions import ModelError
@@ -18,7 +20,14 @@ from langchain_core.exceptions import ModelError
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying, RetryCallState, Retrying
 
-__all__ = ["acall_with_retries", "async_retrying", "call_with_retries", "retrying"]
+__all__ = [
+    "acall_with_retries",
+    "astream_with_retries",
+    "async_retrying",
+    "call_with_retries",
+    "retrying",
+    "stream_with_retries",
+]
 
 T = TypeVar("T")
 
@@ -32,10 +41,19 @@ def _retryable(exc: BaseException) -> bool:
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
+    return _delay(exc, state.attempt_number)
+
+
+def _delay(exc: BaseException | None, attempt: int) -> float:
+    """Seconds before retry number ``attempt`` (1-based).
+
+    What the provider asked (``retry_after``, at most a minute), else an exponential backoff
+    with jitter.
+    """
     asked = getattr(exc, "retry_after", None)
     if isinstance(asked, int | float):
         return min(float(asked), 60.0)
-    backoff: float = min(_BASE * 2 ** (state.attempt_number - 1), _CAP)
+    backoff: float = min(_BASE * 2 ** (attempt - 1), _CAP)
     jitter = 0.5 + random.random() / 2  # jitter, not cryptography
     return float(backoff * jitter)
 
@@ -93,6 +111,7 @@ def call_with_retries(call: Callable[[], T], max_retries: int) -> T:
     except ModelError as exc:
         if max_retries <= 0 or not _retryable(exc):
             raise
+        time.sleep(_delay(exc, 1))  # tenacity's first attempt starts without waiting
     for attempt in retrying(max_retries - 1):
         with attempt:
             return call()
@@ -114,7 +133,65 @@ async def acall_with_retries(call: Callable[[], Awaitable[T]], max_retries: int)
     except ModelError as exc:
         if max_retries <= 0 or not _retryable(exc):
             raise
+        await asyncio.sleep(_delay(exc, 1))  # tenacity's first attempt starts without waiting
     async for attempt in async_retrying(max_retries - 1):
         with attempt:
             return await call()
     raise AssertionError("unreachable: tenacity re-raises the last failure")  # pragma: no cover
+
+
+def stream_with_retries(start: Callable[[], Iterator[T]], max_retries: int) -> Iterator[T]:
+    """Stream what ``start()`` yields; retry a retryable failure before the first item.
+
+    Once an item was delivered a failure is raised as it is: a restart would repeat text the
+    caller already has. Before that, a stream that fails (rate limit, server error, a
+    connection refused or cut before the answer began) is retried like a plain call,
+    waiting what the provider asked.
+
+    Args:
+        start: Opens one attempt's stream (raising polyvox's mapped errors).
+        max_retries: Retries after the first attempt.
+
+    Yields:
+        The items of the first attempt that got going.
+    """
+    attempt = 0
+    while True:
+        started = False
+        try:
+            for item in start():
+                started = True
+                yield item
+            return
+        except ModelError as exc:
+            if started or attempt >= max_retries or not _retryable(exc):
+                raise
+            attempt += 1
+            time.sleep(_delay(exc, attempt))
+
+
+async def astream_with_retries(
+    start: Callable[[], AsyncIterator[T]], max_retries: int
+) -> AsyncIterator[T]:
+    """Async :func:`stream_with_retries`.
+
+    Args:
+        start: Opens one attempt's async stream.
+        max_retries: Retries after the first attempt.
+
+    Yields:
+        The items of the first attempt that got going.
+    """
+    attempt = 0
+    while True:
+        started = False
+        try:
+            async for item in start():
+                started = True
+                yield item
+            return
+        except ModelError as exc:
+            if started or attempt >= max_retries or not _retryable(exc):
+                raise
+            attempt += 1
+            await asyncio.sleep(_delay(exc, attempt))

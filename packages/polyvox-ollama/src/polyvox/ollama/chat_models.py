@@ -11,7 +11,12 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from polyvox.core.chat_model import PolyvoxChatModel
-from polyvox.core.retry import acall_with_retries, call_with_retries
+from polyvox.core.retry import (
+    acall_with_retries,
+    astream_with_retries,
+    call_with_retries,
+    stream_with_retries,
+)
 from polyvox.ollama import profiles as _profiles  # noqa: F401  (registers the profiles)
 from polyvox.ollama.context import ContextWindows, check_fits
 from polyvox.ollama.messages import to_ollama_messages
@@ -178,17 +183,21 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, True, kwargs)
-        reader = ChatStreamReader(model=request["model"], turn=len(messages))
-        try:
-            self._set_num_ctx(request)
-            for part in self.client.chat(**request):
-                for chunk in reader.feed(part):
-                    if run_manager is not None and chunk.text:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            reader.finish()
-        except self._errors() as exc:
-            raise self._fail(exc, request["model"]) from exc
+
+        def attempt() -> Iterator[ChatGenerationChunk]:
+            reader = ChatStreamReader(model=request["model"], turn=len(messages))
+            try:
+                self._set_num_ctx(request)
+                for part in self.client.chat(**request):
+                    yield from reader.feed(part)
+                reader.finish()
+            except self._errors() as exc:
+                raise self._fail(exc, request["model"]) from exc
+
+        for chunk in stream_with_retries(attempt, self.max_retries):
+            if run_manager is not None and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -198,17 +207,22 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, stop, True, kwargs)
-        reader = ChatStreamReader(model=request["model"], turn=len(messages))
-        try:
-            await self._aset_num_ctx(request)
-            async for part in await self.async_client.chat(**request):
-                for chunk in reader.feed(part):
-                    if run_manager is not None and chunk.text:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            reader.finish()
-        except self._errors() as exc:
-            raise self._fail(exc, request["model"]) from exc
+
+        async def attempt() -> AsyncIterator[ChatGenerationChunk]:
+            reader = ChatStreamReader(model=request["model"], turn=len(messages))
+            try:
+                await self._aset_num_ctx(request)
+                async for part in await self.async_client.chat(**request):
+                    for chunk in reader.feed(part):
+                        yield chunk
+                reader.finish()
+            except self._errors() as exc:
+                raise self._fail(exc, request["model"]) from exc
+
+        async for chunk in astream_with_retries(attempt, self.max_retries):
+            if run_manager is not None and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     # ---- the context window --------------------------------------------------------------
 

@@ -9,6 +9,7 @@ server is down, ``ollama pull MODEL`` when the model is missing.
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -25,7 +26,14 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from polyvox.core.errors import ErrorKind, ProviderErrorMixin, classify, rebrand
+from polyvox.core.errors import (
+    ErrorKind,
+    ProviderErrorMixin,
+    ProviderResponseError,
+    classify,
+    parse_retry_after,
+    rebrand,
+)
 
 __all__ = [
     "OllamaAPIError",
@@ -120,6 +128,7 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
             )
         kind = classify(status, text)
         message = text
+        retry_after = _retry_after(exc)
         if kind is ErrorKind.NOT_FOUND and (found := _NOT_PULLED.search(text)):
             name = found.group(1) or model
             message = (
@@ -128,7 +137,13 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
             )
         # ResponseError shows its `error` attribute, so the advice goes there too
         return rebrand(
-            exc, _CLASSES[kind], provider="ollama", kind=kind, message=message, error=message
+            exc,
+            _CLASSES[kind],
+            provider="ollama",
+            kind=kind,
+            message=message,
+            error=message,
+            retry_after=retry_after,
         )
     if isinstance(exc, httpx.TimeoutException):
         return _new(
@@ -144,12 +159,32 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
             "app), or point polyvox at the right server with base_url=... or OLLAMA_HOST.",
             ErrorKind.CONNECTION,
         )
+    if isinstance(exc, IncompleteStreamError) and exc.parts == 0:
+        error = ProviderResponseError(
+            f"Ollama at {host} answered 200 with an empty stream (no part at all); is "
+            "base_url an Ollama server, and is a proxy in between cutting answers?",
+            provider="ollama",
+            body="",
+        )
+        error.kind = ErrorKind.API
+        return error
     if isinstance(exc, IncompleteStreamError):
         return _new(
             OllamaConnectionError,
             f"the stream from Ollama at {host} stopped early ({exc}): the answer is incomplete",
             ErrorKind.CONNECTION,
         )
+    if _malformed_answer(exc):
+        body = getattr(exc, "doc", None)
+        error = ProviderResponseError(
+            f"Ollama at {host} answered 200 with a body that is not an Ollama response "
+            f"({type(exc).__name__}: {str(exc)[:200]}); is base_url an Ollama server, and is "
+            "a proxy in between cutting or rewriting answers?",
+            provider="ollama",
+            body=body[:1000] if isinstance(body, str) else None,
+        )
+        error.kind = ErrorKind.API
+        return error
     if isinstance(exc, httpx.TransportError | httpx.StreamError):
         return _new(
             OllamaConnectionError,
@@ -159,8 +194,49 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
     return exc
 
 
+def _malformed_answer(exc: BaseException) -> bool:
+    """Whether ``exc`` says a 200 answer was not an Ollama response.
+
+    The body (or a stream line) is not JSON, or is JSON of the wrong shape: pydantic's
+    ``ValidationError`` for one of the SDK's ``*Response`` models (not for a request the
+    caller built wrong, which stays a programming error).
+    """
+    if isinstance(exc, json.JSONDecodeError):
+        return True
+    title = getattr(exc, "title", None)
+    return (
+        isinstance(exc, ValueError)
+        and type(exc).__name__ == "ValidationError"
+        and isinstance(title, str)
+        and title.endswith("Response")
+    )
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The wait an HTTP answer asked for (``Retry-After``), or ``None``.
+
+    The SDK drops the response, but the ``httpx`` error it came from stays the exception's
+    context.
+    """
+    context = exc.__context__
+    if isinstance(context, httpx.HTTPStatusError):
+        return parse_retry_after(context.response.headers)
+    return None
+
+
 class IncompleteStreamError(Exception):
     """A stream ended without Ollama's final ``done`` part (mapped to a connection error)."""
+
+    def __init__(self, message: str, *, parts: int = -1) -> None:
+        """Say how the stream ended.
+
+        Args:
+            message: What happened.
+            parts: How many parts arrived before it ended.
+        """
+        super().__init__(message)
+        self.parts = parts
+        """Parts received (0: the 200 carried no part at all)."""
 
 
 def _new(cls: type[Exception], message: str, kind: ErrorKind) -> BaseException:

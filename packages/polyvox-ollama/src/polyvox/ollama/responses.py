@@ -129,4 +129,4 @@ class ChatStreamReader:
             from polyvox.ollama.errors import IncompleteStreamError
 
             msg = f"it ended after {self.parts} parts without its final part"
-            raise IncompleteStreamError(msg)
+            raise IncompleteStreamError(msg, parts=self.parts)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from polyvox.ollama._sdk import sdk, transport_errors
 
@@ -124,7 +125,16 @@ class OllamaServerMixin:
     def _errors(self) -> tuple[type[BaseException], ...]:
         from polyvox.ollama.errors import IncompleteStreamError
 
-        return (sdk().ResponseError, ConnectionError, IncompleteStreamError, *transport_errors())
+        # A 200 whose body is not JSON, or not a response's shape, becomes a
+        # ProviderResponseError (see map_ollama_error).
+        return (
+            sdk().ResponseError,
+            ConnectionError,
+            IncompleteStreamError,
+            json.JSONDecodeError,
+            ValidationError,
+            *transport_errors(),
+        )
 
     # ---- server operations -----------------------------------------------------------------
 

@@ -66,7 +66,8 @@ class Fault:
     """After this many stream chunks, send an error event (OpenRouter style) and end."""
 
     malformed: bool = False
-    """Answer 200 with a body that is not valid JSON (or a stream chunk that is not)."""
+    """Answer 200 with a body that is not valid JSON (or a stream chunk that is not); with a
+    string :attr:`body`, that string is the 200's whole body (``""``: an empty answer)."""
 
     content_filter: bool = False
     """Block the answer: no content, finish reason ``content_filter``."""

@@ -218,6 +218,9 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if model not in models:
             return _error(404, not_pulled_message(model))
         if fault is not None and fault.malformed:
+            if isinstance(fault.body, str):  # a body of the fault's own (empty, say)
+                kind = _NDJSON if streams and body.get("stream") is not False else None
+                return raw_response(fault.body.encode(), kind or "application/json; charset=utf-8")
             if streams and body.get("stream") is not False:
                 return send_frames([malformed_line()], None, content_type=_NDJSON)
             return raw_response(malformed_body(), "application/json; charset=utf-8")
