@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,7 @@ from polyvox.rlm import RecursiveLanguageModel, Sandbox, SandboxLimits
 
 base_url, context = sys.argv[1], sys.argv[2]
 limits = SandboxLimits(cell_timeout_s=float(sys.argv[3]), memory_mb=512)
+pause_after_a_cell = sys.argv[4] == "pause"
 
 
 def emit(**event):
@@ -69,6 +71,8 @@ class Observed:
         result = await self.box.run(code)
         emit(event="cell", pid=self.box.pid, worker=stat(self.box.pid),
              restarts=self.box.restarts)
+        if pause_after_a_cell:  # the worker waits for its next cell
+            await asyncio.sleep(60)
         return result
 
     async def show_vars(self):
@@ -110,7 +114,14 @@ REPL_OBJECT = SYS + "._getframe(0).f_back.f_locals['self']"
 class HostRun:
     """One RLM run in its own host process, and what it showed."""
 
-    def __init__(self, emulator: Emulator, outside: Path, *, cell_timeout_s: float = 5.0):
+    def __init__(
+        self,
+        emulator: Emulator,
+        outside: Path,
+        *,
+        cell_timeout_s: float = 5.0,
+        pause: bool = False,
+    ):
         self.emulator = emulator
         self.outside = outside
         self.process = subprocess.Popen(
@@ -121,6 +132,7 @@ class HostRun:
                 emulator.openai_base_url,
                 "The quarterly report.",
                 str(cell_timeout_s),
+                "pause" if pause else "run",
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -134,10 +146,10 @@ class HostRun:
     def pid(self) -> int:
         return self.process.pid
 
-    def go(self, *cells: str) -> None:
+    def go(self, *cells: str, **values: object) -> None:
         """Script the root model's replies (then FINAL) and let the host start."""
         self.emulator.script(
-            *(repl(code.format(outside=self.outside, host=self.pid)) for code in cells),
+            *(repl(code.format(outside=self.outside, host=self.pid, **values)) for code in cells),
             repl("FINAL('done')"),
             model=ROOT,
         )
@@ -213,6 +225,7 @@ PLANT = (
     "o = " + OS + "\n"
     "class Leak:\n"
     "    def __del__(self):\n"
+    "        o['write'](2, b'FINALIZATION-RAN\\n')\n"
     "        data = open('/proc/{host}/environ', 'rb').read()\n"
     "        open('{outside}/leaked', 'wb').write(data)\n"
     "        o['system']('touch /tmp/polyvox-ran {outside}/ran')\n"
@@ -245,11 +258,22 @@ def test_finalization_never_runs_model_code_unhooked(
     done = host.finish()
     assert done["answer"] == "done", "the run went on with a fresh REPL"
     assert_no_leak(host, outside, done=done)
+    # The worker's stderr is logged when it dies: the planted destructor never ran.
+    assert "FINALIZATION-RAN" not in host.stderr()
     assert not pid_alive(first["pid"])
     assert not Path(first["workdir"]).exists()
 
 
+def test_what_a_dying_worker_writes_to_stderr_reaches_the_hosts_log(host: HostRun) -> None:
+    """The channel the finalization checks rely on: a worker's last words are logged."""
+    host.go("o = " + OS + "\no['write'](2, b'LAST-WORDS\\n')\no['_exit'](3)")
+    host.finish()
+    assert "LAST-WORDS" in host.stderr()
+
+
 def test_the_os_module_reached_without_imports_cannot_get_out(host: HostRun, outside: Path) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
     host.go(
         "o = " + OS + "\nfor path in ('/proc/{host}/environ', '/proc/{host}/mem', "
         "'{outside}/secret.txt', '/etc/shadow', '/proc/self/environ'):\n"
@@ -261,12 +285,21 @@ def test_the_os_module_reached_without_imports_cannot_get_out(host: HostRun, out
         "o = " + OS + "\nprint(o['listdir']('/proc/{host}/fd'))",
         "o = " + OS + "\no['kill']({host}, 9)",
         "o = " + OS + "\no['nice'](-10)",
+        "o = " + OS + "\nimp = o['__builtins__']['__import__']\n"
+        "for name in ('socket', '_socket'):\n"
+        "    try:\n        imp(name).create_connection(('127.0.0.1', {port}), 1)\n"
+        "    except Exception as exc:\n        print(type(exc).__name__)\n"
+        "print([m for m in ('socket', '_socket', 'ssl') if m in " + SYS + ".modules])",
+        port=listener.getsockname()[1],
     )
     done = host.finish()
     assert done["answer"] == "done"
     assert_no_leak(host, outside, done=done)
     cells = [e for e in host.events if e["event"] == "cell"]
     assert all(cell["worker"]["nice"] == 0 for cell in cells), "the priority was raised"
+    with pytest.raises(TimeoutError):
+        listener.accept()  # no connection reached the loopback listener
+    listener.close()
     assert all(cell["restarts"] == 0 for cell in cells)
     outputs = cell_outputs(done)
     assert str(Path.cwd()) not in json.dumps(outputs), "the host's cwd was revealed"
@@ -281,7 +314,10 @@ def cpu_ticks(pid: int) -> int:
 def test_killing_the_host_leaves_no_worker_and_no_folder(
     host: HostRun, outside: Path, moment: str
 ) -> None:
-    host.go(PLANT + "while True:\n    pass")
+    if moment == "between-cells":  # the host holds the worker idle after its first cell
+        host.close()
+        host = HostRun(host.emulator, outside, pause=True)
+    host.go(PLANT + ("while True:\n    pass" if moment == "mid-cell" else ""))
     started = host.next_event("sandbox")
     worker, supervisor, workdir = started["pid"], started["supervisor"], Path(started["workdir"])
     assert pid_alive(worker)
@@ -291,6 +327,8 @@ def test_killing_the_host_leaves_no_worker_and_no_folder(
         while cpu_ticks(worker) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert cpu_ticks(worker) >= 20
+    else:
+        host.next_event("cell")
     os.kill(host.pid, signal.SIGKILL)
     host.process.wait(10)
     deadline = time.monotonic() + 10
@@ -312,13 +350,16 @@ def test_signals_and_timers_do_not_outlive_their_cell(host: HostRun, outside: Pa
         "import datetime\nnow = datetime.datetime.now\n"
         "end = now() + datetime.timedelta(seconds=1.5)\n"
         "while now() < end:\n    pass\nprint('survived')",
+        "while True:\n    pass",  # the watchdog's interrupt still works: SIGINT is back
     )
     done = host.finish()
     outputs = cell_outputs(done)
     assert outputs[1]["error"] is None
     assert outputs[1]["output"] == "survived\n"
+    assert outputs[2]["timed_out"]
+    assert outputs[2]["error"].startswith("TimeoutError: the cell ran longer than 5 s")
     cells = [e for e in host.events if e["event"] == "cell"]
-    assert [cell["restarts"] for cell in cells] == [0, 0, 0]
+    assert [cell["restarts"] for cell in cells] == [0, 0, 0, 0]
     assert_no_leak(host, outside, done=done)
 
 

@@ -35,13 +35,29 @@ pytestmark = [
 SECRET = "sk-host-secret-7f3a"
 
 PROBE = r"""
-import ctypes, errno, json, os, resource, signal, socket, sys, threading
+import ctypes, errno, fcntl, json, os, resource, signal, socket, sys, threading
 
 from polyvox.rlm.sandbox.confine import confine_process, install_seccomp
 
-workdir, outside, tcp_port, unix_path, host_pid = sys.argv[1:6]
+workdir, outside, tcp_port, unix_path, host_pid, user = sys.argv[1:7]
 libc = ctypes.CDLL(None, use_errno=True)
 results = {}
+if user != "root":
+    # The host is this process, run by an unprivileged user (dumpable, as a program that
+    # user started would be); the worker is its child, of the same uid.
+    uid = int(user)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    libc.prctl(4, 1, 0, 0, 0)
+    host_pid = str(os.getpid())
+    child = os.fork()
+    if child:
+        os._exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+# Made before the confinement, as descriptors the worker could already hold.
+early_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+early_unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+read_end, write_end = os.pipe()
 
 def attempt(name, action):
     try:
@@ -106,6 +122,18 @@ attempt("socket inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_STREA
 attempt("socket unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
 attempt("socket netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
 attempt("socketpair", lambda: socket.socketpair())
+attempt("connect tcp (socket made before)",
+        lambda: early_tcp.connect(("127.0.0.1", int(tcp_port))))
+attempt("connect unix (socket made before)", lambda: early_unix.connect(unix_path))
+mine = os.path.join(outside, "mine.txt")
+attempt("chmod own file outside", lambda: os.chmod(mine, 0o777))
+attempt("chmod inside", lambda: os.chmod(os.path.join(workdir, "ok.txt"), 0o777))
+attempt("chown own file outside", lambda: os.chown(mine, os.getuid(), os.getgid()))
+attempt("utime own file outside", lambda: os.utime(mine, (0, 0)))
+attempt("setxattr own file outside", lambda: os.setxattr(mine, "user.x", b"1"))
+attempt("write own file outside", lambda: open(mine, "a").write("x"))
+attempt("fchmod inside", lambda: os.fchmod(os.open(os.path.join(workdir, "ok.txt"), 0), 0o600))
+attempt("F_SETOWN host", lambda: fcntl.fcntl(read_end, fcntl.F_SETOWN, int(host_pid)))
 attempt("kill host", lambda: os.kill(int(host_pid), 0))
 attempt("kill group", lambda: os.kill(0, 0))
 attempt("kill everyone", lambda: os.kill(-1, 0))
@@ -158,23 +186,9 @@ def workdir() -> Iterator[Path]:
         yield Path(folder)
 
 
-def _runs_as(uid: int) -> bool:
-    """Whether this interpreter (and its libraries) can be started by ``uid``."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", "import polyvox.rlm.sandbox.confine"],
-            user=uid,
-            group=uid,
-            extra_groups=[],
-            capture_output=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
-
-
-def _probe(workdir: Path, outside: Path, *, user: int | None = None) -> dict[str, object]:
+def _probe(
+    workdir: Path, outside: Path, *, user: int | None = None, worker_uid: int | None = None
+) -> dict[str, object]:
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     tcp.bind(("127.0.0.1", 0))
     tcp.listen(8)
@@ -184,8 +198,18 @@ def _probe(workdir: Path, outside: Path, *, user: int | None = None) -> dict[str
     unix.bind(unix_path)
     unix.listen(8)
     unix.settimeout(0.2)
+    # A file outside the folder that the worker's uid owns: only the kernel layers, not
+    # file permissions, keep the worker from reading, writing or re-moding it.
+    mine = outside / "mine.txt"
+    mine.write_text("mine")
+    owner = user if user is not None else worker_uid
+    if owner is not None:
+        os.chown(mine, owner, owner)
+        os.chown(outside / "secret.txt", owner, owner)
+        os.chmod(outside, 0o755)
     if user is not None:
         os.chown(workdir, user, user)
+    mode_before = mine.stat().st_mode
     try:
         done = subprocess.run(
             [
@@ -197,14 +221,12 @@ def _probe(workdir: Path, outside: Path, *, user: int | None = None) -> dict[str
                 str(tcp.getsockname()[1]),
                 unix_path,
                 str(os.getpid()),
+                "root" if user is None else str(user),
             ],
             env={**os.environ, "POLYVOX_PROBE_SECRET": SECRET},
             capture_output=True,
             text=True,
             timeout=60,
-            user=user,
-            group=user,
-            extra_groups=[] if user is not None else None,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         for listener in (tcp, unix):
@@ -215,12 +237,23 @@ def _probe(workdir: Path, outside: Path, *, user: int | None = None) -> dict[str
         unix.close()
     data: dict[str, object] = json.loads(done.stdout)
     assert SECRET not in done.stdout
-    assert sorted(p.name for p in outside.iterdir()) == ["listener.sock", "secret.txt"]
+    assert sorted(p.name for p in outside.iterdir()) == ["listener.sock", "mine.txt", "secret.txt"]
+    assert mine.read_text() == "mine"
+    assert mine.stat().st_mode == mode_before
     assert not Path("/tmp/polyvox-pwned-by-probe").exists()
     return data
 
 
 DENIED = [
+    "connect tcp (socket made before)",
+    "connect unix (socket made before)",
+    "chmod own file outside",
+    "chmod inside",
+    "chown own file outside",
+    "utime own file outside",
+    "setxattr own file outside",
+    "write own file outside",
+    "F_SETOWN host",
     "fork",
     "posix_spawn",
     "clone3",
@@ -268,7 +301,14 @@ DENIED = [
 ]
 """Every route that must fail, whoever runs the host."""
 
-ALLOWED = ["write inside", "read inside", "kill self", "prlimit read", "signal alarm"]
+ALLOWED = [
+    "write inside",
+    "read inside",
+    "fchmod inside",
+    "kill self",
+    "prlimit read",
+    "signal alarm",
+]
 """What the worker needs, still working under the filter."""
 
 
@@ -278,45 +318,68 @@ def _check(results: dict[str, str]) -> None:
     broken = {name: results[name] for name in ALLOWED if not results[name].startswith("allowed")}
     assert broken == {}
     assert results["system"] != "allowed", "os.system started a shell"
+    if os.uname().machine == "x86_64":
+        assert results["vfork"].startswith("denied")
     # clone3 is answered ENOSYS so that the C library falls back to clone (then refused).
     assert results["clone3"] == "denied ENOSYS"
 
 
-@pytest.mark.skipif(sys.platform == "linux" and os.geteuid() != 0, reason="needs root")
-def test_kernel_layers_hold_without_the_audit_hook_as_root(workdir: Path, outside: Path) -> None:
-    data = _probe(workdir, outside)
+def test_kernel_layers_hold_without_the_audit_hook(workdir: Path, outside: Path) -> None:
+    root = os.geteuid() == 0
+    worker_uid = sandbox_uid(str(workdir)) if root else None
+    data = _probe(workdir, outside, worker_uid=worker_uid)
     results = data["results"]
     assert isinstance(results, dict)
     _check(results)
-    # Root's worker dropped to a uid of its own: /etc/passwd is world-readable but outside
-    # Landlock.
-    assert results["uid"] == f"allowed {sandbox_uid(str(workdir))}"
-    assert results["read /etc/passwd"].startswith("denied")
-    # Landlock does not govern metadata: sizes of paths the uid can reach stay visible.
-    assert results["stat /etc/passwd"] == "allowed True"
     report = data["report"]
     assert isinstance(report, dict)
-    assert report["dropped_privileges"] is True
     assert report["no_new_privs"] is True
     assert report["parent_death_signal"] is True
     assert (workdir / "ok.txt").read_text() == "ok"
+    # Landlock does not govern metadata: sizes of paths the uid can reach stay visible.
+    assert results["stat /etc/passwd"] == "allowed True"
+    if root:  # the worker dropped to a uid of its own
+        assert results["uid"] == f"allowed {worker_uid}"
+        assert report["dropped_privileges"] is True
+    if report["landlock_abi"]:  # /etc/passwd is world-readable, but outside Landlock
+        assert results["read /etc/passwd"].startswith("denied")
 
 
-def test_kernel_layers_hold_as_an_unprivileged_user(workdir: Path, outside: Path) -> None:
+@pytest.mark.skipif(sys.platform == "linux" and os.geteuid() != 0, reason="starts as root")
+def test_kernel_layers_hold_when_the_host_is_an_unprivileged_user(
+    workdir: Path, outside: Path
+) -> None:
+    """Host and worker share a uid: only the kernel layers keep the worker off the host."""
     uid = 65534
-    if os.geteuid() != 0 or not _runs_as(uid):
-        pytest.skip(
-            "no unprivileged run here: this interpreter or its libraries are not readable by "
-            f"uid {uid} (e.g. installed under /root)"
-        )
     data = _probe(workdir, outside, user=uid)
     results = data["results"]
     assert isinstance(results, dict)
     _check(results)
     assert results["uid"] == f"allowed {uid}"
+    report = data["report"]
+    assert isinstance(report, dict)
+    assert report["dropped_privileges"] is False
+    assert report["landlock_abi"] > 0, "this check needs Landlock"
 
 
-def test_the_filter_kills_a_call_through_another_abi() -> None:
+X32 = r"""
+import ctypes, os, sys
+from polyvox.rlm.sandbox.confine import confine_process, install_seccomp
+os.chdir(sys.argv[1])
+confine_process(workdir=sys.argv[1], read_only=[], kernel=True, parent_pid=os.getppid())
+install_seccomp(os.getpid())
+ctypes.CDLL(None).syscall(0x40000000 | 39)  # getpid through the x32 ABI
+os._exit(0)
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the x32 ABI is x86-64's")
+def test_a_call_through_the_x32_abi_kills_the_worker(workdir: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", X32, str(workdir)], capture_output=True)
+    assert done.returncode == -31, done.stderr[-2000:]  # SIGSYS
+
+
+def test_the_filter_checks_the_architecture_first() -> None:
     program = seccomp.build_filter("x86_64", 1234)
     # The first instructions load the architecture, compare it, and kill on a mismatch; on
     # x86-64 the x32 bit is refused the same way.

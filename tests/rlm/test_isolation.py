@@ -170,3 +170,53 @@ def test_removing_a_folder_survives_what_a_cell_can_build(tmp_path: Path) -> Non
     assert tmp_path.stat().st_mode == parent_mode, "the parent's mode was changed"
     remove_folder(str(top))  # gone already: nothing happens
     assert tmp_path.stat().st_mode == parent_mode
+
+
+@needs_seccomp
+@ROOT_ONLY
+async def test_a_folder_the_worker_cannot_reach_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr("tempfile.tempdir", str(private))
+    with pytest.raises(SandboxError) as caught:
+        await Sandbox.start("x", RecordingHandler())
+    message = str(caught.value)
+    assert "cannot be reached by the worker's uid" in message
+    assert "TMPDIR" in message
+    assert "isolation='process'" not in message
+    assert list(private.iterdir()) == [], "the folder was removed"
+
+
+@ROOT_ONLY
+def test_a_host_that_is_not_root_removes_what_the_cell_made_read_only() -> None:
+    import shutil
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="polyvox-shared-", dir="/tmp"))  # a /tmp of its own
+    shared.chmod(0o1777)
+    top = shared / "polyvox-rlm-test"
+    top.mkdir()
+    os.chown(top, 65534, 65534)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, reports by exit status
+        code = 1
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            (top / "d").mkdir()
+            (top / "d" / "f").write_text("x")
+            os.chmod(top / "d", 0o500)  # what the cell's code can do inside its folder
+            (top / "e").mkdir(mode=0o000)
+            os.chmod(top, 0o500)
+            remove_folder(str(top))
+            code = 0 if not top.exists() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    try:
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        shutil.rmtree(shared)

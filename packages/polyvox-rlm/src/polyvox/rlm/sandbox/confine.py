@@ -90,6 +90,14 @@ def confine_process(
             )
     if root:
         report["uid"] = _drop_privileges(workdir, sandbox_uid(workdir), report["missing"])
+        try:
+            os.stat(workdir)
+        except PermissionError:
+            raise ConfinementError(
+                f"the sandbox folder {workdir} cannot be reached by the worker's uid "
+                f"{report['uid']}: a directory above it is not searchable by other users. Put "
+                "the temporary directory (TMPDIR) somewhere world-searchable, such as /tmp"
+            ) from None
         report["dropped_privileges"] = True
     else:
         report["missing"].append(
@@ -101,6 +109,13 @@ def confine_process(
     if os.getppid() != parent_pid:  # the supervisor died before the signal was armed
         os._exit(1)
     report["parent_death_signal"] = True
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (OSError, AttributeError):
+        report["missing"].append(
+            "pidfd: not available on this kernel; the supervisor notices the host's death "
+            "by polling, within half a second"
+        )
     return report
 
 

@@ -417,7 +417,9 @@ class Sandbox:
             hint = (
                 "; to run without the kernel's confinement, pass "
                 "SandboxLimits(isolation='process') (weaker: not a security boundary)"
-                if self._limits.isolation == "kernel" and "ConfinementError" in why
+                if self._limits.isolation == "kernel"
+                and "ConfinementError" in why
+                and ("seccomp" in why or "Landlock" in why)
                 else ""
             )
             raise SandboxError(f"the sandbox worker did not start: {why}{hint}")

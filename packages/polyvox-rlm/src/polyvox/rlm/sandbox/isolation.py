@@ -42,10 +42,10 @@ _SANDBOX_UID_SPAN = 0x08000000
 def sandbox_uid(workdir: str) -> int:
     """The uid (and gid) of a sandbox whose worker is started by root.
 
-    Derived from the folder's inode, so that two sandboxes alive at once on one file
-    system never share a uid (one cannot touch the other's files, even through ``chmod``,
-    which Landlock does not govern), and a restarted worker keeps its sandbox's uid. The
-    range (from :data:`SANDBOX_UID_BASE`) is one no account uses.
+    Derived from the folder's inode (modulo 2^27), so that sandboxes alive at once on one
+    file system practically never share a uid, and a restarted worker keeps its sandbox's
+    uid. The range (from :data:`SANDBOX_UID_BASE`) is one that local accounts do not use;
+    directory services that map ids into it (SSSD's automatic ranges) would share them.
 
     Args:
         workdir: The sandbox folder.

@@ -22,7 +22,7 @@ import os
 import select
 import signal
 import time
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["remove_folder", "supervise"]
 
@@ -75,12 +75,10 @@ def _wait(worker_pid: int, host_pid: int, workdir: str) -> int:
         if done:
             # A worker that exits with status 0 saw the host close its pipe: the host never
             # does that but by dying (it kills the group instead), and a dying host closes
-            # its files before it lets go of its children, so wait for that to finish.
-            if (
-                os.WIFEXITED(status)
-                and os.WEXITSTATUS(status) == 0
-                and _host_dies(host_pid, host_fd)
-            ):
+            # its files before it lets go of its children, so wait for that to finish. A
+            # worker that died otherwise may have died with the host all the same.
+            saw_eof = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+            if _host_dies(host_pid, host_fd, _HOST_EXIT_S if saw_eof else 0.0):
                 remove_folder(workdir)
             return _mirror(status)
         events = poller.poll(None if host_fd >= 0 and worker_fd >= 0 else _POLL_S * 1000)
@@ -88,15 +86,17 @@ def _wait(worker_pid: int, host_pid: int, workdir: str) -> int:
             return _clean_up(worker_pid, workdir)
 
 
-def _host_dies(host_pid: int, host_fd: int) -> bool:
-    """Whether the host exits within :data:`_HOST_EXIT_S`."""
+def _host_dies(host_pid: int, host_fd: int, within_s: float) -> bool:
+    """Whether the host is gone, or exits within ``within_s`` seconds."""
+    if os.getppid() != host_pid:
+        return True
     if host_fd >= 0:
         poller = select.poll()
         poller.register(host_fd, select.POLLIN)
-        if poller.poll(_HOST_EXIT_S * 1000):
+        if poller.poll(within_s * 1000):
             return True
         return os.getppid() != host_pid
-    deadline = time.monotonic() + _HOST_EXIT_S
+    deadline = time.monotonic() + within_s
     while os.getppid() == host_pid:
         if time.monotonic() > deadline:
             return False
@@ -132,8 +132,10 @@ def remove_folder(workdir: str) -> None:
     Iterative and descriptor-based: any depth (a recursive walk would hit Python's recursion
     limit, a path one ``PATH_MAX``), two descriptors at a time (the supervisor may hold 64),
     no symbolic link followed (the folder itself included), nothing above the folder ever
-    touched. A directory that cannot be opened is made readable first (only those beneath
-    the folder, and the folder itself, ever are). Meant for a folder whose worker is dead.
+    touched. A directory that cannot be opened, listed or written in is given back its
+    owner's rights first (only those beneath the folder, and the folder itself, ever are:
+    a host that is not root needs that where the cell's code took them away). Meant for a
+    folder whose worker is dead.
 
     Args:
         workdir: The folder (absolute).
@@ -154,15 +156,15 @@ def remove_folder(workdir: str) -> None:
             if child is not None:
                 below = _open_dir(child, flags, fd)
                 os.close(fd)
-                fd, names = below, [*names, child]
+                fd = below
+                names.append(child)
                 continue
             if not names:
                 break
             parent = os.open("..", flags, dir_fd=fd)
             os.close(fd)
             fd = parent
-            with contextlib.suppress(FileNotFoundError):
-                os.rmdir(names.pop(), dir_fd=fd)
+            _writable_retry(fd, os.rmdir, names.pop())
     finally:
         os.close(fd)
     with contextlib.suppress(FileNotFoundError):
@@ -183,6 +185,17 @@ def _empty_but_subdirectories(fd: int) -> str | None:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 return entry.name
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.name, dir_fd=fd)
+            _writable_retry(fd, os.unlink, entry.name)
     return None
+
+
+def _writable_retry(fd: int, remove: Any, name: str) -> None:
+    """``remove(name, dir_fd=fd)``; if the directory was made read-only, restore its rights."""
+    try:
+        remove(name, dir_fd=fd)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        os.fchmod(fd, 0o700)
+        with contextlib.suppress(FileNotFoundError):
+            remove(name, dir_fd=fd)

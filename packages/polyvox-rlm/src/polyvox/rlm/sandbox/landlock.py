@@ -96,8 +96,9 @@ def _handled_fs(abi: int) -> int:
 def restrict(*, read_only: Iterable[str], read_write: Iterable[str], abi: int) -> None:
     """Confine the calling thread (and all it starts later) to these paths.
 
-    Needs ``no_new_privs`` set first (or ``CAP_SYS_ADMIN``). Paths that do not exist are
-    skipped. Call it while only one thread runs: Landlock applies to the caller alone.
+    Needs ``no_new_privs`` set first (or ``CAP_SYS_ADMIN``). Paths that do not exist, or
+    that this uid cannot reach, are skipped (there is nothing there to grant). Call it while
+    only one thread runs: Landlock applies to the caller alone.
 
     Args:
         read_only: Directories (or files) whose contents may be read.
@@ -124,7 +125,7 @@ def restrict(*, read_only: Iterable[str], read_write: Iterable[str], abi: int) -
             for path in paths:
                 try:
                     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-                except FileNotFoundError:
+                except (FileNotFoundError, PermissionError):  # nothing the uid could read
                     continue
                 try:
                     allowed = access

@@ -242,7 +242,11 @@ class WorkerProcess:
             The exit status, or ``None`` if it is still running.
         """
         with contextlib.suppress(TimeoutError):
-            return await asyncio.wait_for(self._process.wait(), wait_s)
+            code = await asyncio.wait_for(self._process.wait(), wait_s)
+            # Its last words on stderr are read to the end (for death_reason's log).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._stderr_task), 0.5)
+            return code
         return None
 
     def death_reason(self) -> str:

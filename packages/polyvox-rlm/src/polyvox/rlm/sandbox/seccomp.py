@@ -9,8 +9,9 @@ boundary that Python code, however it escapes the interpreter's own checks, cann
 What it refuses (``EPERM``, so Python raises ``PermissionError``):
 
 * new processes: ``execve``, ``execveat``, ``fork``, ``vfork``, and ``clone`` without
-  ``CLONE_THREAD`` (``clone3``, whose flags sit in memory a filter cannot read, gets
-  ``ENOSYS`` so that the C library falls back to ``clone``);
+  ``CLONE_THREAD`` or with a ``CLONE_NEW*`` namespace flag (``clone3``, whose flags sit in
+  memory a filter cannot read, gets ``ENOSYS`` so that the C library falls back to
+  ``clone``);
 * networking: every ``socket``/``socketpair`` whatever the family, and ``connect``, ``bind``,
   ``listen``, ``accept``;
 * other processes: ``ptrace``, ``process_vm_readv``/``writev``, ``pidfd_*``, ``kcmp``, and
@@ -28,14 +29,19 @@ What it refuses (``EPERM``, so Python raises ``PermissionError``):
   parent-death signal, no renaming of the process);
 * attributes that Landlock does not govern, through the newest calls (``setxattrat``,
   ``removexattrat``, ``file_setattr``).
+* ``ioctl(TIOCSTI)`` (typing into a terminal), and ``fcntl`` ``F_SETOWN``/``F_SETSIG``/
+  ``F_SETOWN_EX`` (a descriptor that signals another process);
+* metadata of paths, which Landlock does not govern: ``chmod``, ``fchmodat``,
+  ``fchmodat2``, ``chown``, ``lchown``, ``fchownat``, ``utime``, ``utimes``, ``futimesat``,
+  ``utimensat`` with a path, ``setxattr``, ``lsetxattr``, ``removexattr``, ``lremovexattr``,
+  ``inotify_add_watch`` (the descriptor forms, on files Landlock let it open, stay).
+
+A system call made through another architecture's ABI (the x32 ABI on x86-64, or a foreign
+audit architecture) kills the process.
 
 The filter lists what it refuses and allows the rest (an allow-list of the calls CPython
 makes would break with each new C library); calls newer than this table pass, which is why
 the table tracks the kernel's latest additions.
-* ``ioctl(TIOCSTI)`` (typing into a terminal).
-
-A system call made through another architecture's ABI (the x32 ABI on x86-64, or a foreign
-audit architecture) kills the process.
 """
 
 from __future__ import annotations
@@ -80,7 +86,13 @@ def _arg_high(index: int) -> int:
 
 _X32_SYSCALL_BIT = 0x40000000
 _CLONE_THREAD = 0x00010000
+_CLONE_NEW_NAMESPACES = (
+    0x7E020000  # NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+)
 _TIOCSTI = 0x5412
+_F_SETOWN = 8
+_F_SETSIG = 10
+_F_SETOWN_EX = 15
 
 ARCHITECTURES: dict[str, int] = {
     "x86_64": 0xC000003E,  # AUDIT_ARCH_X86_64
@@ -222,12 +234,29 @@ SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "removexattrat": (466, 466),
     "open_tree_attr": (467, 467),
     "file_setattr": (469, 469),
+    # Metadata of paths, which Landlock does not govern (the fd forms stay allowed).
+    "chmod": (90, None),
+    "fchmodat": (268, 53),
+    "fchmodat2": (452, 452),
+    "chown": (92, None),
+    "lchown": (94, None),
+    "fchownat": (260, 54),
+    "utime": (132, None),
+    "utimes": (235, None),
+    "futimesat": (261, None),
+    "utimensat": (280, 88),
+    "setxattr": (188, 5),
+    "lsetxattr": (189, 6),
+    "removexattr": (197, 14),
+    "lremovexattr": (198, 15),
+    "inotify_add_watch": (254, 27),
+    "fcntl": (72, 25),
 }
 """The system calls the filter names, by architecture."""
 
 _CONDITIONAL = frozenset(
     {"clone", "clone3", "kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64",
-     "prctl", "ioctl"}
+     "prctl", "ioctl", "utimensat", "fcntl"}
 )  # fmt: skip
 DENIED_SYSCALLS: frozenset[str] = frozenset(SYSCALLS) - _CONDITIONAL
 """System calls refused whatever their arguments."""
@@ -339,8 +368,9 @@ def build_filter(architecture: str, own_pid: int) -> bytes:
             program.add(_JEQ_K, value, 0, 1)
             program.ret(_deny())
 
-    clone = _Program()  # clone(flags, ...): threads only
+    clone = _Program()  # clone(flags, ...): threads only, in no new namespace
     clone.load(_arg_low(0))
+    clone.add(_JSET_K, _CLONE_NEW_NAMESPACES, 2, 0)
     clone.add(_JSET_K, _CLONE_THREAD, 0, 1)
     clone.ret(_RET_ALLOW)
     clone.ret(_deny())
@@ -367,6 +397,16 @@ def build_filter(architecture: str, own_pid: int) -> bytes:
     ioctl.ret(_deny())
     ioctl.ret(_RET_ALLOW)
     program.block(_required(number("ioctl")), ioctl)
+
+    program.block(_required(number("utimensat")), _null_argument(1))  # futimens(fd) only
+
+    fcntl = _Program()  # no signals from a descriptor to another process (F_SETOWN & co.)
+    fcntl.load(_arg_low(1))
+    for command in (_F_SETOWN, _F_SETSIG, _F_SETOWN_EX):
+        fcntl.add(_JEQ_K, command, 0, 1)
+        fcntl.ret(_deny())
+    fcntl.ret(_RET_ALLOW)
+    program.block(_required(number("fcntl")), fcntl)
 
     program.ret(_RET_ALLOW)
     return program.bytes()

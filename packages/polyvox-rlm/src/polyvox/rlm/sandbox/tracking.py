@@ -13,9 +13,12 @@ Operations that hand back text made from the whole string record a read of all o
 Not recorded: operations that return no text (``len``, ``in``, ``==``, ``hash``, ``find``,
 ``index``, ``count``, ``startswith``, the ``is...`` tests), functions of the ``re`` module
 run directly on ``context`` (they read the characters without calling any method; the
-``search`` helper is the recorded way), another string's ``join`` of a list holding
-``context`` (``"-".join([context])``), and ``str``'s own methods called unbound
-(``str.__str__(context)``, ``str.split(context)``).
+``search`` helper is the recorded way), conversions done in C that read the characters
+directly (``bytes(context, "utf-8")``, ``bytearray(context, "utf-8")``,
+``json.dumps(context)``), another string's ``join`` of a list holding ``context``
+(``"-".join([context])``), and ``str``'s own methods called unbound
+(``str.__str__(context)``, ``str.split(context)``). Copies and pickles
+(``copy.copy``, ``copy.deepcopy``, ``pickle.dumps``) are recorded as reads of everything.
 """
 
 from __future__ import annotations
@@ -120,8 +123,19 @@ class TrackedStr(str):
         return value
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Copies and pickles are plain strings."""
+        """Copies and pickles are plain strings (a read of all of it)."""
+        self._read_all()
         return (str, (str.__str__(self),))
+
+    def __copy__(self) -> str:
+        """``copy.copy``: a plain string (a read of all of it)."""
+        self._read_all()
+        return str.__str__(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> str:
+        """``copy.deepcopy``: a plain string (a read of all of it)."""
+        self._read_all()
+        return str.__str__(self)
 
     def __radd__(self, other: object) -> str:
         """``other + context``: a read of all of it."""
@@ -140,6 +154,7 @@ WHOLE_READS = (
     "rpartition", "upper", "lower", "casefold", "title", "capitalize", "swapcase", "strip",
     "lstrip", "rstrip", "replace", "expandtabs", "center", "ljust", "rjust", "zfill",
     "format", "format_map", "translate", "removeprefix", "removesuffix", "join",
+    "__getnewargs__",
 )  # fmt: skip
 """Methods of :class:`TrackedStr` that record a read of the whole string."""
 
