@@ -26,6 +26,11 @@ def sdk() -> ModuleType:
     return openai
 
 
+STREAM_BROKE = "_polyvox_stream_broke"
+"""Attribute set on the ``APIConnectionError`` polyvox raises for a stream that broke or
+ended unfinished: its message already says what happened (not "could not connect")."""
+
+
 @cache
 def transport_errors() -> tuple[type[BaseException], ...]:
     """The HTTP library's errors for a connection that breaks while a body is read."""

@@ -18,7 +18,7 @@ from polyvox.core.errors import ProviderResponseError
 from polyvox.core.metadata import is_blocked, response_metadata
 from polyvox.core.openai_format import message_from_openai, to_openai_messages, usage_from_openai
 from polyvox.openai import profiles as _profiles  # noqa: F401  (registers the profiles)
-from polyvox.openai._sdk import SDKClientMixin, sdk, transport_errors
+from polyvox.openai._sdk import STREAM_BROKE, SDKClientMixin, sdk, transport_errors
 
 if TYPE_CHECKING:
     import openai
@@ -270,13 +270,16 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
 
 
 def _broken(reader: ChatStreamReader, exc: BaseException) -> openai.APIConnectionError:
-    return cast(
+    error = cast(
         "openai.APIConnectionError",
         sdk().APIConnectionError(
-            message=f"the stream broke after {reader.chunks} events ({exc!r}): answer incomplete",
+            message=f"the stream broke after {reader.chunks} events "
+            f"({type(exc).__name__}: {exc}): the answer is incomplete",
             request=reader.request,
         ),
     )
+    setattr(error, STREAM_BROKE, True)
+    return error
 
 
 def _lines(lines: Iterator[str], reader: ChatStreamReader) -> Iterator[str]:

@@ -24,6 +24,7 @@ from langchain_core.exceptions import (
 )
 
 from polyvox.core.errors import ErrorKind, ProviderErrorMixin, classify, parse_retry_after, rebrand
+from polyvox.openai._sdk import STREAM_BROKE
 
 __all__ = [
     "OpenAIAPIError",
@@ -120,6 +121,27 @@ def _body_code(body: Any) -> str | None:
     return None
 
 
+_CONNECT_FAILURES = frozenset({"ConnectError", "ConnectTimeout", "ConnectionRefusedError"})
+
+
+def _connection_message(exc: openai.APIConnectionError, provider: str, where: str) -> str:
+    """Name the real cause: no connection at all, or one that broke mid-answer."""
+    cause = exc.__cause__
+    if getattr(exc, STREAM_BROKE, False):
+        return f"{provider} at {where}: {exc.message}"
+    names = {cls.__name__ for cls in type(cause).__mro__} if cause is not None else set()
+    if cause is None or names & _CONNECT_FAILURES:
+        return (
+            f"{provider}: could not connect to {where} ({cause or exc}). "
+            "Is the server running, and is base_url right?"
+        )
+    return (
+        f"{provider}: the connection to {where} broke before the answer was complete "
+        f"({type(cause).__name__}: {cause}); the server, or a proxy in between, closed it "
+        "mid-response. Retrying may succeed."
+    )
+
+
 def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | None) -> Exception:
     """Turn an ``openai`` exception into polyvox's mapped class for it.
 
@@ -148,8 +170,7 @@ def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | 
             OpenAIConnectionError,
             provider=provider,
             kind=ErrorKind.CONNECTION,
-            message=f"{provider}: could not connect to {where} ({exc.__cause__ or exc}). "
-            "Is the server running, and is base_url right?",
+            message=_connection_message(exc, provider, where),
         )
     if isinstance(exc, openai.APIStatusError):
         kind = classify(exc.status_code, exc.message, _body_code(exc.body) or exc.code)

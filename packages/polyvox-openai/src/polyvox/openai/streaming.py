@@ -19,6 +19,7 @@ from polyvox.core.errors import ProviderResponseError
 from polyvox.core.metadata import is_blocked, response_metadata
 from polyvox.core.openai_format import chunk_from_openai_delta, usage_from_openai
 from polyvox.core.sse import SSEDecoder
+from polyvox.openai._sdk import STREAM_BROKE
 
 __all__ = ["ChatStreamReader"]
 
@@ -67,12 +68,20 @@ class ChatStreamReader:
         event = self._decoder.flush()
         if event is not None:
             out += self._on_event(event.data, event.event)
+        if not self.done and self._finish_reason is None and self.chunks == 0:
+            msg = (
+                f"{self._provider} answered 200 with an empty stream (no event at all); is "
+                "base_url an OpenAI-compatible server, and is a proxy in between cutting answers?"
+            )
+            raise ProviderResponseError(msg, provider=self._provider, body="")
         if not self.done and self._finish_reason is None:
-            raise openai.APIConnectionError(
-                message=f"the stream from {self._provider} ended after {self.chunks} events "
-                "without finishing (no finish_reason, no [DONE]): the answer is incomplete",
+            error = openai.APIConnectionError(
+                message=f"the stream ended cleanly after {self.chunks} events but unfinished "
+                "(no finish_reason, no [DONE]): the answer is incomplete",
                 request=self.request,
             )
+            setattr(error, STREAM_BROKE, True)
+            raise error
         meta = response_metadata(
             model_name=self._model,
             model_provider=self._provider,

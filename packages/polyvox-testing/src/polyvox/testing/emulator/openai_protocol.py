@@ -198,6 +198,9 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if failed := await fault_response(fault, error_body):
             return failed
         if fault is not None and fault.malformed:
+            if isinstance(fault.body, str):  # a body of the fault's own (empty, say)
+                kind = _SSE if body.get("stream") else "application/json"
+                return raw_response(fault.body.encode(), kind)
             if body.get("stream"):
                 return send_frames([malformed_frame()], None, content_type=_SSE, tail=[DONE_FRAME])
             return raw_response(malformed_body(), "application/json")

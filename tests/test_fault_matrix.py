@@ -1,0 +1,161 @@
+"""The fault matrix: every fault, every model class, every way of calling it.
+
+Each row is a fault the emulator injects (or a server that is not there); each model class
+is called with ``invoke``, ``ainvoke``, ``stream`` and ``astream`` and ``max_retries=0``.
+For every cell the test checks the LangChain error class code catches (the same for every
+provider), that polyvox's mapped class is also the provider's, how many requests reached the
+server, and that the message names the real cause: a refused connection is not reported
+like a cut one, a malformed 200 not like a broken stream. A new provider package adds its
+classes to ``MODELS`` and its wording to ``CAUSES``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+from langchain_core.language_models import BaseChatModel
+
+from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
+from polyvox.ollama import ChatBielik, ChatOllama
+from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
+from polyvox.testing import Emulator, Fault, Reply
+
+REFUSED = "refused"
+"""The row without a server: the base URL points at a closed port."""
+
+FAULTS: dict[str, tuple[Fault | None, type[ModelError]]] = {
+    "401": (Fault.unauthorized(), ModelAuthenticationError),
+    "429": (Fault.rate_limit(retry_after=3), ModelRateLimitError),
+    "500": (Fault.server_error(500), ModelAPIError),
+    "503": (Fault.server_error(503), ModelAPIError),
+    "malformed-200": (Fault.malformed_body(), ProviderResponseError),
+    "empty-200": (Fault.malformed_body(body=""), ProviderResponseError),
+    "cut-mid-answer": (Fault.broken_stream(after=2), ModelConnectionError),
+    "slow": (Fault.slow(1.5), ModelTimeoutError),
+    REFUSED: (None, ModelConnectionError),
+}
+"""Fault name: (what the emulator does, the LangChain class the caller catches)."""
+
+CAUSES: dict[str, dict[str, str]] = {
+    "openai": {
+        "401": r"401",
+        "429": r"429",
+        "500": r"500",
+        "503": r"503",
+        "malformed-200": r"not a chat completion|not JSON",
+        "empty-200": r"not a chat completion|empty stream",
+        "cut-mid-answer": r"broke (before the answer was complete|after \d+ events)",
+        "slow": r"no answer from .* within the timeout",
+        REFUSED: r"could not connect to .*Is the server running",
+    },
+    "ollama": {
+        "401": r"401",
+        "429": r"429",
+        "500": r"500",
+        "503": r"503",
+        "malformed-200": r"answered 200 with a body that is not an Ollama response",
+        "empty-200": r"answered 200 with (a body that is not an Ollama response|an empty stream)",
+        "cut-mid-answer": r"the connection to Ollama at .* broke",
+        "slow": r"did not answer within the timeout",
+        REFUSED: r"Ollama is not reachable at .*ollama serve",
+    },
+}
+"""Per protocol: a pattern the message must match, naming the real cause."""
+
+WRONG_CAUSE = {
+    "openai": r"could not connect",
+    "ollama": r"not reachable",
+}
+"""What no fault but a refused connection may say."""
+
+TIMEOUT_S = 0.4
+
+Factory = Callable[[str], BaseChatModel]
+
+
+def _openai(cls: type[Any], model: str) -> Factory:
+    def make(url: str) -> BaseChatModel:
+        model_: BaseChatModel = cls(
+            model=model, api_key="sk-test", base_url=url, max_retries=0, timeout=TIMEOUT_S
+        )
+        return model_
+
+    return make
+
+
+def _ollama(cls: type[Any], **fields: Any) -> Factory:
+    def make(url: str) -> BaseChatModel:
+        model: BaseChatModel = cls(base_url=url, max_retries=0, timeout=TIMEOUT_S, **fields)
+        return model
+
+    return make
+
+
+MODELS: dict[str, tuple[str, Factory]] = {
+    "ChatOpenAI": ("openai", _openai(ChatOpenAI, "gpt-4o-mini")),
+    "ChatOpenRouter": ("openai", _openai(ChatOpenRouter, "openai/gpt-4.1")),
+    "ChatLlamaCpp": ("openai", _openai(ChatLlamaCpp, "qwen2.5")),
+    "ChatOllama": ("ollama", _ollama(ChatOllama, model="llama3.2")),
+    "ChatBielik": ("ollama", _ollama(ChatBielik)),
+}
+"""Model class: (its protocol, a factory taking the base URL)."""
+
+MODES = ("invoke", "ainvoke", "stream", "astream")
+
+
+async def _call(model: BaseChatModel, mode: str) -> str:
+    if mode == "invoke":
+        return str(model.invoke("hi").content)
+    if mode == "ainvoke":
+        return str((await model.ainvoke("hi")).content)
+    if mode == "stream":
+        return "".join(str(chunk.content) for chunk in model.stream("hi"))
+    return "".join([str(chunk.content) async for chunk in model.astream("hi")])
+
+
+def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
+    if protocol == "openai":
+        return "http://127.0.0.1:1/v1" if refused else emulator.openai_base_url
+    return "http://127.0.0.1:1" if refused else emulator.ollama_url
+
+
+def _calls(emulator: Emulator, protocol: str) -> int:
+    path = "/chat/completions" if protocol == "openai" else "/api/chat"
+    return sum(1 for r in emulator.requests if r.path.endswith(path))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fault_name", list(FAULTS))
+@pytest.mark.parametrize("model_name", list(MODELS))
+async def test_every_fault_is_typed_counted_and_explained(
+    emulator: Emulator, model_name: str, fault_name: str, mode: str
+) -> None:
+    protocol, factory = MODELS[model_name]
+    fault, caught_as = FAULTS[fault_name]
+    model = factory(_url(emulator, protocol, refused=fault is None))
+    if fault is not None:
+        emulator.fail(fault)
+    emulator.script(Reply("one two three four five six seven eight"))
+    with pytest.raises(ModelError) as caught:
+        await _call(model, mode)
+    error = caught.value
+    assert isinstance(error, caught_as), f"{type(error).__mro__}"
+    assert isinstance(error, ProviderErrorMixin), "polyvox's mapped class, provider attached"
+    message = str(error)
+    assert re.search(CAUSES[protocol][fault_name], message), message
+    if fault_name != REFUSED:
+        assert not re.search(WRONG_CAUSE[protocol], message), message
+    assert _calls(emulator, protocol) == (0 if fault is None else 1)
+    if fault_name == "429":
+        assert getattr(error, "retry_after", None) == 3.0
