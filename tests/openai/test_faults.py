@@ -205,3 +205,23 @@ def test_unknown_parameter_is_refused() -> None:
 def test_negative_retries_refused() -> None:
     with pytest.raises(ValidationError, match="max_retries"):
         ChatOpenAI(model="m", api_key="k", max_retries=-1)
+
+
+@pytest.mark.parametrize(
+    ("fault", "sdk_class"),
+    [
+        (Fault(status=400), "BadRequestError"),
+        (Fault(status=409), "ConflictError"),
+        (Fault(status=422), "UnprocessableEntityError"),
+        (Fault(status=500), "InternalServerError"),
+        (Fault(status=503), "InternalServerError"),
+    ],
+)
+def test_the_sdks_own_class_still_catches_a_mapped_error(
+    emulator: Emulator, chat: ChatOpenAI, fault: Fault, sdk_class: str
+) -> None:
+    """Switch the import: ``except openai.BadRequestError`` keeps working."""
+    emulator.fail(fault)
+    with pytest.raises(getattr(openai, sdk_class)) as caught:
+        chat.invoke("hi")
+    assert isinstance(caught.value, ModelError)

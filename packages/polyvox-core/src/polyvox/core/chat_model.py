@@ -9,6 +9,7 @@ key from the environment, hiding it, LangSmith parameters, ``bind_tools``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal, Self
 
@@ -22,10 +23,11 @@ from pydantic import AliasChoices, ConfigDict, Field, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
 from polyvox.core.invocation import direct_call_allowed, message_from_result, normalize_input
+from polyvox.core.keywords import STANDARD_CALL_KEYWORDS, check_call_keywords
 from polyvox.core.profiles import get_profile
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
 
-__all__ = ["PolyvoxChatModel", "ToolLike", "format_tool_choice"]
+__all__ = ["PolyvoxChatModel", "ToolLike", "field_keywords", "format_tool_choice"]
 
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 """Anything ``bind_tools`` accepts: an OpenAI tool dict, a pydantic model, a function, a tool."""
@@ -67,6 +69,29 @@ def format_tool_choice(tool_choice: Any, tools: Sequence[dict[str, Any]]) -> Any
     return {"type": "function", "function": {"name": tool_choice}}
 
 
+@functools.cache
+def field_keywords(cls: type[BaseChatModel]) -> frozenset[str]:
+    """A model class's field names and their validation aliases.
+
+    Args:
+        cls: The class.
+
+    Returns:
+        The names.
+    """
+    names: set[str] = set()
+    for name, info in cls.model_fields.items():
+        names.add(name)
+        alias = info.validation_alias
+        if isinstance(alias, str):
+            names.add(alias)
+        elif isinstance(alias, AliasChoices):
+            names.update(choice for choice in alias.choices if isinstance(choice, str))
+        if isinstance(info.alias, str):
+            names.add(info.alias)
+    return frozenset(names)
+
+
 class PolyvoxChatModel(BaseChatModel):
     """Base class of every polyvox chat model.
 
@@ -97,6 +122,10 @@ class PolyvoxChatModel(BaseChatModel):
 
     default_structured_output_method: ClassVar[StructuredOutputMethod] = "json_schema"
     """The ``method`` :meth:`with_structured_output` uses when none is given."""
+
+    call_keywords: ClassVar[frozenset[str]] = frozenset()
+    """Parameters of the provider's API a call may pass besides the model's own fields (a
+    near miss of any known keyword is refused, see :mod:`polyvox.core.keywords`)."""
 
     model: str = Field(validation_alias=AliasChoices("model", "model_name"))
     """The model id, as the provider names it."""
@@ -199,6 +228,7 @@ class PolyvoxChatModel(BaseChatModel):
         config = ensure_config(config)
         if not direct_call_allowed(self, config, kwargs):
             return super().invoke(input, config, stop=stop, **kwargs)
+        self._check_call_keywords(kwargs)
         result = self._generate(normalize_input(self, input), stop=stop, **kwargs)
         return message_from_result(result)
 
@@ -214,8 +244,33 @@ class PolyvoxChatModel(BaseChatModel):
         config = ensure_config(config)
         if not direct_call_allowed(self, config, kwargs):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
+        self._check_call_keywords(kwargs)
         result = await self._agenerate(normalize_input(self, input), stop=stop, **kwargs)
         return message_from_result(result)
+
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        # Every LangChain path (generate, stream, batch) asks for these before the call.
+        self._check_call_keywords(kwargs)
+        return super()._get_invocation_params(stop=stop, **kwargs)
+
+    def known_call_keywords(self) -> frozenset[str]:
+        """Every keyword a call to this model understands.
+
+        The model's fields (and their aliases), the keywords every chat model takes
+        (``stop``, ``tools``, ``response_format``...) and its API's parameters
+        (:meth:`_api_keywords`).
+        """
+        return field_keywords(type(self)) | STANDARD_CALL_KEYWORDS | self._api_keywords()
+
+    def _api_keywords(self) -> frozenset[str]:
+        """The provider API's parameters a call may pass (override to read the SDK's)."""
+        return type(self).call_keywords
+
+    def _check_call_keywords(self, kwargs: dict[str, Any]) -> None:
+        if kwargs:
+            check_call_keywords(type(self).__name__, kwargs, self.known_call_keywords())
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return get_profile(type(self).provider, self.model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar, Literal
 
@@ -26,6 +27,19 @@ from polyvox.ollama.server import OllamaServerMixin
 __all__ = ["ChatOllama"]
 
 _OPTION_FIELDS = ("temperature", "top_p", "top_k", "seed", "repeat_penalty")
+
+
+@functools.cache
+def _ollama_keywords() -> frozenset[str]:
+    """``/api/chat``'s fields and Ollama's options.
+
+    A call keyword that is neither becomes an option too (Ollama ignores what it does not
+    know), unless it is a near miss of one of these.
+    """
+    from polyvox.ollama._sdk import sdk
+
+    options = frozenset(sdk().Options.model_fields)
+    return options | {"format", "think", "keep_alive", "options", "num_predict"}
 
 
 class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
@@ -85,6 +99,9 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     _windows: ContextWindows = PrivateAttr(default_factory=ContextWindows)
 
     # ---- request ---------------------------------------------------------------------
+
+    def _api_keywords(self) -> frozenset[str]:
+        return _ollama_keywords()
 
     def _request(
         self,

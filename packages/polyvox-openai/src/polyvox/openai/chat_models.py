@@ -102,6 +102,9 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
 
     # ---- request ---------------------------------------------------------------------
 
+    def _api_keywords(self) -> frozenset[str]:
+        return _sdk_params()
+
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
     ) -> dict[str, Any]:

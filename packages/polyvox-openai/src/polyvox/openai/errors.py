@@ -29,14 +29,18 @@ from polyvox.openai._sdk import STREAM_BROKE
 __all__ = [
     "OpenAIAPIError",
     "OpenAIAuthenticationError",
+    "OpenAIBadRequestError",
+    "OpenAIConflictError",
     "OpenAIConnectionError",
     "OpenAIContextOverflowError",
+    "OpenAIInternalServerError",
     "OpenAIInvalidRequestError",
     "OpenAINotFoundError",
     "OpenAIPermissionDeniedError",
     "OpenAIRateLimitError",
     "OpenAIStreamError",
     "OpenAITimeoutError",
+    "OpenAIUnprocessableEntityError",
     "map_openai_error",
 ]
 
@@ -73,6 +77,32 @@ class OpenAIInvalidRequestError(
 
 class OpenAIAPIError(openai.APIStatusError, ProviderErrorMixin, ModelAPIError):
     """The server failed (5xx, including 503 while a model loads)."""
+
+
+class OpenAIBadRequestError(openai.BadRequestError, OpenAIInvalidRequestError):
+    """A 400: still an ``openai.BadRequestError``, as code written for the SDK catches."""
+
+
+class OpenAIConflictError(openai.ConflictError, OpenAIInvalidRequestError):
+    """A 409: still an ``openai.ConflictError``."""
+
+
+class OpenAIUnprocessableEntityError(openai.UnprocessableEntityError, OpenAIInvalidRequestError):
+    """A 422: still an ``openai.UnprocessableEntityError``."""
+
+
+class OpenAIInternalServerError(openai.InternalServerError, OpenAIAPIError):
+    """A 5xx: still an ``openai.InternalServerError``."""
+
+
+_SDK_SPECIFIC: tuple[tuple[type[openai.APIStatusError], type[openai.APIStatusError]], ...] = (
+    (OpenAIInvalidRequestError, OpenAIBadRequestError),
+    (OpenAIInvalidRequestError, OpenAIConflictError),
+    (OpenAIInvalidRequestError, OpenAIUnprocessableEntityError),
+    (OpenAIAPIError, OpenAIInternalServerError),
+)
+"""(polyvox's class, its subclass that is also the SDK's specific class): a mapped error
+stays an instance of the exact SDK class it was raised as."""
 
 
 class OpenAIConnectionError(openai.APIConnectionError, ProviderErrorMixin, ModelConnectionError):
@@ -174,9 +204,14 @@ def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | 
         )
     if isinstance(exc, openai.APIStatusError):
         kind = classify(exc.status_code, exc.message, _body_code(exc.body) or exc.code)
+        target = _STATUS_CLASSES[kind]
+        for general, specific in _SDK_SPECIFIC:
+            if target is general and isinstance(exc, specific.__mro__[1]):
+                target = specific
+                break
         return rebrand(
             exc,
-            _STATUS_CLASSES[kind],
+            target,
             provider=provider,
             kind=kind,
             retry_after=parse_retry_after(exc.response.headers),

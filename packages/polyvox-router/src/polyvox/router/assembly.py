@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel, ModelProfile
 
 from polyvox.core.catalog import Capability
-from polyvox.router.constraints import Facts, compute_facts
+from polyvox.core.chat_model import PolyvoxChatModel, field_keywords
+from polyvox.core.keywords import ROUTING_KEYWORDS, STANDARD_CALL_KEYWORDS
+from polyvox.router.constraints import STRUCTURED_KEY, TOOL_OPTIONS_KEY, Facts, compute_facts
 from polyvox.router.deployment import Deployment
 from polyvox.router.request import Sensitivity
 from polyvox.router.strategies import get_strategy
@@ -16,7 +18,7 @@ from polyvox.router.strategies import get_strategy
 if TYPE_CHECKING:
     from polyvox.router.router import Router
 
-__all__ = ["check", "normalize", "profile"]
+__all__ = ["call_keywords", "check", "normalize", "profile"]
 
 
 def normalize(data: dict[str, Any]) -> dict[str, Any]:
@@ -127,3 +129,24 @@ def _deployment(item: Any, catalog: Any) -> Deployment:
         f"'model'; got {type(item).__name__}"
     )
     raise TypeError(msg)
+
+
+def call_keywords(deployments: Sequence[Deployment]) -> frozenset[str]:
+    """Every call keyword the router understands: its own and any deployment's.
+
+    Args:
+        deployments: The router's deployments.
+
+    Returns:
+        The routing keywords, the keywords every chat model takes, the router's internal
+        binding keys, and each deployment's parameters (a polyvox model's own list; for
+        another chat model, its fields).
+    """
+    known: set[str] = {*ROUTING_KEYWORDS, *STANDARD_CALL_KEYWORDS, STRUCTURED_KEY, TOOL_OPTIONS_KEY}
+    for deployment in deployments:
+        model = deployment.model
+        if isinstance(model, PolyvoxChatModel):
+            known |= model.known_call_keywords()
+        else:
+            known |= field_keywords(type(model))
+    return frozenset(known)

@@ -66,8 +66,10 @@ CONSTRAINT_KEYS = (
     "max_latency_ms",
     "agent_id",
     "workspace_id",
+    "execution_id",
 )
-"""Keys the router reads as constraints; they are never passed on to a deployment."""
+"""Keys the router reads as constraints (or attribution); they are never passed on to a
+deployment. The same as :data:`polyvox.core.keywords.ROUTING_KEYWORDS`, in reading order."""
 
 STRUCTURED_KEY = "router_structured_output"
 """The call keyword the router's ``with_structured_output`` binds (a ``StructuredSpec``)."""

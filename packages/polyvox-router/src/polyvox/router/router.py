@@ -48,6 +48,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation, model_valid
 from polyvox.core.catalog import Tier
 from polyvox.core.catalog.catalog import ModelCatalog
 from polyvox.core.invocation import direct_call_allowed, normalize_input
+from polyvox.core.keywords import check_call_keywords
 from polyvox.core.ledger.budgets import BudgetGuard
 from polyvox.router import assembly, invoking, planning, runs, streaming
 from polyvox.router.bindings import Bindings, ToolBindingModel
@@ -215,6 +216,7 @@ class Router(ToolBindingModel):
 
     _facts: dict[str, Facts] = PrivateAttr(default_factory=dict)
     _by_name: dict[str, Deployment] = PrivateAttr(default_factory=dict)
+    _keywords: frozenset[str] = PrivateAttr(default=frozenset())
 
     def __init__(
         self, deployments: Sequence[BaseChatModel | Deployment] | None = None, /, **kwargs: Any
@@ -238,6 +240,7 @@ class Router(ToolBindingModel):
         fields = self.__dict__  # these fields refuse assignment once built (__setattr__)
         fields["deployments"] = tuple(self.deployments)
         self._by_name, self._facts = assembly.check(self)
+        self._keywords = assembly.call_keywords(self.deployments)
         fields["language_routes"] = {k.lower(): v for k, v in self.language_routes.items()}
         if self.profile is None:  # BaseChatModel asked before the facts existed
             self.profile = self._resolve_model_profile()
@@ -328,6 +331,7 @@ class Router(ToolBindingModel):
         config = ensure_config(config)
         if not direct_call_allowed(self, config, kwargs):
             return super().invoke(input, config, stop=stop, **kwargs)
+        self._check_call_keywords(kwargs)
         messages = normalize_input(self, input)
         loop, spec = planning.prepare(self, messages, stop, kwargs, config.get("metadata"))
         return _with_id(invoking.invoke(self, loop, messages, spec, runs.caller_config(config)))
@@ -344,6 +348,7 @@ class Router(ToolBindingModel):
         config = ensure_config(config)
         if not direct_call_allowed(self, config, kwargs):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
+        self._check_call_keywords(kwargs)
         messages = normalize_input(self, input)
         loop, spec = await planning.aprepare(self, messages, stop, kwargs, config.get("metadata"))
         child = runs.caller_config(config)
@@ -397,6 +402,18 @@ class Router(ToolBindingModel):
         yield first
         async for chunk in inner:
             yield chunk
+
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        # Every LangChain path (generate, stream, batch) asks for these before the call.
+        self._check_call_keywords(kwargs)
+        return super()._get_invocation_params(stop=stop, **kwargs)
+
+    def _check_call_keywords(self, kwargs: dict[str, Any]) -> None:
+        """Refuse a near miss of a routing keyword or of a deployment's parameter."""
+        if kwargs:
+            check_call_keywords("Router", kwargs, self._keywords, routes=True)
 
     def _should_stream(
         self,

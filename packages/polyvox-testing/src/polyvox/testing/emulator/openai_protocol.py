@@ -98,6 +98,47 @@ def _unknown_model(model: str | None) -> Response | None:
     return _error(404, message, code="model_not_found")
 
 
+CHAT_FIELDS = frozenset(
+    {
+        "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+        "max_completion_tokens", "max_tokens", "messages", "metadata", "modalities", "model",
+        "moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty",
+        "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
+        "reasoning_effort", "response_format", "safety_identifier", "seed", "service_tier",
+        "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools",
+        "top_logprobs", "top_p", "user", "verbosity", "web_search_options",
+    }
+)  # fmt: skip
+"""The fields of OpenAI's chat-completions request; OpenAI answers 400 to any other."""
+
+COMPATIBLE_FIELDS = frozenset(
+    {
+        # OpenRouter
+        "provider", "reasoning", "usage", "transforms", "models", "route", "plugins",
+        # vLLM and llama.cpp's server
+        "top_k", "min_p", "repetition_penalty", "repeat_penalty", "guided_json",
+        "guided_choice", "guided_regex", "guided_grammar", "chat_template_kwargs",
+        "cache_prompt", "n_predict", "grammar", "json_schema", "id_slot", "samplers",
+        "mirostat", "mirostat_tau", "mirostat_eta", "typical_p", "ignore_eos",
+    }
+)  # fmt: skip
+"""Fields OpenAI-compatible servers add; accepted for models that are not OpenAI's own."""
+
+_OPENAI_MODEL_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
+
+
+def _unrecognized(body: Mapping[str, Any]) -> Response | None:
+    """OpenAI's 400 for a request field it does not know (compatible servers: theirs too)."""
+    model = str(body.get("model") or "")
+    known = CHAT_FIELDS
+    if not model.startswith(_OPENAI_MODEL_PREFIXES):
+        known = CHAT_FIELDS | COMPATIBLE_FIELDS
+    for name in body:
+        if name not in known:
+            return _error(400, f"Unrecognized request argument supplied: {name}")
+    return None
+
+
 def _body_or_error(recorded: RecordedRequest) -> dict[str, Any] | Response:
     if not isinstance(recorded.json, dict):
         return _error(400, "We could not parse the JSON body of your request.")
@@ -215,7 +256,7 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if isinstance(started, Response):
             return started
         body, fault = started
-        if invalid := _missing(body, "model", "messages"):
+        if invalid := _missing(body, "model", "messages") or _unrecognized(body):
             return invalid
         model = str(body["model"])
         chat = parse_chat_request(body)
