@@ -64,6 +64,11 @@ BLOCKED = "blocked"
 BREAKER_OPEN = "breaker_open"
 """The outcome of a deployment skipped because its circuit breaker refused the call."""
 
+HELD_BACK = "held_back"
+"""The outcome of a deployment skipped because it is on probation (its last call failed, or
+no call to it has been answered yet) and as many calls as the router admits in that state
+are already in flight to it."""
+
 _RETRYABLE = frozenset(
     {ErrorKind.RATE_LIMIT, ErrorKind.API, ErrorKind.TIMEOUT, ErrorKind.CONNECTION}
 )
@@ -190,6 +195,41 @@ class AttemptLoop:
         """Note that ``deployment``'s breaker refused the call."""
         self.tried.add(deployment.name)
         self.attempts.append(Attempt(deployment.name, BREAKER_OPEN, "circuit breaker open"))
+
+    def held_back(self, deployment: Deployment) -> bool:
+        """Whether to skip ``deployment`` for now: on probation and busy (noted if so).
+
+        A deployment whose last call failed gets at most
+        :attr:`~polyvox.router.Router.probation_max_in_flight` calls at a time (like a
+        half-open breaker) until its next success, and one no call to which has been
+        answered yet in this process at most
+        :attr:`~polyvox.router.Router.cold_start_max_in_flight`, while another candidate
+        remains: a burst piles neither onto a deployment that has started failing nor, all
+        of it, onto one nothing is known of yet, before its breaker can count failures.
+        The last candidate is always tried.
+        """
+        if not self.queue:
+            return False
+        router, name = self.router, deployment.name
+        stats = router.stats
+        if stats.failing(name):
+            limit, setting = router.probation_max_in_flight, "probation_max_in_flight"
+            why = "its last call failed"
+        elif stats.calls(name) == 0:
+            limit, setting = router.cold_start_max_in_flight, "cold_start_max_in_flight"
+            why = "no call to it has been answered yet"
+        else:
+            return False
+        if limit is None:
+            return False
+        busy = stats.in_flight(name)
+        if busy < limit:
+            return False
+        self.tried.add(name)
+        self.attempts.append(
+            Attempt(name, HELD_BACK, f"{why} and {busy} calls to it are in flight ({setting})")
+        )
+        return True
 
     # ---- outcomes ---------------------------------------------------------------------------
 

@@ -94,6 +94,8 @@ _ROUTER_KEYS: dict[str, str] = {
     "mid_stream_fallback": _BOOL,
     "max_retries": _INT,
     "max_attempts": _INT,
+    "probation_max_in_flight": _INT,
+    "cold_start_max_in_flight": _INT,
     "max_tokens": _INT,
     "max_retry_wait_s": _NUMBER,
     "max_latency_ms": _NUMBER,

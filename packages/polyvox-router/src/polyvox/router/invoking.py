@@ -82,6 +82,9 @@ def invoke(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
+        if loop.held_back(deployment):
+            deployment = loop.next()
+            continue
         if not board.allow(name):
             loop.skipped(deployment)
             deployment = loop.next()
@@ -145,6 +148,9 @@ async def ainvoke(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
+        if loop.held_back(deployment):
+            deployment = loop.next()
+            continue
         if not await board.aallow(name):
             loop.skipped(deployment)
             deployment = loop.next()

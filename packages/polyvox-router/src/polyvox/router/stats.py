@@ -120,6 +120,7 @@ class _Cell:
         "last_error",
         "latency",
         "output_tokens",
+        "streak",
         "success_rate",
         "successes",
         "ttft",
@@ -127,6 +128,7 @@ class _Cell:
     )
 
     def __init__(self, window: int) -> None:
+        self.streak = 0  # failures since the last success
         self.calls = 0
         self.successes = 0
         self.failures = 0
@@ -154,6 +156,7 @@ class _Cell:
         alpha: float,
     ) -> None:
         self.calls += 1
+        self.streak = 0 if ok else self.streak + 1
         if ok:
             self.successes += 1
             old = self.latency
@@ -346,6 +349,18 @@ class RouterStats:
         """
         cell = self._cells.get(deployment)
         return None if cell is None else cell.success_rate
+
+    def failing(self, deployment: str) -> int:
+        """Failures of the deployment since its last success (0 once it answers again).
+
+        Args:
+            deployment: The deployment's name.
+
+        Returns:
+            The count (0 before its first call).
+        """
+        cell = self._cells.get(deployment)
+        return 0 if cell is None else cell.streak
 
     def started(self, deployment: str) -> None:
         """Note a call to the deployment under way (ended by :meth:`record` or :meth:`ended`).

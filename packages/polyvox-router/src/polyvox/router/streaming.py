@@ -258,6 +258,9 @@ def stream(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
+        if loop.held_back(deployment):
+            deployment = loop.next()
+            continue
         if not board.allow(name):
             loop.skipped(deployment)
             deployment = loop.next()
@@ -341,6 +344,9 @@ async def astream(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
+        if loop.held_back(deployment):
+            deployment = loop.next()
+            continue
         if not await board.aallow(name):
             loop.skipped(deployment)
             deployment = loop.next()

@@ -1,0 +1,126 @@
+"""A burst onto a dead deployment: how many of 200 concurrent requests reach it.
+
+``router.burst`` puts a dead deployment first (the emulator answers every request for
+``gpt-4.1-nano`` with a 500, a strategy function keeps the order) and a healthy one second,
+on a fresh router with breakers at their default threshold (5), and sends 200 requests at
+once, twice: from 200 threads (``invoke``) and from 200 asyncio tasks arriving over 50 ms
+(``ainvoke``). It counts the requests the emulator saw for the dead deployment, with the
+router's admission limits off (``probation_max_in_flight=None``,
+``cold_start_max_in_flight=None``: every call that passed the breaker is sent, as before
+these limits existed) and at their defaults (2 once it failed, 16 before any answer). Every
+request must still be answered, by the healthy deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from benchmarks.harness import Column, Context, Row, Section, register
+
+DEAD = "gpt-4.1-nano"
+HEALTHY = "gpt-4o-mini"
+BURST = 200
+SETTINGS: dict[str, dict[str, Any]] = {
+    "limits off (before)": {"probation_max_in_flight": None, "cold_start_max_in_flight": None},
+    "defaults (after)": {},
+}
+
+
+def _post(root: str, path: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        f"{root}/_emulator/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def _dead_requests(root: str) -> int:
+    with urllib.request.urlopen(f"{root}/_emulator/requests", timeout=10) as response:
+        log = json.loads(response.read())
+    return sum(1 for r in log if (r.get("json") or {}).get("model") == DEAD)
+
+
+def _router(base_url: str, settings: dict[str, Any]) -> Any:
+    from polyvox.openai import ChatOpenAI
+    from polyvox.router import Router
+
+    def model(name: str) -> ChatOpenAI:
+        return ChatOpenAI(model=name, api_key="k", base_url=base_url, max_retries=0, timeout=30)
+
+    def keep_order(candidates: Any, request: Any, stats: Any) -> list[Any]:
+        return list(candidates)
+
+    return Router([model(DEAD), model(HEALTHY)], strategy=keep_order, max_retries=0, **settings)
+
+
+def _threads(router: Any) -> int:
+    with ThreadPoolExecutor(BURST) as pool:
+        answers = list(pool.map(lambda i: router.invoke(f"question {i}"), range(BURST)))
+    return sum(1 for a in answers if a.content)
+
+
+def _tasks(router: Any) -> int:
+    async def one(i: int) -> Any:
+        await asyncio.sleep(random.random() * 0.05)  # arrivals spread over 50 ms
+        return await router.ainvoke(f"question {i}")
+
+    async def burst() -> list[Any]:
+        return await asyncio.gather(*(one(i) for i in range(BURST)))
+
+    return sum(1 for a in asyncio.run(burst()) if a.content)
+
+
+@register(
+    "router.burst",
+    "requests reaching a dead deployment under 200-way concurrency",
+    network=True,
+    order=83,
+)
+def burst(ctx: Context) -> Section:
+    root, base_url = ctx.emulator_url(), ctx.openai_base_url()
+    rounds = ctx.scale(3, 1)
+    rows = []
+    for label, settings in SETTINGS.items():
+        values: dict[str, float | int | str | None] = {}
+        for how, run in (("threads", _threads), ("tasks", _tasks)):
+            reached, answered = [], []
+            for _ in range(rounds):
+                _post(root, "reset", {})
+                _post(root, "fail", {"fault": {"status": 500}, "times": None, "model": DEAD})
+                answered.append(run(_router(base_url, settings)))
+                reached.append(_dead_requests(root))
+            values[f"{how}_dead"] = max(reached)
+            values[f"{how}_answered"] = min(answered)
+        rows.append(Row(label, values))
+    _post(root, "reset", {})
+    return Section(
+        name="router.burst",
+        title=f"{BURST} concurrent requests, a dead deployment ranked first",
+        columns=[
+            Column("threads_dead", "threads: reached dead (max)", "{:,}"),
+            Column("threads_answered", "answered (min)", "{:,}"),
+            Column("tasks_dead", "asyncio: reached dead (max)", "{:,}"),
+            Column("tasks_answered", "answered (min)", "{:,}"),
+        ],
+        rows=rows,
+        setup=[
+            f"Router([{DEAD} (500 on every request), {HEALTHY}]), order kept, max_retries=0, "
+            "breaker threshold 5 (the default); a fresh router each round",
+            f"{rounds} round(s) per setting: {BURST} threads calling invoke, then {BURST} "
+            "asyncio tasks calling ainvoke, arriving over 50 ms",
+        ],
+        notes=[
+            "before the limits, every call that passed the breaker before the failures came "
+            "back was sent to the dead deployment",
+            "defaults: probation_max_in_flight=2 (after a failure, until a success), "
+            "cold_start_max_in_flight=16 (before any call to it was answered)",
+        ],
+    )
