@@ -607,3 +607,27 @@ async def test_no_retry_once_the_breaker_opened(
     assert outcomes(answer) == [(MINI, "api"), (BIG, "ok")]
     assert called(emulator) == ["gpt-4o-mini", "gpt-4.1"]
     assert router.breakers.state(MINI) is BreakerState.OPEN
+
+
+def test_a_malformed_ollama_answer_counts_against_the_deployment(
+    emulator: Emulator, openai_model: Any, ollama: ChatOllama
+) -> None:
+    """A 200 that is not an Ollama response is the deployment's failure, not a bug."""
+    emulator.fail(Fault.malformed_body(), times=None, model="llama3.2")
+    board = BreakerBoard(BreakerConfig(failure_threshold=3))
+
+    def local_first(candidates: Any, request: Any, stats: Any) -> list[Any]:
+        return sorted(candidates, key=lambda d: not d.local)
+
+    router = Router(
+        [openai_model("gpt-4o-mini"), ollama], strategy=local_first, max_retries=0, breakers=board
+    )
+    for _ in range(10):
+        assert router.invoke("hi").response_metadata["model_name"] == "gpt-4o-mini"
+    broken = sum(1 for r in emulator.requests if r.path == "/api/chat")
+    assert broken == 3, "the breaker opened after 3 failures"
+    assert board.state(ollama_name(router)) is BreakerState.OPEN
+
+
+def ollama_name(router: Router) -> str:
+    return next(d.name for d in router.deployments if d.local)
