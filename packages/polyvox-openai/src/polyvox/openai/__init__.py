@@ -18,14 +18,18 @@ if TYPE_CHECKING:
     from polyvox.openai.errors import (
         OpenAIAPIError,
         OpenAIAuthenticationError,
+        OpenAIBadRequestError,
+        OpenAIConflictError,
         OpenAIConnectionError,
         OpenAIContextOverflowError,
+        OpenAIInternalServerError,
         OpenAIInvalidRequestError,
         OpenAINotFoundError,
         OpenAIPermissionDeniedError,
         OpenAIRateLimitError,
         OpenAIStreamError,
         OpenAITimeoutError,
+        OpenAIUnprocessableEntityError,
     )
     from polyvox.openai.llms import OpenAILLM
     from polyvox.openai.presets import (
@@ -46,6 +50,10 @@ _EXPORTS = {
     "OpenAIEmbeddings": "polyvox.openai.embeddings",
     "OpenAILLM": "polyvox.openai.llms",
     "OpenAIAPIError": "polyvox.openai.errors",
+    "OpenAIUnprocessableEntityError": "polyvox.openai.errors",
+    "OpenAIInternalServerError": "polyvox.openai.errors",
+    "OpenAIConflictError": "polyvox.openai.errors",
+    "OpenAIBadRequestError": "polyvox.openai.errors",
     "OpenAIAuthenticationError": "polyvox.openai.errors",
     "OpenAIConnectionError": "polyvox.openai.errors",
     "OpenAIContextOverflowError": "polyvox.openai.errors",
@@ -66,9 +74,12 @@ __all__ = [
     "ChatVLLM",
     "OpenAIAPIError",
     "OpenAIAuthenticationError",
+    "OpenAIBadRequestError",
+    "OpenAIConflictError",
     "OpenAIConnectionError",
     "OpenAIContextOverflowError",
     "OpenAIEmbeddings",
+    "OpenAIInternalServerError",
     "OpenAIInvalidRequestError",
     "OpenAILLM",
     "OpenAINotFoundError",
@@ -76,6 +87,7 @@ __all__ = [
     "OpenAIRateLimitError",
     "OpenAIStreamError",
     "OpenAITimeoutError",
+    "OpenAIUnprocessableEntityError",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
