@@ -65,9 +65,8 @@ BREAKER_OPEN = "breaker_open"
 """The outcome of a deployment skipped because its circuit breaker refused the call."""
 
 HELD_BACK = "held_back"
-"""The outcome of a deployment skipped because it is on probation (its last call failed, or
-no call to it has been answered yet) and as many calls as the router admits in that state
-are already in flight to it."""
+"""The outcome of a deployment put behind the other candidates because its last call failed
+and :attr:`~polyvox.router.Router.probation_max_in_flight` calls are already in flight to it."""
 
 _RETRYABLE = frozenset(
     {ErrorKind.RATE_LIMIT, ErrorKind.API, ErrorKind.TIMEOUT, ErrorKind.CONNECTION}
@@ -132,6 +131,9 @@ class AttemptLoop:
     """The state and decisions of one call's attempts (shared by every driver)."""
 
     __slots__ = (
+        "_deferred",
+        "_requeues",
+        "_reserved",
         "attempts",
         "blocked",
         "calls",
@@ -156,6 +158,9 @@ class AttemptLoop:
         self.plan = plan
         self.queue: deque[Deployment] = deque(plan.order)
         self.tried: set[str] = set()
+        self._deferred: set[str] = set()
+        self._reserved: str | None = None
+        self._requeues = 0
         self.attempts: list[Attempt] = []
         self.calls = 0
         self.last_error: BaseException | None = None
@@ -196,40 +201,65 @@ class AttemptLoop:
         self.tried.add(deployment.name)
         self.attempts.append(Attempt(deployment.name, BREAKER_OPEN, "circuit breaker open"))
 
-    def held_back(self, deployment: Deployment) -> bool:
-        """Whether to skip ``deployment`` for now: on probation and busy (noted if so).
+    def admit(self, deployment: Deployment) -> bool:
+        """Whether ``deployment`` may be called now; if not, it is deferred, not dropped.
 
-        A deployment whose last call failed gets at most
-        :attr:`~polyvox.router.Router.probation_max_in_flight` calls at a time (like a
-        half-open breaker) until its next success, and one no call to which has been
-        answered yet in this process at most
-        :attr:`~polyvox.router.Router.cold_start_max_in_flight`, while another candidate
-        remains: a burst piles neither onto a deployment that has started failing nor, all
-        of it, onto one nothing is known of yet, before its breaker can count failures.
-        The last candidate is always tried.
+        A deployment whose last call failed for a reason that says it is unhealthy gets at
+        most :attr:`~polyvox.router.Router.probation_max_in_flight` calls at a time (like a
+        half-open breaker) until its next success. Over its limit, while
+        another candidate remains, it goes to the back of the queue once (recorded as a
+        ``held_back`` attempt) and is tried after the others (a failing one after any that
+        is not failing, when its turn comes again). An admitted call on probation
+        takes its in-flight slot at once (:meth:`start` then counts nothing more), so
+        concurrent calls cannot all pass the check before any is counted.
         """
-        if not self.queue:
-            return False
         router, name = self.router, deployment.name
         stats = router.stats
-        if stats.failing(name):
-            limit, setting = router.probation_max_in_flight, "probation_max_in_flight"
-            why = "its last call failed"
-        elif stats.calls(name) == 0:
-            limit, setting = router.cold_start_max_in_flight, "cold_start_max_in_flight"
-            why = "no call to it has been answered yet"
-        else:
+        limit = router.probation_max_in_flight
+        if limit is None or not stats.failing(name):
+            return True
+        if name in self._deferred and self._requeues < 2 * len(self.plan.order):
+            # Its second turn: the least risky of the candidates left goes first (not
+            # failing before failing, then the fewest calls in flight).
+            def risk(candidate: str) -> tuple[bool, int]:
+                return stats.failing(candidate) > 0, stats.in_flight(candidate)
+
+            mine = risk(name)
+            if any(risk(other.name) < mine for other in self.queue):
+                self._requeues += 1
+                self.queue.append(deployment)
+                return False
+        if name in self._deferred or not self.queue:
+            stats.started(name)
+            self._reserved = name
+            return True
+        if not stats.start_within(name, limit):
+            self._deferred.add(name)
+            self.queue.append(deployment)
+            self.attempts.append(
+                Attempt(
+                    name,
+                    HELD_BACK,
+                    f"its last call failed and {limit} calls to it are in flight "
+                    "(probation_max_in_flight)",
+                )
+            )
             return False
-        if limit is None:
-            return False
-        busy = stats.in_flight(name)
-        if busy < limit:
-            return False
-        self.tried.add(name)
-        self.attempts.append(
-            Attempt(name, HELD_BACK, f"{why} and {busy} calls to it are in flight ({setting})")
-        )
+        self._reserved = name
         return True
+
+    def start(self, name: str) -> None:
+        """Count a call to ``name`` as in flight (once, if :meth:`admit` already did)."""
+        if self._reserved == name:
+            self._reserved = None
+            return
+        self.router.stats.started(name)
+
+    def unreserve(self, name: str) -> None:
+        """Give back the slot :meth:`admit` took, when the call is not made after all."""
+        if self._reserved == name:
+            self._reserved = None
+            self.router.stats.ended(name)
 
     # ---- outcomes ---------------------------------------------------------------------------
 
@@ -272,9 +302,11 @@ class AttemptLoop:
         filtered = kind not in _RETRYABLE and is_content_filter_error(exc)
         outcome = CONTENT_FILTER if filtered else kind.value
         retry_after = retry_after_of(exc)
-        self._record_failure(deployment, _brief(exc), outcome, latency, retry_after)
-        self.last_error = exc
         unhealthy = kind in _UNHEALTHY and not filtered
+        self._record_failure(
+            deployment, _brief(exc), outcome, latency, retry_after, unhealthy=unhealthy
+        )
+        self.last_error = exc
         left = self.remaining()
         if kind in _RETRYABLE and retries < router.max_retries:
             wait = (
@@ -297,6 +329,8 @@ class AttemptLoop:
         outcome: str,
         latency: float,
         retry_after: float | None,
+        *,
+        unhealthy: bool = False,
     ) -> None:
         self.attempts.append(Attempt(deployment.name, outcome, error, latency, retry_after))
         self.router.stats.record(
@@ -305,6 +339,7 @@ class AttemptLoop:
             latency_s=latency,
             agent=self.plan.request.agent,
             error=outcome,
+            unhealthy=unhealthy,
         )
 
     def succeeded(

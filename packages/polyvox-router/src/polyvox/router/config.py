@@ -95,7 +95,6 @@ _ROUTER_KEYS: dict[str, str] = {
     "max_retries": _INT,
     "max_attempts": _INT,
     "probation_max_in_flight": _INT,
-    "cold_start_max_in_flight": _INT,
     "max_tokens": _INT,
     "max_retry_wait_s": _NUMBER,
     "max_latency_ms": _NUMBER,

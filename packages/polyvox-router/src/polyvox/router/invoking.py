@@ -82,10 +82,11 @@ def invoke(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
-        if loop.held_back(deployment):
+        if not loop.admit(deployment):
             deployment = loop.next()
             continue
         if not board.allow(name):
+            loop.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -93,7 +94,7 @@ def invoke(
         retries = 0
         while True:
             start = time.perf_counter()
-            stats.started(name)
+            loop.start(name)
             try:
                 target = router._target(deployment, spec)
                 if direct_target(target, spec) and (config is None or "callbacks" not in config):
@@ -148,10 +149,11 @@ async def ainvoke(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
-        if loop.held_back(deployment):
+        if not loop.admit(deployment):
             deployment = loop.next()
             continue
         if not await board.aallow(name):
+            loop.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -160,7 +162,7 @@ async def ainvoke(
         while True:
             start = time.perf_counter()
             cut = asyncio.timeout(loop.remaining())  # the router's own timeout
-            stats.started(name)
+            loop.start(name)
             try:
                 target = router._target(deployment, spec)
                 async with cut:

@@ -149,16 +149,10 @@ class Router(ToolBindingModel):
     """The circuit breakers (in memory by default; ``BreakerBoard.redis(url)`` to share)."""
 
     probation_max_in_flight: int | None = Field(default=2, ge=1)
-    """Calls a deployment whose last call failed may have in flight at once, in this
-    process, while another candidate remains (half-open style admission before its breaker
-    opens); a success lifts it. ``None`` turns it off."""
-
-    cold_start_max_in_flight: int | None = Field(default=16, ge=1)
-    """Calls a deployment may have in flight at once, in this process, before any call to
-    it has been answered, while another candidate remains: the first burst on a fresh router
-    does not all go to a deployment that may be dead (its failures would come back only
-    after every call was sent); the rest goes to the next candidates. ``None`` turns it
-    off."""
+    """Calls a deployment whose last call failed as an unhealthy one (rate limit, server
+    error, timeout, connection) may have in flight at once, in this process, until its next
+    success (half-open style admission before its breaker opens). Calls over the limit try
+    the other candidates first and come back to it last. ``None`` turns it off."""
 
     stats: Annotated[RouterStats, SkipValidation] = Field(default_factory=RouterStats)
     """Statistics per deployment and per agent (strategies learn from them)."""

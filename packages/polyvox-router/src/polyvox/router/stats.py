@@ -154,9 +154,13 @@ class _Cell:
         output_tokens: int,
         error: str | None,
         alpha: float,
+        unhealthy: bool = True,
     ) -> None:
         self.calls += 1
-        self.streak = 0 if ok else self.streak + 1
+        if ok:
+            self.streak = 0
+        elif unhealthy:
+            self.streak += 1
         if ok:
             self.successes += 1
             old = self.latency
@@ -264,6 +268,7 @@ class RouterStats:
         output_tokens: int = 0,
         agent: str | None = None,
         error: str | None = None,
+        unhealthy: bool = True,
     ) -> None:
         """Record one call's outcome.
 
@@ -279,6 +284,10 @@ class RouterStats:
             agent: The agent it is attributed to (adds to :meth:`by_agent` as well, which
                 keeps the ``max_agents`` most recently active agents).
             error: A description of the failure (kept as ``last_error``).
+            unhealthy: For a failure: whether it says the deployment is unhealthy (a rate
+                limit, a server error, a timeout, a connection failure...), which puts it on
+                probation (:meth:`failing`); a rejected request or a programming error does
+                not.
 
         Raises:
             ValueError: For a negative latency, time to first token or token count.
@@ -296,7 +305,7 @@ class RouterStats:
             cell = self._cells.get(deployment)
             if cell is None:
                 cell = self._cells[deployment] = _Cell(self.window)
-            cell.add(*args, alpha)
+            cell.add(*args, alpha, unhealthy)
             if agent is not None and self.max_agents:
                 agents = self._agents
                 cells = agents.get(agent)
@@ -309,7 +318,7 @@ class RouterStats:
                 agent_cell = cells.get(deployment)
                 if agent_cell is None:
                     agent_cell = cells[deployment] = _Cell(self.window)
-                agent_cell.add(*args, alpha)
+                agent_cell.add(*args, alpha, unhealthy)
             self._total += 1
 
     # -- hot-path reads (no lock: each reads one value record() replaces whole) ----------
@@ -351,7 +360,7 @@ class RouterStats:
         return None if cell is None else cell.success_rate
 
     def failing(self, deployment: str) -> int:
-        """Failures of the deployment since its last success (0 once it answers again).
+        """Unhealthy failures of the deployment since its last success (0 once it answers).
 
         Args:
             deployment: The deployment's name.
@@ -374,6 +383,23 @@ class RouterStats:
         """
         with self._lock:
             self._pending[deployment] = self._pending.get(deployment, 0) + 1
+
+    def start_within(self, deployment: str, limit: int) -> bool:
+        """Count a call as started if fewer than ``limit`` are in flight (atomically).
+
+        Args:
+            deployment: The deployment's name.
+            limit: Most calls in flight.
+
+        Returns:
+            Whether the call was counted (``False``: the deployment is at its limit).
+        """
+        with self._lock:
+            busy = self._pending.get(deployment, 0)
+            if busy >= limit:
+                return False
+            self._pending[deployment] = busy + 1
+            return True
 
     def ended(self, deployment: str) -> None:
         """Note that a started call ended without a recorded outcome (it was cancelled).

@@ -258,10 +258,11 @@ def stream(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
-        if loop.held_back(deployment):
+        if not loop.admit(deployment):
             deployment = loop.next()
             continue
         if not board.allow(name):
+            loop.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -269,7 +270,7 @@ def stream(
         retries = 0
         while True:
             state = _Piece(restarted=bool(loop.restarts))
-            stats.started(name)
+            loop.start(name)
             try:
                 target = router._target(deployment, spec)
                 for piece in target.stream(messages, config, stop=spec.stop, **spec.kwargs):
@@ -344,10 +345,11 @@ async def astream(
     deployment = loop.next()
     while deployment is not None:
         name = deployment.name
-        if loop.held_back(deployment):
+        if not loop.admit(deployment):
             deployment = loop.next()
             continue
         if not await board.aallow(name):
+            loop.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -356,7 +358,7 @@ async def astream(
         while True:
             state = _Piece(restarted=bool(loop.restarts))
             cut: asyncio.Timeout | None = None
-            stats.started(name)
+            loop.start(name)
             try:
                 target = router._target(deployment, spec)
                 pieces = aiter(target.astream(messages, config, stop=spec.stop, **spec.kwargs))
