@@ -47,14 +47,14 @@ def _router(openai_model: OpenAIFactory, **model_kwargs: Any) -> tuple[Router, B
     return Router(models, strategy="cost", max_retries=2, breakers=board), board
 
 
-async def _call(router: Router, mode: str, config: dict[str, Any]) -> object:
+async def _call(router: Router, mode: str, config: dict[str, Any], **kwargs: Any) -> object:
     if mode == "invoke":
-        return router.invoke("my question", config=config)
+        return router.invoke("my question", config=config, **kwargs)
     if mode == "ainvoke":
-        return await router.ainvoke("my question", config=config)
+        return await router.ainvoke("my question", config=config, **kwargs)
     if mode == "stream":
-        return list(router.stream("my question", config=config))
-    return [chunk async for chunk in router.astream("my question", config=config)]
+        return list(router.stream("my question", config=config, **kwargs))
+    return [c async for c in router.astream("my question", config=config, **kwargs)]
 
 
 def _config(handler: CostCallbackHandler | None, metadata: dict[str, str]) -> dict[str, Any]:
@@ -125,3 +125,20 @@ def test_an_unreachable_ledger_refuses_the_call_by_default(
             answer = target.invoke("q", config=_config(opened, TIGHT))
         assert answer.content == "went ahead"
         assert "goes ahead unguarded (CostCallbackHandler(fail_open=True))" in caplog.text
+
+
+@pytest.mark.parametrize("attached", ["on the call", "on each model"])
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
+async def test_attribution_given_as_a_router_keyword_reaches_the_budget(
+    emulator: Emulator,
+    openai_model: OpenAIFactory,
+    handler: CostCallbackHandler,
+    attached: str,
+    mode: str,
+) -> None:
+    on_model = attached == "on each model"
+    router, _ = _router(openai_model, **({"callbacks": [handler]} if on_model else {}))
+    config: dict[str, Any] = {} if on_model else {"callbacks": [handler]}
+    with pytest.raises(BudgetExceededError, match="tight"):
+        await _call(router, mode, config, workspace_id="tight")
+    assert emulator.requests == []

@@ -14,7 +14,7 @@ import pytest
 
 from polyvox.core.keywords import ROUTING_KEYWORDS, UnknownKeywordError, near_miss
 from polyvox.ollama import ChatOllama
-from polyvox.openai import ChatLlamaCpp, ChatOpenAI
+from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter, ChatTogether, ChatVLLM
 from polyvox.router import Router
 from polyvox.router.constraints import CONSTRAINT_KEYS
 from polyvox.testing import Emulator
@@ -138,3 +138,22 @@ def test_near_miss(name: str, expected: str | None) -> None:
 
 def test_the_router_reads_exactly_the_routing_keywords() -> None:
     assert frozenset(CONSTRAINT_KEYS) == ROUTING_KEYWORDS
+
+
+@pytest.mark.parametrize(
+    "keyword", ["top_k", "min_p", "min_tokens", "top_a", "models", "repetition_penalty"]
+)
+@pytest.mark.parametrize("cls", [ChatLlamaCpp, ChatOpenRouter, ChatVLLM, ChatTogether])
+def test_compatible_servers_own_parameters_are_not_taken_for_typos(
+    emulator: Emulator, cls: type[Any], keyword: str
+) -> None:
+    model = cls(model="qwen2.5", api_key="k", base_url=emulator.openai_base_url, max_retries=0)
+    assert keyword in model.known_call_keywords()
+    model.invoke("hi", **{keyword: 1 if keyword != "models" else ["a/b"]})
+    assert f'"{keyword}"' in _bodies(emulator)
+
+
+def test_openai_itself_still_refuses_a_near_miss_of_top_p() -> None:
+    model = ChatOpenAI(model="gpt-4o-mini", api_key="k")
+    with pytest.raises(UnknownKeywordError, match="did you mean 'top_p'"):
+        model.invoke("hi", top_pp=0.5)

@@ -92,6 +92,12 @@ def field_keywords(cls: type[BaseChatModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.cache
+def _known_keywords(cls: type[BaseChatModel], api: frozenset[str]) -> frozenset[str]:
+    """One shared set per class and API (its hash, computed once, makes lookups cheap)."""
+    return field_keywords(cls) | STANDARD_CALL_KEYWORDS | api
+
+
 class PolyvoxChatModel(BaseChatModel):
     """Base class of every polyvox chat model.
 
@@ -262,7 +268,7 @@ class PolyvoxChatModel(BaseChatModel):
         (``stop``, ``tools``, ``response_format``...) and its API's parameters
         (:meth:`_api_keywords`).
         """
-        return field_keywords(type(self)) | STANDARD_CALL_KEYWORDS | self._api_keywords()
+        return _known_keywords(type(self), self._api_keywords())
 
     def _api_keywords(self) -> frozenset[str]:
         """The provider API's parameters a call may pass (override to read the SDK's)."""

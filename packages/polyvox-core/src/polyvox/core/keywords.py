@@ -11,10 +11,12 @@ partner packages, so new API parameters keep working.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "OPENAI_COMPATIBLE_FIELDS",
     "ROUTING_KEYWORDS",
     "STANDARD_CALL_KEYWORDS",
     "UnknownKeywordError",
@@ -41,6 +43,32 @@ STANDARD_CALL_KEYWORDS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 """Keywords LangChain and polyvox pass to any chat model's generation methods."""
+
+
+OPENAI_COMPATIBLE_FIELDS: frozenset[str] = frozenset(
+    {
+        # OpenRouter
+        "provider", "reasoning", "usage", "transforms", "models", "route", "plugins",
+        "top_a", "min_p", "top_k", "repetition_penalty",
+        # vLLM
+        "min_tokens", "guided_json", "guided_choice", "guided_regex", "guided_grammar",
+        "guided_decoding_backend", "chat_template_kwargs", "add_generation_prompt",
+        "skip_special_tokens", "spaces_between_special_tokens", "include_stop_str_in_output",
+        "length_penalty", "use_beam_search", "best_of", "stop_token_ids", "ignore_eos",
+        "priority", "truncate_prompt_tokens",
+        # llama.cpp's server
+        "cache_prompt", "n_predict", "n_probs", "grammar", "json_schema", "id_slot",
+        "samplers", "mirostat", "mirostat_tau", "mirostat_eta", "typical_p",
+        "repeat_penalty", "repeat_last_n", "dynatemp_range", "dynatemp_exponent",
+        "xtc_probability", "xtc_threshold", "dry_multiplier", "dry_base",
+        "dry_allowed_length", "n_keep", "return_tokens", "t_max_predict_ms",
+        # Together
+        "safety_model", "context_length_exceeded_behavior",
+    }
+)  # fmt: skip
+"""Request fields OpenAI-compatible servers add to the chat-completions API (OpenRouter,
+vLLM, llama.cpp's server, Together): known call keywords of every OpenAI-protocol model but
+OpenAI's own, and what polyvox's emulator accepts from such models."""
 
 
 class UnknownKeywordError(TypeError):
@@ -78,6 +106,16 @@ def _distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous2, previous = previous, current
     return previous[-1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_near_miss(name: str, known: frozenset[str]) -> str | None:
+    return near_miss(name, known)
+
+
+@functools.lru_cache(maxsize=256)
+def _with_routing(known: frozenset[str]) -> frozenset[str]:
+    return known | ROUTING_KEYWORDS
 
 
 def near_miss(name: str, known: Iterable[str]) -> str | None:
@@ -133,7 +171,7 @@ def check_call_keywords(
                 keyword=key,
                 suggestion=None,
             )
-        match = near_miss(key, known | ROUTING_KEYWORDS)
+        match = _cached_near_miss(key, _with_routing(known))
         if match is not None:
             raise UnknownKeywordError(
                 f"{owner} got an unknown keyword {key!r}: did you mean {match!r}? Nothing was "

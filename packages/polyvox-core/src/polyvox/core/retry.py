@@ -159,9 +159,15 @@ def stream_with_retries(start: Callable[[], Iterator[T]], max_retries: int) -> I
     while True:
         started = False
         try:
-            for item in start():
-                started = True
-                yield item
+            stream = start()
+            try:
+                for item in stream:
+                    started = True
+                    yield item
+            finally:  # a consumer that stops early releases the connection now
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
             return
         except ModelError as exc:
             if started or attempt >= max_retries or not _retryable(exc):
@@ -186,9 +192,15 @@ async def astream_with_retries(
     while True:
         started = False
         try:
-            async for item in start():
-                started = True
-                yield item
+            stream = start()
+            try:
+                async for item in stream:
+                    started = True
+                    yield item
+            finally:  # a consumer that stops early releases the connection now
+                close = getattr(stream, "aclose", None)
+                if close is not None:
+                    await close()
             return
         except ModelError as exc:
             if started or attempt >= max_retries or not _retryable(exc):

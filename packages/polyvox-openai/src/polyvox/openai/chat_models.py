@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr
 
 from polyvox.core.chat_model import PolyvoxChatModel
 from polyvox.core.errors import ProviderResponseError
+from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
 from polyvox.core.metadata import is_blocked, response_metadata
 from polyvox.core.openai_format import message_from_openai, to_openai_messages, usage_from_openai
 from polyvox.openai import profiles as _profiles  # noqa: F401  (registers the profiles)
@@ -34,6 +35,11 @@ def _sdk_params() -> frozenset[str]:
     from openai.resources.chat.completions import Completions
 
     return frozenset(inspect.signature(Completions.create).parameters) - {"self"}
+
+
+@cache
+def _compatible_params() -> frozenset[str]:
+    return _sdk_params() | OPENAI_COMPATIBLE_FIELDS
 
 
 class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
@@ -103,7 +109,10 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     # ---- request ---------------------------------------------------------------------
 
     def _api_keywords(self) -> frozenset[str]:
-        return _sdk_params()
+        url = self.base_url
+        if type(self).provider == "openai" and (url is None or "api.openai.com" in url):
+            return _sdk_params()
+        return _compatible_params()  # another server: its own parameters are known too
 
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any

@@ -113,9 +113,10 @@ def error_kind(exc: BaseException) -> ErrorKind:
 def is_caller_refusal(exc: BaseException) -> bool:
     """Tell whether a failure is the caller's own guard refusing the call before it was sent.
 
-    A budget that the call would pass (:class:`~polyvox.core.ledger.BudgetExceededError`) or
-    a budget check that cannot reach its ledger and fails closed
-    (:class:`~polyvox.core.ledger.LedgerUnavailableError`) says nothing of any deployment:
+    A budget that the call would pass (:class:`~polyvox.core.ledger.BudgetExceededError`), a
+    budget check that cannot reach its ledger and fails closed
+    (:class:`~polyvox.core.ledger.LedgerUnavailableError`), or a call priced in another
+    currency than its budget (``BudgetCurrencyError``) says nothing of any deployment:
     the router raises it at once, as itself, with no retry, no fallback and nothing counted
     on a breaker.
 
@@ -125,9 +126,13 @@ def is_caller_refusal(exc: BaseException) -> bool:
     Returns:
         True for those two errors.
     """
-    from polyvox.core.ledger.errors import BudgetExceededError, LedgerUnavailableError
+    from polyvox.core.ledger.errors import (
+        BudgetCurrencyError,
+        BudgetExceededError,
+        LedgerUnavailableError,
+    )
 
-    return isinstance(exc, BudgetExceededError | LedgerUnavailableError)
+    return isinstance(exc, BudgetExceededError | LedgerUnavailableError | BudgetCurrencyError)
 
 
 def is_programming_error(exc: BaseException) -> bool:

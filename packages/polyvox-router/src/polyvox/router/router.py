@@ -222,7 +222,7 @@ class Router(ToolBindingModel):
 
     _facts: dict[str, Facts] = PrivateAttr(default_factory=dict)
     _by_name: dict[str, Deployment] = PrivateAttr(default_factory=dict)
-    _keywords: frozenset[str] = PrivateAttr(default=frozenset())
+    _keywords: frozenset[str] | None = PrivateAttr(default=None)
 
     def __init__(
         self, deployments: Sequence[BaseChatModel | Deployment] | None = None, /, **kwargs: Any
@@ -246,7 +246,7 @@ class Router(ToolBindingModel):
         fields = self.__dict__  # these fields refuse assignment once built (__setattr__)
         fields["deployments"] = tuple(self.deployments)
         self._by_name, self._facts = assembly.check(self)
-        self._keywords = assembly.call_keywords(self.deployments)
+        self._keywords = None  # read from the deployments on the first call (their SDKs)
         fields["language_routes"] = {k.lower(): v for k, v in self.language_routes.items()}
         if self.profile is None:  # BaseChatModel asked before the facts existed
             self.profile = self._resolve_model_profile()
@@ -339,8 +339,9 @@ class Router(ToolBindingModel):
             return super().invoke(input, config, stop=stop, **kwargs)
         self._check_call_keywords(kwargs)
         messages = normalize_input(self, input)
+        child = runs.caller_config(config, kwargs)  # before planning consumes the keywords
         loop, spec = planning.prepare(self, messages, stop, kwargs, config.get("metadata"))
-        return _with_id(invoking.invoke(self, loop, messages, spec, runs.caller_config(config)))
+        return _with_id(invoking.invoke(self, loop, messages, spec, child))
 
     async def ainvoke(
         self,
@@ -356,8 +357,8 @@ class Router(ToolBindingModel):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         self._check_call_keywords(kwargs)
         messages = normalize_input(self, input)
+        child = runs.caller_config(config, kwargs)  # before planning consumes the keywords
         loop, spec = await planning.aprepare(self, messages, stop, kwargs, config.get("metadata"))
-        child = runs.caller_config(config)
         return _with_id(await invoking.ainvoke(self, loop, messages, spec, child))
 
     def stream(
@@ -419,6 +420,8 @@ class Router(ToolBindingModel):
     def _check_call_keywords(self, kwargs: dict[str, Any]) -> None:
         """Refuse a near miss of a routing keyword or of a deployment's parameter."""
         if kwargs:
+            if self._keywords is None:
+                self._keywords = assembly.call_keywords(self.deployments)
             check_call_keywords("Router", kwargs, self._keywords, routes=True)
 
     def _should_stream(

@@ -32,6 +32,8 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 
+from polyvox.core.tracking.attribution import ATTRIBUTION_KEYS
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
@@ -107,6 +109,7 @@ def child_config(
         ``(config, metadata)``: the config to call the deployment with (``None`` when
         there is no run) and the run's metadata (request constraints may be there).
     """
+    attribution = _attribution(kwargs)
     if parent is None:
         return None, None
     if isinstance(parent, PendingRun):
@@ -127,33 +130,42 @@ def child_config(
             manager.inheritable_tags,
             manager.inheritable_metadata,
         )
+        inheritable = (*inheritable[:2], {**inheritable[2], **attribution})
         return _child(parent.run_id, inheritable, parent.asynchronous), metadata
     inheritable = (
         parent.inheritable_handlers,
         parent.inheritable_tags,
-        parent.inheritable_metadata,
+        {**parent.inheritable_metadata, **attribution},
     )
     asynchronous = isinstance(parent, AsyncCallbackManagerForLLMRun)
     return _child(parent.run_id, inheritable, asynchronous), dict(parent.metadata)
 
 
-def caller_config(config: RunnableConfig) -> RunnableConfig | None:
+def caller_config(config: RunnableConfig, kwargs: dict[str, Any]) -> RunnableConfig | None:
     """What the deployment's call keeps of the caller's config on the router's direct path.
 
     Nothing observes the router's own run there, but a deployment's model may carry its own
     callbacks (a cost handler with budgets): they must see the caller's metadata and tags
-    (``workspace_id``, ``user_id``...) as they would without the router.
+    (``workspace_id``, ``user_id``...) as they would without the router, and the attribution
+    given as call keywords (``router.invoke(q, workspace_id="w1")``).
 
     Args:
         config: The caller's config (after ``ensure_config``).
+        kwargs: The call's keyword arguments.
 
     Returns:
-        ``{"metadata", "tags"}`` when the caller gave either, else ``None``.
+        ``{"metadata", "tags"}`` when there is either, else ``None``.
     """
-    metadata, tags = config.get("metadata"), config.get("tags")
+    metadata = {**(config.get("metadata") or {}), **_attribution(kwargs)}
+    tags = config.get("tags")
     if not metadata and not tags:
         return None
-    return {"metadata": dict(metadata or {}), "tags": list(tags or [])}
+    return {"metadata": metadata, "tags": list(tags or [])}
+
+
+def _attribution(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Attribution given as routing keywords, for the handlers of the deployment's run."""
+    return {key: kwargs[key] for key in ATTRIBUTION_KEYS if kwargs.get(key) is not None}
 
 
 def _child(

@@ -42,6 +42,13 @@ DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/0"
 """Used when neither ``url`` nor ``$POLYVOX_REDIS_URL`` is given."""
 
 _UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+def _wrong_type(exc: Exception) -> bool:
+    """Whether the server refused one key for holding another type of value."""
+    return str(exc).startswith("WRONGTYPE")
+
+
 _FAILURES = (redis.RedisError, OSError)
 
 
@@ -142,7 +149,14 @@ class RedisResponseCache(ResponseCache):
                 if payload is not None and (value := self._decode(payload)) is None:
                     client.delete(key)
                     client.zrem(self._index, key)
-            except redis.ResponseError as exc:  # this entry is bad (WRONGTYPE): a miss
+            except redis.ResponseError as exc:
+                if not _wrong_type(exc):  # OOM, READONLY, NOPERM...: the server's trouble
+                    self._failed(exc, "lookup")
+                    return self._answer(None)
+                # this one entry is of another type (another program's key): a miss
+                if client.type(key) in (b"string", b"none", "string", "none"):
+                    self._failed(exc, "lookup")  # the index is the bad key: the server's
+                    return self._answer(None)
                 self._bad_entry(exc, key)
                 with contextlib.suppress(*_FAILURES):
                     client.delete(key)
@@ -208,7 +222,14 @@ class RedisResponseCache(ResponseCache):
                 if payload is not None and (value := self._decode(payload)) is None:
                     await client.delete(key)
                     await client.zrem(self._index, key)
-            except redis.ResponseError as exc:  # this entry is bad (WRONGTYPE): a miss
+            except redis.ResponseError as exc:
+                if not _wrong_type(exc):  # OOM, READONLY, NOPERM...: the server's trouble
+                    self._failed(exc, "lookup")
+                    return self._answer(None)
+                # this one entry is of another type (another program's key): a miss
+                if await client.type(key) in (b"string", b"none", "string", "none"):
+                    self._failed(exc, "lookup")  # the index is the bad key: the server's
+                    return self._answer(None)
                 self._bad_entry(exc, key)
                 with contextlib.suppress(*_FAILURES):
                     await client.delete(key)

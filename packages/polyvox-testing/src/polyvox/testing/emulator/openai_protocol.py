@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
 from polyvox.testing.emulator.auto import auto_reply
 from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest, ToolSpec
 from polyvox.testing.emulator.embedding_vectors import embed_text, encode_base64, model_dimensions
@@ -111,18 +112,6 @@ CHAT_FIELDS = frozenset(
 )  # fmt: skip
 """The fields of OpenAI's chat-completions request; OpenAI answers 400 to any other."""
 
-COMPATIBLE_FIELDS = frozenset(
-    {
-        # OpenRouter
-        "provider", "reasoning", "usage", "transforms", "models", "route", "plugins",
-        # vLLM and llama.cpp's server
-        "top_k", "min_p", "repetition_penalty", "repeat_penalty", "guided_json",
-        "guided_choice", "guided_regex", "guided_grammar", "chat_template_kwargs",
-        "cache_prompt", "n_predict", "grammar", "json_schema", "id_slot", "samplers",
-        "mirostat", "mirostat_tau", "mirostat_eta", "typical_p", "ignore_eos",
-    }
-)  # fmt: skip
-"""Fields OpenAI-compatible servers add; accepted for models that are not OpenAI's own."""
 
 _OPENAI_MODEL_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
 
@@ -132,7 +121,7 @@ def _unrecognized(body: Mapping[str, Any]) -> Response | None:
     model = str(body.get("model") or "")
     known = CHAT_FIELDS
     if not model.startswith(_OPENAI_MODEL_PREFIXES):
-        known = CHAT_FIELDS | COMPATIBLE_FIELDS
+        known = CHAT_FIELDS | OPENAI_COMPATIBLE_FIELDS
     for name in body:
         if name not in known:
             return _error(400, f"Unrecognized request argument supplied: {name}")
