@@ -142,3 +142,47 @@ async def test_attribution_given_as_a_router_keyword_reaches_the_budget(
     with pytest.raises(BudgetExceededError, match="tight"):
         await _call(router, mode, config, workspace_id="tight")
     assert emulator.requests == []
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_refused_call_gives_back_a_half_open_breakers_probe(
+    emulator: Emulator,
+    openai_model: OpenAIFactory,
+    handler: CostCallbackHandler,
+    store: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    from polyvox.testing import Fault
+
+    clock = Clock()
+    config = BreakerConfig(failure_threshold=1, reset_timeout_s=30)
+    if store == "redis":
+        prefix = request.getfixturevalue("prefix")
+        from tests.router.conftest import REDIS_URL
+
+        board = BreakerBoard.redis(REDIS_URL, prefix=prefix, config=config, clock=clock)
+    else:
+        board = BreakerBoard(config, clock=clock)
+    models = [openai_model("gpt-4o-mini", callbacks=[handler]), openai_model("gpt-4.1")]
+    router = Router(models, strategy="cost", max_retries=0, breakers=board)
+    primary = router.deployments[0].name
+    emulator.fail(Fault.server_error(500), model="gpt-4o-mini")
+    router.invoke("q", config={"metadata": FREE})  # the primary fails: its breaker opens
+    assert board.state(primary) is BreakerState.OPEN
+    clock.now += 31  # a probe is due
+    with pytest.raises(BudgetExceededError):
+        router.invoke("q", config={"metadata": TIGHT})  # granted the probe, then refused
+    emulator.reset()
+    answer = router.invoke("q", config={"metadata": FREE})
+    assert answer.response_metadata["model_name"] == "gpt-4o-mini", "the probe was given back"
+    assert board.state(primary) is BreakerState.CLOSED

@@ -102,6 +102,15 @@ class MemoryBreakerStore(BreakerStore):
             if breaker.state is BreakerState.HALF_OPEN and self._breakers.get(name) is breaker:
                 del self._breakers[name]
 
+    def release(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Give back a half-open breaker's probe granted to a call that was not made."""
+        breaker = self._breakers.get(name)
+        if breaker is None or breaker.state is not BreakerState.HALF_OPEN:
+            return
+        with self._lock:
+            if breaker.state is BreakerState.HALF_OPEN and breaker.in_flight > 0:
+                breaker.in_flight -= 1
+
     def record_failure(self, name: str, config: BreakerConfig, clock: Clock) -> None:
         """Record a failed call: open at the threshold, or re-open a half-open breaker."""
         now = clock()
@@ -334,6 +343,22 @@ class BreakerBoard:
         """
         answers = self._store.available_many(names, self.config, self._clock)
         return dict(zip(names, answers, strict=True))
+
+    def release(self, name: str) -> None:
+        """Give back the probe :meth:`allow` granted, for a call that was not made.
+
+        Args:
+            name: The deployment.
+        """
+        self._store.release(name, self.config, self._clock)
+
+    async def arelease(self, name: str) -> None:
+        """Async :meth:`release`.
+
+        Args:
+            name: The deployment.
+        """
+        await self._store.arelease(name, self.config, self._clock)
 
     def record_success(self, name: str) -> None:
         """Record that a call to ``name`` succeeded (closes a half-open breaker).

@@ -123,6 +123,18 @@ class BreakerStore(ABC):
         """
         return [self.available(name, config, clock) for name in names]
 
+    def release(self, name: str, config: BreakerConfig, clock: Clock) -> None:  # noqa: B027
+        """Give back the probe :meth:`allow` granted to a call that was not made.
+
+        A budget refused the call: a half-open breaker then grants the probe to the next
+        call at once, instead of after ``reset_timeout_s``. Stores without probes need not
+        override it (the default does nothing).
+        """
+
+    async def arelease(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Async :meth:`release`."""
+        self.release(name, config, clock)
+
     @abstractmethod
     def record_success(self, name: str, config: BreakerConfig, clock: Clock) -> None:
         """Record a successful call (closes a half-open breaker)."""

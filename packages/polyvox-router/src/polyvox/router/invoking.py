@@ -106,6 +106,8 @@ def invoke(
             except BaseException as exc:
                 if not isinstance(exc, Exception) or is_caller_refusal(exc):
                     stats.ended(name)  # interrupted, or refused by a budget: no outcome
+                    if isinstance(exc, Exception):
+                        board.release(name)  # a probe it was granted goes to the next call
                     raise
                 wait, verdict = loop.failed(deployment, exc, time.perf_counter() - start, retries)
                 report(board, name, verdict)
@@ -178,6 +180,8 @@ async def ainvoke(
             except BaseException as exc:
                 if not isinstance(exc, Exception) or is_caller_refusal(exc):
                     stats.ended(name)  # cancelled, or refused by a budget: no outcome
+                    if isinstance(exc, Exception):
+                        await board.arelease(name)  # a probe it was granted goes on
                     raise
                 latency = time.perf_counter() - start
                 wait, verdict = loop.failed(deployment, exc, latency, retries, cut=cut.expired())

@@ -16,6 +16,7 @@ __all__ = [
     "AVAILABLE",
     "CLOSED",
     "FAILURE",
+    "RELEASE",
     "SCRIPTS",
     "SUCCESS",
     "Raw",
@@ -119,6 +120,17 @@ return out
 """KEYS: the state hash of every breaker asked about. ARGV: now, reset timeout (s),
 half-open max calls. One answer per key, as :data:`ALLOW` gives it without granting
 anything: 2 closed, 1 lets a call through, 0 refuses."""
+
+RELEASE: Final = """
+if redis.call('HGET', KEYS[1], 's') == 'half_open' then
+  local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+  if n > 0 then redis.call('HSET', KEYS[1], 'n', n - 1) end
+  return 1
+end
+return 0
+"""
+"""KEYS: state. Gives back a half-open breaker's probe granted to a call that was not made
+(sent with ``EVAL``: a rare path, kept out of the registered scripts)."""
 
 SCRIPTS: Final = (ALLOW, FAILURE, SUCCESS, AVAILABLE)
 """In the order the store unpacks them."""

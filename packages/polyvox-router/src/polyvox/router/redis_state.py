@@ -52,7 +52,7 @@ from polyvox.router.breaker_types import (
     BreakerStore,
     Clock,
 )
-from polyvox.router.redis_scripts import CLOSED, SCRIPTS, decode_names, read_status
+from polyvox.router.redis_scripts import CLOSED, RELEASE, SCRIPTS, decode_names, read_status
 
 __all__ = ["DEFAULT_REDIS_URL", "RedisBreakerStore"]
 
@@ -188,6 +188,26 @@ class RedisBreakerStore(BreakerStore):
             self._failed(exc)
             return
         self._reached()
+
+    def release(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Give back a half-open breaker's probe granted to a call that was not made."""
+        if self._skipping():
+            return
+        client = self._sync_client()[0]
+        try:
+            client.eval(RELEASE, 1, self.state_key(name))
+        except _FAILURES as exc:
+            self._failed(exc)
+
+    async def arelease(self, name: str, config: BreakerConfig, clock: Clock) -> None:
+        """Async :meth:`release`."""
+        if self._skipping():
+            return
+        client = self._async_client()[0]
+        try:
+            await client.eval(RELEASE, 1, self.state_key(name))
+        except _FAILURES as exc:
+            self._failed(exc)
 
     def record_failure(self, name: str, config: BreakerConfig, clock: Clock) -> None:
         """Record a failed call (dropped while Redis is unreachable)."""

@@ -280,6 +280,8 @@ def stream(
                     # cancelled, the consumer stopped, or a budget refused the call
                     if not state.last_seen:
                         stats.ended(name)
+                    if isinstance(exc, Exception):
+                        board.release(name)  # a probe it was granted goes to the next call
                     raise
                 if state.last_seen:
                     _complete_then_failed(deployment, exc)
@@ -379,6 +381,8 @@ async def astream(
                     # cancelled, the consumer stopped, or a budget refused the call
                     if not state.last_seen:
                         stats.ended(name)
+                    if isinstance(exc, Exception):
+                        await board.arelease(name)  # a probe it was granted goes on
                     raise
                 if state.last_seen:
                     _complete_then_failed(deployment, exc)
