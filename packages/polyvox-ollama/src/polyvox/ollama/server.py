@@ -95,9 +95,18 @@ class OllamaServerMixin:
 
     @property
     def client(self) -> ollama.Client:
-        """The ``ollama.Client`` (created on first use)."""
+        """The ``ollama.Client``.
+
+        Made on first use and shared by every model with the same server, timeout and
+        headers (:mod:`polyvox.core.clients`).
+        """
         if self._client is None:
-            self._client = sdk().Client(**self._client_kwargs())
+            from polyvox.core.clients import client_key, shared_client
+
+            kwargs = self._client_kwargs()
+            self._client = shared_client(
+                client_key("ollama", kwargs), lambda: sdk().Client(**kwargs)
+            )
         return self._client  # type: ignore[no-any-return]
 
     @property
@@ -109,9 +118,10 @@ class OllamaServerMixin:
         """
         holder = self._async_client
         if holder is None:
-            from polyvox.core.loops import PerLoop
+            from polyvox.core.clients import client_key, shared_async_holder
 
-            holder = self._async_client = PerLoop()
+            key = client_key("ollama-async", self._client_kwargs())
+            holder = self._async_client = shared_async_holder(key)
         return holder.get(self._new_async_client)  # type: ignore[no-any-return]
 
     def _new_async_client(self) -> ollama.AsyncClient:

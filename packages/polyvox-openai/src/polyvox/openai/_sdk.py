@@ -69,9 +69,19 @@ class SDKClientMixin:
 
     @property
     def client(self) -> openai.OpenAI:
-        """The ``openai.OpenAI`` client this model calls (created on first use)."""
+        """The ``openai.OpenAI`` client this model calls.
+
+        Made on first use and shared by every model with the same connection settings (key,
+        URL, timeout, retries, headers), with its warm connections
+        (:mod:`polyvox.core.clients`).
+        """
         if self._client is None:
-            self._client = sdk().OpenAI(**self._client_kwargs())
+            from polyvox.core.clients import client_key, shared_client
+
+            kwargs = self._client_kwargs()
+            self._client = shared_client(
+                client_key("openai", kwargs), lambda: sdk().OpenAI(**kwargs)
+            )
         return cast("openai.OpenAI", self._client)
 
     @property
@@ -80,13 +90,15 @@ class SDKClientMixin:
 
         Its connection pool belongs to the loop that first used it, so a model used from
         several loops (``asyncio.run`` twice, a notebook and a worker thread) gets a client
-        for each, made on first use in that loop.
+        for each, made on first use in that loop. Shared, like :attr:`client`, by the models
+        with the same connection settings.
         """
         holder = self._async_client
         if holder is None:
-            from polyvox.core.loops import PerLoop
+            from polyvox.core.clients import client_key, shared_async_holder
 
-            holder = self._async_client = PerLoop()
+            key = client_key("openai-async", self._client_kwargs())
+            holder = self._async_client = shared_async_holder(key)
         return cast("openai.AsyncOpenAI", holder.get(self._new_async_client))
 
     def _new_async_client(self) -> openai.AsyncOpenAI:
