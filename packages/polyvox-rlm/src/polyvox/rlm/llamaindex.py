@@ -15,12 +15,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document as LCDocument
-from llama_index.core.base.response.schema import Response
-from llama_index.core.query_engine import CustomQueryEngine
-from llama_index.core.schema import BaseNode, NodeWithScore, TextNode
-from pydantic import Field
 
-from polyvox.rlm.inputs import PreparedContext, RLMResult
+from polyvox.core.extras import require
+
+require("llama_index.core", "llamaindex", packages=("polyvox-rlm",))
+
+from llama_index.core.base.response.schema import Response  # noqa: E402
+from llama_index.core.query_engine import CustomQueryEngine  # noqa: E402
+from llama_index.core.schema import BaseNode, NodeWithScore, TextNode  # noqa: E402
+from pydantic import Field  # noqa: E402
+
+from polyvox.rlm.inputs import PreparedContext, RLMResult  # noqa: E402
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
