@@ -83,3 +83,14 @@ def test_polyvox_imports_name_declared_packages(package: Path) -> None:
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
 def test_namespace_has_no_init(package: Path) -> None:
     assert not (package / "src" / "polyvox" / "__init__.py").exists()
+
+
+def test_every_distribution_carries_its_license() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for package in sorted((root / "packages").iterdir()):
+        if (package / "pyproject.toml").exists():
+            text = (package / "LICENSE").read_text()
+            assert text.startswith("MIT License"), package.name
+            assert 'license = "MIT"' in (package / "pyproject.toml").read_text(), package.name

@@ -207,3 +207,18 @@ def test_bad_command_lines_give_usage_and_exit_2(args: list[str], message: str) 
     assert result.stderr.startswith("usage: polyvox")
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_version_names_every_installed_polyvox_package(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from importlib.metadata import version
+
+    from polyvox.cli.main import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["--version"])
+    assert exited.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"polyvox {version('polyvox-cli')}"
+    assert f"  polyvox-core {version('polyvox-core')}" in lines

@@ -9,6 +9,24 @@ from collections.abc import Sequence
 __all__ = ["build_parser", "main"]
 
 
+def _versions() -> str:
+    """``polyvox <version>``, then each installed polyvox distribution and its version."""
+    from importlib.metadata import PackageNotFoundError, distributions, version
+
+    try:
+        own = version("polyvox-cli")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without install
+        own = "unknown"
+    installed = sorted(
+        {
+            (dist.metadata["Name"], dist.version)
+            for dist in distributions()
+            if (dist.metadata["Name"] or "").startswith("polyvox-")
+        }
+    )
+    return f"polyvox {own}\n" + "\n".join(f"  {name} {ver}" for name, ver in installed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``polyvox`` command.
 
@@ -16,7 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
         The parser, with one sub-parser per command.
     """
     parser = argparse.ArgumentParser(
-        prog="polyvox", description="polyvox: every LLM provider as LangChain/LlamaIndex models."
+        prog="polyvox",
+        description="polyvox: every LLM provider as LangChain/LlamaIndex models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps --version's lines
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=_versions(),
+        help="print the installed polyvox packages' versions and exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
