@@ -7,7 +7,10 @@ call the deployments, natively sync or async, and wait.
 
 Rules, in order:
 
+- a deployment on probation with its calls in flight at the limit is put behind the other
+  candidates (recorded as ``held_back``, see :mod:`polyvox.router.admission`);
 - a deployment whose breaker refuses the call is skipped (recorded as ``breaker_open``);
+- a budget's refusal is raised at once, as itself (no retry, no fallback, no breaker);
 - a retryable failure (rate limit, server error, timeout, connection) is retried on the
   same deployment up to ``max_retries`` times, unless its breaker opened meanwhile,
   waiting what the provider asked (``Retry-After``) or a short backoff; when it asks for
@@ -39,6 +42,7 @@ from langchain_core.exceptions import ModelTimeoutError
 from langchain_core.messages import AIMessage
 
 from polyvox.core.errors import ErrorKind
+from polyvox.router.admission import Admission, HeldBack
 from polyvox.router.errors import (
     CONTENT_FILTER,
     PROGRAMMING_ERROR,
@@ -66,7 +70,8 @@ BREAKER_OPEN = "breaker_open"
 
 HELD_BACK = "held_back"
 """The outcome of a deployment put behind the other candidates because its last call failed
-and :attr:`~polyvox.router.Router.probation_max_in_flight` calls are already in flight to it."""
+and :attr:`~polyvox.router.Router.probation_max_in_flight` calls are already in flight to it
+(see :mod:`polyvox.router.admission`)."""
 
 _RETRYABLE = frozenset(
     {ErrorKind.RATE_LIMIT, ErrorKind.API, ErrorKind.TIMEOUT, ErrorKind.CONNECTION}
@@ -131,9 +136,7 @@ class AttemptLoop:
     """The state and decisions of one call's attempts (shared by every driver)."""
 
     __slots__ = (
-        "_deferred",
-        "_requeues",
-        "_reserved",
+        "admission",
         "attempts",
         "blocked",
         "calls",
@@ -158,9 +161,7 @@ class AttemptLoop:
         self.plan = plan
         self.queue: deque[Deployment] = deque(plan.order)
         self.tried: set[str] = set()
-        self._deferred: set[str] = set()
-        self._reserved: str | None = None
-        self._requeues = 0
+        self.admission = Admission(router.stats, router.probation_max_in_flight, len(plan.order))
         self.attempts: list[Attempt] = []
         self.calls = 0
         self.last_error: BaseException | None = None
@@ -202,64 +203,22 @@ class AttemptLoop:
         self.attempts.append(Attempt(deployment.name, BREAKER_OPEN, "circuit breaker open"))
 
     def admit(self, deployment: Deployment) -> bool:
-        """Whether ``deployment`` may be called now; if not, it is deferred, not dropped.
+        """Whether ``deployment`` may be called now (:class:`~polyvox.router.admission.Admission`).
 
-        A deployment whose last call failed for a reason that says it is unhealthy gets at
-        most :attr:`~polyvox.router.Router.probation_max_in_flight` calls at a time (like a
-        half-open breaker) until its next success. Over its limit, while
-        another candidate remains, it goes to the back of the queue once (recorded as a
-        ``held_back`` attempt) and is tried after the others (a failing one after any that
-        is not failing, when its turn comes again). An admitted call on probation
-        takes its in-flight slot at once (:meth:`start` then counts nothing more), so
-        concurrent calls cannot all pass the check before any is counted.
+        One held back is put behind the other candidates, not dropped, and noted once as a
+        ``held_back`` attempt.
         """
-        router, name = self.router, deployment.name
-        stats = router.stats
-        limit = router.probation_max_in_flight
-        if limit is None or not stats.failing(name):
-            return True
-        if name in self._deferred and self._requeues < 2 * len(self.plan.order):
-            # Its second turn: the least risky of the candidates left goes first (not
-            # failing before failing, then the fewest calls in flight).
-            def risk(candidate: str) -> tuple[bool, int]:
-                return stats.failing(candidate) > 0, stats.in_flight(candidate)
-
-            mine = risk(name)
-            if any(risk(other.name) < mine for other in self.queue):
-                self._requeues += 1
-                self.queue.append(deployment)
-                return False
-        if name in self._deferred or not self.queue:
-            stats.started(name)
-            self._reserved = name
-            return True
-        if not stats.start_within(name, limit):
-            self._deferred.add(name)
-            self.queue.append(deployment)
+        verdict = self.admission.admit(deployment, self.queue)
+        if verdict is HeldBack.FIRST_TIME:
             self.attempts.append(
                 Attempt(
-                    name,
+                    deployment.name,
                     HELD_BACK,
-                    f"its last call failed and {limit} calls to it are in flight "
-                    "(probation_max_in_flight)",
+                    f"its last call failed and {self.router.probation_max_in_flight} calls to "
+                    "it are in flight (probation_max_in_flight)",
                 )
             )
-            return False
-        self._reserved = name
-        return True
-
-    def start(self, name: str) -> None:
-        """Count a call to ``name`` as in flight (once, if :meth:`admit` already did)."""
-        if self._reserved == name:
-            self._reserved = None
-            return
-        self.router.stats.started(name)
-
-    def unreserve(self, name: str) -> None:
-        """Give back the slot :meth:`admit` took, when the call is not made after all."""
-        if self._reserved == name:
-            self._reserved = None
-            self.router.stats.ended(name)
+        return verdict is None
 
     # ---- outcomes ---------------------------------------------------------------------------
 

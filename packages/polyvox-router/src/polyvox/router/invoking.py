@@ -86,7 +86,7 @@ def invoke(
             deployment = loop.next()
             continue
         if not board.allow(name):
-            loop.unreserve(name)
+            loop.admission.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -94,7 +94,7 @@ def invoke(
         retries = 0
         while True:
             start = time.perf_counter()
-            loop.start(name)
+            loop.admission.start(name)
             try:
                 target = router._target(deployment, spec)
                 if direct_target(target, spec) and (config is None or "callbacks" not in config):
@@ -155,7 +155,7 @@ async def ainvoke(
             deployment = loop.next()
             continue
         if not await board.aallow(name):
-            loop.unreserve(name)
+            loop.admission.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -164,7 +164,7 @@ async def ainvoke(
         while True:
             start = time.perf_counter()
             cut = asyncio.timeout(loop.remaining())  # the router's own timeout
-            loop.start(name)
+            loop.admission.start(name)
             try:
                 target = router._target(deployment, spec)
                 async with cut:

@@ -262,7 +262,7 @@ def stream(
             deployment = loop.next()
             continue
         if not board.allow(name):
-            loop.unreserve(name)
+            loop.admission.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -270,7 +270,7 @@ def stream(
         retries = 0
         while True:
             state = _Piece(restarted=bool(loop.restarts))
-            loop.start(name)
+            loop.admission.start(name)
             try:
                 target = router._target(deployment, spec)
                 for piece in target.stream(messages, config, stop=spec.stop, **spec.kwargs):
@@ -351,7 +351,7 @@ async def astream(
             deployment = loop.next()
             continue
         if not await board.aallow(name):
-            loop.unreserve(name)
+            loop.admission.unreserve(name)
             loop.skipped(deployment)
             deployment = loop.next()
             continue
@@ -360,7 +360,7 @@ async def astream(
         while True:
             state = _Piece(restarted=bool(loop.restarts))
             cut: asyncio.Timeout | None = None
-            loop.start(name)
+            loop.admission.start(name)
             try:
                 target = router._target(deployment, spec)
                 pieces = aiter(target.astream(messages, config, stop=spec.stop, **spec.kwargs))

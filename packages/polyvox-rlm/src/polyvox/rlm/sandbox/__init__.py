@@ -15,15 +15,17 @@ from polyvox.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from polyvox.rlm.sandbox.documents import DOCUMENT_SEPARATOR, join_documents
-    from polyvox.rlm.sandbox.host import CellResult, Sandbox, SandboxError, SubcallHandler
+    from polyvox.rlm.sandbox.host import Sandbox, SandboxError
     from polyvox.rlm.sandbox.isolation import SandboxReport, sandbox_report
     from polyvox.rlm.sandbox.limits import DEFAULT_ALLOWED_IMPORTS, SandboxLimits
+    from polyvox.rlm.sandbox.results import CellResult
+    from polyvox.rlm.sandbox.subcalls import SubcallHandler
 
 _EXPORTS = {
-    "CellResult": "polyvox.rlm.sandbox.host",
+    "CellResult": "polyvox.rlm.sandbox.results",
     "Sandbox": "polyvox.rlm.sandbox.host",
     "SandboxError": "polyvox.rlm.sandbox.host",
-    "SubcallHandler": "polyvox.rlm.sandbox.host",
+    "SubcallHandler": "polyvox.rlm.sandbox.subcalls",
     "DEFAULT_ALLOWED_IMPORTS": "polyvox.rlm.sandbox.limits",
     "SandboxLimits": "polyvox.rlm.sandbox.limits",
     "SandboxReport": "polyvox.rlm.sandbox.isolation",

@@ -1,10 +1,10 @@
-"""The host side of the sandbox: :class:`Sandbox`, :class:`CellResult`, :class:`SubcallHandler`.
+"""The host side of the sandbox: :class:`Sandbox`, a worker's life and its exchanges.
 
 A :class:`Sandbox` owns one worker process and a temporary working directory. ``run`` sends a
-cell and waits for its result, serving the cell's sub-calls in between: the worker blocks on
+cell and waits for its result (:mod:`polyvox.rlm.sandbox.results`), serving the cell's
+sub-calls in between (:mod:`polyvox.rlm.sandbox.subcalls`): the worker blocks on
 ``llm_query`` while the host awaits the :class:`SubcallHandler` and replies, so the model's
-code sees an ordinary function call. A batch of prompts reaches the handler as one
-``llm_query_batched`` call, which runs them concurrently.
+code sees an ordinary function call.
 
 When a cell runs past its time limit the worker interrupts it and keeps its variables. A worker
 that does not answer within :attr:`Sandbox.kill_grace_s` after that, or that dies (CPU limit,
@@ -22,8 +22,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from polyvox.rlm.sandbox.documents import prepare_context
 from polyvox.rlm.sandbox.isolation import SandboxReport, seccomp_unavailable_reason
@@ -35,17 +34,17 @@ from polyvox.rlm.sandbox.process import (
     worker_arguments,
 )
 from polyvox.rlm.sandbox.protocol import ProtocolError, encode_frame
+from polyvox.rlm.sandbox.results import ERROR_CHARS, CellResult, read_result
+from polyvox.rlm.sandbox.subcalls import SubcallHandler, answer_subcall
 from polyvox.rlm.sandbox.text import printable
 
 __all__ = ["CellResult", "Sandbox", "SandboxError", "SubcallHandler"]
 
 _DEFAULT_LIMITS = SandboxLimits()
-_ERROR_CHARS = 2000  # the worker caps its error message; this bounds a tampered worker's
 _log = logging.getLogger("polyvox.rlm.sandbox")
 _ANSWER_OPS = {"run": "result", "vars": "vars", "get": "value"}
 _VALUE_CHARS = 1_000_000  # str() of a variable read back whole up to this (see get_var)
 _VALUE_TIMEOUT_S = 1.0  # str() of a variable is interrupted past this (or the cell timeout)
-_OUTPUT_SLACK = 8000  # room for the truncation note and a capped traceback
 _RESTARTED_NOTE = (
     "[note: the REPL process was restarted before this cell ({why}); `context` and the "
     "helpers are back, but variables from earlier cells were lost]\n"
@@ -54,62 +53,6 @@ _RESTARTED_NOTE = (
 
 class SandboxError(RuntimeError):
     """The sandbox cannot start, was closed, or lost its worker beyond repair."""
-
-
-@runtime_checkable
-class SubcallHandler(Protocol):
-    """The host's side of ``llm_query``, ``llm_query_batched`` and ``rlm_query``.
-
-    An exception raised here reaches the cell's code as a ``SubcallError`` (a
-    ``RuntimeError``) carrying its type and message; cancellation cancels the cell.
-    """
-
-    async def llm_query(self, prompt: str) -> str:
-        """Answer one prompt with the sub-model."""
-        ...
-
-    async def llm_query_batched(self, prompts: list[str]) -> list[str]:
-        """Answer several prompts (concurrently, bounded by the engine), in order."""
-        ...
-
-    async def rlm_query(self, prompt: str, context: str | None) -> str:
-        """Answer with a child RLM over ``context`` (the prompt itself when ``None``)."""
-        ...
-
-
-@dataclass(frozen=True)
-class CellResult:
-    """What running one cell produced."""
-
-    output: str
-    """Captured stdout and stderr, then the traceback of an exception; capped."""
-    error: str | None
-    """``"Type: message"`` if the cell raised or was stopped; ``None`` if it completed."""
-    truncated: bool
-    """Whether output past ``SandboxLimits.output_chars`` was dropped."""
-    timed_out: bool
-    """Whether the cell hit its time limit."""
-    duration_s: float
-    """Wall-clock seconds of the whole cell, sub-calls included."""
-    final: str | None
-    """``str(value)`` when code that ran called ``FINAL(value)`` or ``FINAL_VAR(name)``."""
-    reads: tuple[tuple[int, int], ...]
-    """Merged character spans of ``context`` the cell read (slices, search hits)."""
-    restored: tuple[str, ...]
-    """Protected names the cell rebound or mutated and that were put back."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly copy."""
-        return {
-            "output": self.output,
-            "error": self.error,
-            "truncated": self.truncated,
-            "timed_out": self.timed_out,
-            "duration_s": self.duration_s,
-            "final": self.final,
-            "reads": [list(span) for span in self.reads],
-            "restored": list(self.restored),
-        }
 
 
 class Sandbox:
@@ -317,7 +260,13 @@ class Sandbox:
                     reads=(),
                     restored=(),
                 )
-            return self._cell_result(message, duration, note)
+            return read_result(
+                message,
+                duration=duration,
+                note=note,
+                context_chars=len(self._context),
+                output_chars=self._limits.output_chars,
+            )
 
     async def show_vars(self) -> dict[str, str]:
         """The variables the cells defined: name to a short type and size description.
@@ -378,8 +327,9 @@ class Sandbox:
         self._closed = True
         await self._drop_worker()
         # Removing the working directory can mean deleting up to max_files files and
-        # disk_mb MiB; a thread keeps that blocking file-system work off the event loop
-        # (there is no async rmtree). The finalizer runs at most once.
+        # disk_mb MiB, after waiting (up to 5 s) for the killed worker to stop; a thread keeps
+        # that blocking work off the event loop (there is no async rmtree or waitpid of a
+        # grandchild). The finalizer runs at most once.
         await asyncio.to_thread(self._finalizer)
 
     async def __aenter__(self) -> Sandbox:
@@ -413,7 +363,7 @@ class Sandbox:
         if message.get("op") != "ready":
             await self._drop_worker()
             error = message.get("error")
-            why = printable(error[:_ERROR_CHARS]) if isinstance(error, str) else "no reason given"
+            why = printable(error[:ERROR_CHARS]) if isinstance(error, str) else "no reason given"
             hint = (
                 "; to run without the kernel's confinement, pass "
                 "SandboxLimits(isolation='process') (weaker: not a security boundary)"
@@ -475,7 +425,9 @@ class Sandbox:
                 if message.get("seq") != seq:
                     raise ProtocolError(f"message for request {message.get('seq')!r}, not {seq}")
                 if message["op"] == "subcall":
-                    reply, subcalls = await self._serve(message, subcalls)
+                    reply, subcalls = await answer_subcall(
+                        self._handler, message, subcalls, self._limits.max_subcalls_per_cell
+                    )
                     await worker.send(reply, self.kill_grace_s + timeout)
                     continue
                 if message["op"] == _ANSWER_OPS[request["op"]]:
@@ -522,84 +474,3 @@ class Sandbox:
             self._pending_note = why
             raise
         self._restarts += 1
-
-    async def _serve(self, message: dict[str, Any], subcalls: int) -> tuple[bytes, int]:
-        kind = message.get("kind")
-        prompts: list[str] = []
-        prompt = ""
-        context: str | None = None
-        if kind == "llm_query_batched":
-            raw = message.get("prompts")
-            if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
-                raise ProtocolError("llm_query_batched without a list of str prompts")
-            prompts = raw
-            count = len(prompts)
-        elif kind in ("llm_query", "rlm_query"):
-            raw_prompt, raw_context = message.get("prompt"), message.get("context")
-            if not isinstance(raw_prompt, str) or not (
-                raw_context is None or isinstance(raw_context, str)
-            ):
-                raise ProtocolError(f"{kind} without a str prompt")
-            prompt, context = raw_prompt, raw_context
-            count = 1
-        else:
-            raise ProtocolError(f"unknown sub-call {kind!r}")
-        subcalls += count
-        seq = message["seq"]
-        if subcalls > self._limits.max_subcalls_per_cell:
-            return _reply(seq, ok=False, error="sub-call limit of the cell reached"), subcalls
-        try:
-            value: str | list[str]
-            if kind == "llm_query_batched":
-                answers = await self._handler.llm_query_batched(prompts)
-                value = [str(answer) for answer in answers]
-                if len(value) != count:
-                    raise RuntimeError(f"the handler returned {len(value)} answers for {count}")
-            elif kind == "llm_query":
-                value = str(await self._handler.llm_query(prompt))
-            else:
-                value = str(await self._handler.rlm_query(prompt, context))
-        except Exception as exc:  # the cell's code gets the error
-            return _reply(seq, ok=False, error=f"{kind} failed: {type(exc).__name__}: {exc}"), (
-                subcalls
-            )
-        return _reply(seq, ok=True, value=value), subcalls
-
-    def _cell_result(self, message: dict[str, Any], duration: float, note: str) -> CellResult:
-        length = len(self._context)
-        reads: list[tuple[int, int]] = []
-        raw_reads = message.get("reads")
-        for span in raw_reads if isinstance(raw_reads, list) else []:
-            if (
-                isinstance(span, list)
-                and len(span) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
-            ):
-                start, end = max(0, span[0]), min(length, span[1])
-                if start < end:
-                    reads.append((start, end))
-        restored = message.get("restored")
-        error = message.get("error")
-        final = message.get("final")
-        output = message.get("output")
-        output = output if isinstance(output, str) else ""
-        # The worker caps the output and the error; this bounds what a tampered worker sends.
-        output = printable(output[: self._limits.output_chars + _OUTPUT_SLACK])
-        return CellResult(
-            output=note + output,
-            error=printable(error[:_ERROR_CHARS]) if isinstance(error, str) else None,
-            truncated=message.get("truncated") is True,
-            timed_out=message.get("timed_out") is True,
-            duration_s=duration,
-            final=printable(final) if isinstance(final, str) else None,
-            reads=tuple(reads),
-            restored=(
-                tuple(printable(str(n))[:200] for n in restored[:50])
-                if isinstance(restored, list)
-                else ()
-            ),
-        )
-
-
-def _reply(seq: int, *, ok: bool, value: str | list[str] | None = None, error: str = "") -> bytes:
-    return encode_frame({"op": "reply", "seq": seq, "ok": ok, "value": value, "error": error})

@@ -9,13 +9,10 @@ a notebook. Protected names a cell rebinds are put back afterwards and reported.
 
 from __future__ import annotations
 
-import _signal  # type: ignore[import-not-found]  # (no stub: signal.py wraps it)
 import ast
 import builtins
 import copy
 import linecache
-import operator
-import signal
 import sys
 import traceback
 from collections import deque
@@ -27,6 +24,7 @@ from polyvox.rlm.sandbox.capture import CappedOutput
 from polyvox.rlm.sandbox.functions import seal
 from polyvox.rlm.sandbox.guard import make_guarded_import
 from polyvox.rlm.sandbox.protocol import MAX_WORKER_FRAME_BYTES, PipeChannel, encode_frame
+from polyvox.rlm.sandbox.signals import SignalState
 from polyvox.rlm.sandbox.tracking import ReadTracker, TrackedStr
 from polyvox.rlm.sandbox.watchdog import CellTimeout, Watchdog
 from polyvox.rlm.search import BM25Index, regex_search
@@ -51,51 +49,6 @@ _REMOVED_BUILTINS = ("breakpoint", "help", "exit", "quit", "copyright", "credits
 _TRACEBACK_CHARS = 4000
 _ERROR_CHARS = 2000
 _SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, deque, range)
-
-
-class _SignalState:
-    """The worker's signal handlers, mask and timers, put back after every cell.
-
-    A cell that reaches ``signal`` another way could leave an alarm, an interval timer, a
-    handler or a blocked signal behind that fires (or fails to) in a later cell. The
-    functions are taken now, so a cell that replaces them in the module changes nothing.
-    """
-
-    def __init__(self) -> None:
-        # _signal's own functions: signal.getsignal wraps each answer in Python (60 of them
-        # would cost ~25 µs a cell; these ~2 µs).
-        self._getsignal = _signal.getsignal
-        self._signal = _signal.signal
-        self._differs = operator.is_not
-        self._setitimer = signal.setitimer
-        self._sigmask = signal.pthread_sigmask
-        self._setmask = signal.SIG_SETMASK
-        self._wakeup = signal.set_wakeup_fd
-        self._timers = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
-        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-        numbers = tuple(
-            number
-            for number in signal.valid_signals()
-            if number not in (signal.SIGKILL, signal.SIGSTOP)
-            and _signal.getsignal(number) is not None  # set outside Python: nothing to restore
-        )
-        self._numbers = numbers
-        self._baseline = tuple(map(_signal.getsignal, numbers))
-
-    def restore(self) -> None:
-        """Cancel timers, reinstall the handlers and the mask (never raises)."""
-        try:
-            for timer in self._timers:
-                self._setitimer(timer, 0)
-            self._wakeup(-1)
-            current = tuple(map(self._getsignal, self._numbers))
-            if any(map(self._differs, current, self._baseline)):
-                for number, now, was in zip(self._numbers, current, self._baseline, strict=True):
-                    if now is not was:
-                        self._signal(number, was)
-            self._sigmask(self._setmask, self._mask)
-        except BaseException:  # pragma: no cover - only a broken interpreter gets here
-            pass
 
 
 class SubcallError(RuntimeError):
@@ -144,7 +97,7 @@ class Repl:
         self._subcalls = 0
         self._seq = 0
         self._cells = 0
-        self._signals = _SignalState()
+        self._signals = SignalState()
         tracked = TrackedStr(context, 0, self._tracker)
         self._protected: dict[str, Any] = {
             "context": tracked,
