@@ -13,12 +13,11 @@ every call that passed the breaker is sent, as before the limit existed) and at 
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from benchmarks.harness import Column, Context, Row, Section, register
+from benchmarks.harness.emulator import control, request_log
 
 DEAD = "gpt-4.1-nano"
 HEALTHY = "gpt-4o-mini"
@@ -29,21 +28,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def _post(root: str, path: str, body: dict[str, Any]) -> None:
-    request = urllib.request.Request(
-        f"{root}/_emulator/{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-
-
 def _dead_requests(root: str) -> int:
-    with urllib.request.urlopen(f"{root}/_emulator/requests", timeout=10) as response:
-        log = json.loads(response.read())
-    return sum(1 for r in log if (r.get("json") or {}).get("model") == DEAD)
+    return sum(1 for r in request_log(root) if (r.get("json") or {}).get("model") == DEAD)
 
 
 def _router(base_url: str, settings: dict[str, Any]) -> Any:
@@ -97,8 +83,8 @@ def burst(ctx: Context) -> Section:
         ):
             reached, answered = [], []
             for _ in range(rounds):
-                _post(root, "reset", {})
-                _post(root, "fail", {"fault": {"status": 500}, "times": None, "model": DEAD})
+                control(root, "reset", {})
+                control(root, "fail", {"fault": {"status": 500}, "times": None, "model": DEAD})
                 router = _router(base_url, settings)
                 if warm:
                     _fail_once(router)
@@ -108,7 +94,7 @@ def burst(ctx: Context) -> Section:
             values[f"{how}_dead"] = max(reached)
             values[f"{how}_answered"] = min(answered)
         rows.append(Row(label, values))
-    _post(root, "reset", {})
+    control(root, "reset", {})
     return Section(
         name="router.burst",
         title=f"{BURST} concurrent requests, a dead deployment ranked first",

@@ -29,9 +29,7 @@ Two intervals are timed inside every call:
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -49,6 +47,7 @@ from benchmarks.harness import (
     probe,
     register,
 )
+from benchmarks.harness.emulator import control
 from benchmarks.openai_clients import KEY
 from benchmarks.router_overhead import in_order, router_model
 
@@ -138,18 +137,6 @@ def _timed_model(base_url: str, model: str) -> Any:
     # (same key, URL and retries as the model's own).
     chat._client = openai.OpenAI(api_key=KEY, base_url=base_url, max_retries=0, http_client=http)
     return chat
-
-
-def _control(root: str, path: str, body: dict[str, Any]) -> None:
-    """Call the emulator's control API (``POST /_emulator/<path>``)."""
-    request = urllib.request.Request(
-        f"{root}/_emulator/{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 class Spans:
@@ -281,7 +268,7 @@ def fallback(ctx: Context) -> Section:
     root = ctx.emulator_url()
     spans = Spans()
     calls, router = _calls(ctx.openai_base_url(), spans)
-    _control(root, "fail", {"fault": {"status": 500}, "times": None, "model": FAILING})
+    control(root, "fail", {"fault": {"status": 500}, "times": None, "model": FAILING})
     try:
         replies, failures = probe(calls, FLOOR)
         attempts = None
@@ -293,7 +280,7 @@ def fallback(ctx: Context) -> Section:
         spans.clear()
         totals = interleave(working, rounds=rounds, warmup=warmup)
     finally:
-        _control(root, "reset", {})  # the fault off, the request log emptied
+        control(root, "reset", {})  # the fault off, the request log emptied
     spans.drop_first(warmup)  # interleave's warm-up rounds were timed here too
     target = Target("switch_p99_us", "<=", SWITCH_P99_TARGET_US, "p99 ≤ 1,000 µs")
     failing_name, second_name = (d.name for d in router.deployments)

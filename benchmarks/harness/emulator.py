@@ -10,6 +10,7 @@ server work competing for the same GIL. ``--server thread`` runs it in-process i
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -18,9 +19,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["SERVER_NOTES", "emulator"]
+__all__ = ["SERVER_NOTES", "control", "emulator", "request_log"]
 
 SERVER_NOTES = {
     "subprocess": "emulator in a separate process (polyvox.testing.serve, as `polyvox "
@@ -99,3 +100,35 @@ def emulator(mode: str) -> contextlib.AbstractContextManager[str]:
         A context manager that stops the server on exit.
     """
     return _subprocess_server() if mode == "subprocess" else _thread_server()
+
+
+def control(root: str, path: str, body: dict[str, Any]) -> None:
+    """Call the emulator's control API (``POST /_emulator/<path>``: ``fail``, ``reset``...).
+
+    Args:
+        root: The emulator's URL.
+        path: The control endpoint.
+        body: Its JSON body.
+    """
+    request = urllib.request.Request(
+        f"{root}/_emulator/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def request_log(root: str) -> list[dict[str, Any]]:
+    """The emulator's request log, oldest first (``GET /_emulator/requests``).
+
+    Args:
+        root: The emulator's URL.
+
+    Returns:
+        One mapping per request (its ``json`` body included).
+    """
+    with urllib.request.urlopen(f"{root}/_emulator/requests", timeout=10) as response:
+        log: list[dict[str, Any]] = json.loads(response.read())
+    return log
