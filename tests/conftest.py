@@ -1,13 +1,17 @@
-"""Shared test helpers: the recorded provider fixtures in ../shared/fixtures/recorded."""
+"""Shared test helpers: the recorded provider fixtures in ../shared/fixtures/recorded, a ledger."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from polyvox.core.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = Path(
@@ -26,3 +30,13 @@ def recorded(name: str) -> dict[str, Any]:
 def recorded_names(prefix: str) -> list[str]:
     """Names of the recorded interactions whose file name starts with ``prefix``."""
     return sorted(p.stem for p in RECORDED.glob(f"{prefix}*.json"))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger on a temporary SQLite file."""
+    from polyvox.core.ledger import Ledger
+
+    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    yield led
+    led.close()

@@ -30,6 +30,7 @@ from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
 from polyvox.testing import Emulator, Fault, Reply
+from tests.modes import MODES, call_as
 
 REFUSED = "refused"
 """The row without a server: the base URL points at a closed port."""
@@ -118,18 +119,6 @@ MODELS: dict[str, tuple[str, Factory]] = {
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
-MODES = ("invoke", "ainvoke", "stream", "astream")
-
-
-async def _call(model: BaseChatModel, mode: str) -> str:
-    if mode == "invoke":
-        return str(model.invoke("hi").content)
-    if mode == "ainvoke":
-        return str((await model.ainvoke("hi")).content)
-    if mode == "stream":
-        return "".join(str(chunk.content) for chunk in model.stream("hi"))
-    return "".join([str(chunk.content) async for chunk in model.astream("hi")])
-
 
 def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
     if protocol == "openai":
@@ -162,7 +151,7 @@ async def test_every_fault_is_typed_counted_and_explained(
         emulator.fail(fault)
     emulator.script(Reply("one two three four five six seven eight"))
     with pytest.raises(ModelError) as caught:
-        await _call(model, mode)
+        await call_as(model, mode)
     error = caught.value
     assert isinstance(error, caught_as), f"{type(error).__mro__}"
     assert isinstance(error, ProviderErrorMixin), "polyvox's mapped class, provider attached"

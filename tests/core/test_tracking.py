@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from langchain_core.caches import InMemoryCache
@@ -21,13 +19,6 @@ from polyvox.core.ledger import Budget, BudgetExceededError, BudgetGuard, Ledger
 from polyvox.core.tracking import CostCallbackHandler, attribution_from
 from polyvox.openai import ChatOpenAI, OpenAILLM
 from polyvox.testing import Emulator, Fault, Reply, Usage
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    yield led
-    led.close()
 
 
 @pytest.fixture

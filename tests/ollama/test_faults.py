@@ -11,18 +11,7 @@ from polyvox.core.errors import ProviderResponseError
 from polyvox.ollama import ChatOllama
 from polyvox.router.errors import error_kind, is_programming_error
 from polyvox.testing import Emulator, Fault, Reply
-
-MODES = ["invoke", "ainvoke", "stream", "astream"]
-
-
-async def _call(model: ChatOllama, mode: str) -> str:
-    if mode == "invoke":
-        return str(model.invoke("hi").content)
-    if mode == "ainvoke":
-        return str((await model.ainvoke("hi")).content)
-    if mode == "stream":
-        return "".join(str(chunk.content) for chunk in model.stream("hi"))
-    return "".join([str(chunk.content) async for chunk in model.astream("hi")])
+from tests.modes import MODES, call_as
 
 
 def _chat_requests(emulator: Emulator) -> int:
@@ -37,7 +26,7 @@ async def test_a_malformed_200_is_a_provider_response_error(
     model = ChatOllama(model="llama3.2", base_url=emulator.ollama_url, max_retries=0)
     emulator.fail(Fault.malformed_body(body=body))
     with pytest.raises(ProviderResponseError) as caught:
-        await _call(model, mode)
+        await call_as(model, mode)
     error = caught.value
     assert isinstance(error, ModelAPIError)
     streamed_empty = body == "" and mode in ("stream", "astream")
@@ -56,7 +45,7 @@ async def test_a_malformed_200_is_retried_like_a_server_error(
     model = ChatOllama(model="llama3.2", base_url=emulator.ollama_url, max_retries=1)
     emulator.fail(Fault.malformed_body())
     emulator.script(Reply("recovered"))
-    assert await _call(model, mode) == "recovered"
+    assert await call_as(model, mode) == "recovered"
     assert _chat_requests(emulator) == 2
 
 
@@ -66,7 +55,7 @@ async def test_retry_after_is_honoured(emulator: Emulator, mode: str) -> None:
     emulator.fail(Fault.rate_limit(retry_after=0.6), times=2)
     emulator.script(Reply("after waiting"))
     started = time.monotonic()
-    assert await _call(model, mode) == "after waiting"
+    assert await call_as(model, mode) == "after waiting"
     assert time.monotonic() - started >= 1.2, "both waits the server asked for were kept"
     assert _chat_requests(emulator) == 3
 
@@ -86,12 +75,12 @@ async def test_a_stream_is_retried_before_its_first_chunk_only(
     model = ChatOllama(model="llama3.2", base_url=emulator.ollama_url, max_retries=1)
     emulator.fail(Fault.server_error(503))
     emulator.script(Reply("a whole answer"))
-    assert await _call(model, mode) == "a whole answer"
+    assert await call_as(model, mode) == "a whole answer"
     assert _chat_requests(emulator) == 2
     emulator.reset()
     # Once text was delivered, a break is raised, never restarted (text would repeat).
     emulator.fail(Fault.broken_stream(after=2))
     emulator.script(Reply("one two three four five six"))
     with pytest.raises(ModelError, match="incomplete"):
-        await _call(model, mode)
+        await call_as(model, mode)
     assert _chat_requests(emulator) == 1

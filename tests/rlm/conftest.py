@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from polyvox.core.ledger import Ledger
 from polyvox.openai import ChatOpenAI
 from polyvox.rlm.rlm import RecursiveLanguageModel
 from polyvox.testing import Emulator, Reply
@@ -41,14 +39,6 @@ def make_rlm(chat: Callable[[str], ChatOpenAI]) -> Callable[..., RecursiveLangua
         return RecursiveLanguageModel(**fields)
 
     return make
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    """A ledger on a temporary SQLite file."""
-    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    yield led
-    led.close()
 
 
 def repl(code: str, prose: str = "Next step.") -> Reply:

@@ -10,7 +10,6 @@ each deployment's model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,11 @@ from polyvox.core.tracking import CostCallbackHandler
 from polyvox.router import Router
 from polyvox.router.breaker import BreakerBoard, BreakerConfig, BreakerState
 from polyvox.testing import Emulator, Reply, Usage
+from tests.modes import call_as
 from tests.router.conftest import OpenAIFactory
 
 TIGHT = {"workspace_id": "tight"}
 FREE = {"workspace_id": "free"}
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    yield led
-    led.close()
 
 
 @pytest.fixture
@@ -45,16 +38,6 @@ def _router(openai_model: OpenAIFactory, **model_kwargs: Any) -> tuple[Router, B
     board = BreakerBoard(BreakerConfig(failure_threshold=2))
     models = [openai_model("gpt-4o-mini", **model_kwargs), openai_model("gpt-4.1", **model_kwargs)]
     return Router(models, strategy="cost", max_retries=2, breakers=board), board
-
-
-async def _call(router: Router, mode: str, config: dict[str, Any], **kwargs: Any) -> object:
-    if mode == "invoke":
-        return router.invoke("my question", config=config, **kwargs)
-    if mode == "ainvoke":
-        return await router.ainvoke("my question", config=config, **kwargs)
-    if mode == "stream":
-        return list(router.stream("my question", config=config, **kwargs))
-    return [c async for c in router.astream("my question", config=config, **kwargs)]
 
 
 def _config(handler: CostCallbackHandler | None, metadata: dict[str, str]) -> dict[str, Any]:
@@ -79,7 +62,7 @@ async def test_a_budget_refusal_is_raised_as_itself_and_touches_no_breaker(
     config = _config(None if on_model else handler, TIGHT)
     for _ in range(3):
         with pytest.raises(BudgetExceededError, match="tight"):
-            await _call(router, mode, config)
+            await call_as(router, mode, "my question", config=config)
     assert emulator.requests == [], "nothing was sent"
     names = [d.name for d in router.deployments]
     assert {name: board.state(name) for name in names} == dict.fromkeys(names, BreakerState.CLOSED)
@@ -140,7 +123,7 @@ async def test_attribution_given_as_a_router_keyword_reaches_the_budget(
     router, _ = _router(openai_model, **({"callbacks": [handler]} if on_model else {}))
     config: dict[str, Any] = {} if on_model else {"callbacks": [handler]}
     with pytest.raises(BudgetExceededError, match="tight"):
-        await _call(router, mode, config, workspace_id="tight")
+        await call_as(router, mode, "my question", config=config, workspace_id="tight")
     assert emulator.requests == []
 
 

@@ -6,9 +6,7 @@ tests/openai/test_dropin.py, with a Router over emulator deployments in place of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,13 +293,6 @@ async def test_llamaindex_query_engine_async_streaming(
 
 def _cloud_first(candidates: Any, request: Any, stats: Any) -> list[Any]:
     return sorted(candidates, key=lambda d: d.local)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    yield led
-    led.close()
 
 
 def _price(input_tokens: int, output_tokens: int) -> Decimal:

@@ -18,21 +18,12 @@ from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter, ChatTogethe
 from polyvox.router import Router
 from polyvox.router.constraints import CONSTRAINT_KEYS
 from polyvox.testing import Emulator
+from tests.modes import MODES as ALL_MODES
+from tests.modes import call_as
 from tests.router.conftest import OpenAIFactory
 
-MODES = ["invoke", "ainvoke", "stream", "astream", "batch"]
-
-
-async def _call(model: Any, mode: str, **kwargs: Any) -> Any:
-    if mode == "invoke":
-        return model.invoke("my SSN is 123-45-6789", **kwargs)
-    if mode == "ainvoke":
-        return await model.ainvoke("my SSN is 123-45-6789", **kwargs)
-    if mode == "stream":
-        return list(model.stream("my SSN is 123-45-6789", **kwargs))
-    if mode == "astream":
-        return [c async for c in model.astream("my SSN is 123-45-6789", **kwargs)]
-    return model.batch(["my SSN is 123-45-6789"], **kwargs)
+MODES = [*ALL_MODES, "batch"]
+SSN = "my SSN is 123-45-6789"
 
 
 def _bodies(emulator: Emulator) -> str:
@@ -45,7 +36,7 @@ async def test_a_misspelled_routing_keyword_is_refused_and_nothing_is_sent(
 ) -> None:
     router = Router([openai_model("gpt-4.1"), ollama], strategy="quality")
     with pytest.raises(UnknownKeywordError, match="did you mean 'sensitivity'") as caught:
-        await _call(router, mode, sensitivty="confidential")
+        await call_as(router, mode, SSN, sensitivty="confidential")
     assert caught.value.suggestion == "sensitivity"
     assert "Nothing was sent" in str(caught.value)
     assert emulator.requests == []
@@ -71,7 +62,7 @@ async def test_a_single_model_refuses_a_near_miss_of_its_parameters(
     emulator: Emulator, openai_model: OpenAIFactory, mode: str, keyword: str, suggestion: str
 ) -> None:
     with pytest.raises(UnknownKeywordError, match=f"did you mean '{suggestion}'"):
-        await _call(openai_model("gpt-4o-mini"), mode, **{keyword: 0.5})
+        await call_as(openai_model("gpt-4o-mini"), mode, SSN, **{keyword: 0.5})
     assert emulator.requests == []
 
 
@@ -80,7 +71,7 @@ async def test_a_single_model_refuses_a_near_miss_of_an_ollama_option(
     emulator: Emulator, ollama: ChatOllama, mode: str
 ) -> None:
     with pytest.raises(UnknownKeywordError, match="did you mean 'num_ctx'"):
-        await _call(ollama, mode, num_ctxx=4096)
+        await call_as(ollama, mode, num_ctxx=4096)
     assert emulator.requests == []
 
 

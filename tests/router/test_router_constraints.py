@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,13 +167,6 @@ def test_max_cost_drops_expensive_and_unpriced_cloud(
     assert decision.dropped["openai/mystery-1"] == "unpriced, so it cannot be held to a cost limit"
     with pytest.raises(ValueError, match="max_cost must not be negative"):
         router.invoke("x", max_cost=-1)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    yield led
-    led.close()
 
 
 def _spend(ledger: Ledger, cost: str) -> None:
