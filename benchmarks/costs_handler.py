@@ -135,8 +135,8 @@ def handler_rows(samples: dict[str, Samples], target: Target) -> list[Row]:
     order=70,
 )
 def handler(ctx: Context) -> Section:
-    from polyvox.core.ledger import Ledger
-    from polyvox.core.tracking import CostCallbackHandler
+    from polyvox.costs.ledger import Ledger
+    from polyvox.costs.tracking import CostCallbackHandler
 
     base_url = ctx.openai_base_url()
     model = polyvox_model(base_url)
@@ -255,8 +255,8 @@ SQLITE_LEDGER = "CostCallbackHandler, SQLite ledger"
     order=71,
 )
 def handler_calls(ctx: Context) -> Section:
-    from polyvox.core.ledger import Ledger
-    from polyvox.core.tracking import CostCallbackHandler
+    from polyvox.costs.ledger import Ledger
+    from polyvox.costs.tracking import CostCallbackHandler
 
     start_args, start_kwargs, response, end_kwargs = capture_events(ctx.openai_base_url())
     per_sample = 200

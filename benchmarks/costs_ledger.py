@@ -1,7 +1,7 @@
 """Cost tracking's ledger: how fast ``Ledger.record()`` + ``flush()`` write, per backend.
 
 Each round records N prepared ``CallRecord`` s (as ``CostCallbackHandler`` builds them) on
-one ``polyvox.core.ledger.Ledger`` and then calls ``flush()``, which returns once the
+one ``polyvox.costs.ledger.Ledger`` and then calls ``flush()``, which returns once the
 background writer has committed every one of them: records per second end to end
 (enqueue + batched writes). The rounds alternate between a temporary SQLite file and
 PostgreSQL (``POLYVOX_BENCH_POSTGRES_URL``, default the local test server), each in a
@@ -35,7 +35,7 @@ BLOCK = 100
 
 def _records(n: int) -> list[Any]:
     """``n`` realistic records: priced, attributed, each with its own id."""
-    from polyvox.core.ledger import CallRecord
+    from polyvox.costs.ledger import CallRecord
 
     now = datetime.now(UTC)
     return [
@@ -114,8 +114,8 @@ def _spaced(ledger: Any, records: list[Any], gap: float) -> list[float]:
 
 def _postgres(tmp: Path) -> tuple[Any, Callable[[], None], str]:
     """A strict PostgreSQL ledger in a fresh schema, and how to drop that schema."""
-    from polyvox.core.ledger import Ledger
-    from polyvox.core.ledger.location import mask_url
+    from polyvox.costs.ledger import Ledger
+    from polyvox.costs.ledger.location import mask_url
 
     url = os.environ.get(PG_URL_ENV) or PG_DEFAULT_URL
     schema = f"pv_bench_{uuid.uuid4().hex[:12]}"
@@ -169,7 +169,7 @@ def _row(name: str, runs: _Runs, spaced: list[float], target: Target | None) -> 
     order=72,
 )
 def ledger_throughput(ctx: Context) -> Section:
-    from polyvox.core.ledger import Ledger
+    from polyvox.costs.ledger import Ledger
 
     n = ctx.scale(20_000, 5_000)
     rounds = ctx.scale(5, 2)

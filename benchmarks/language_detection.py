@@ -1,7 +1,7 @@
 """Language detection: accuracy on the Polish test set, latency and build time.
 
-Variants of :class:`polyvox.core.language.LanguageDetector` over the 300-odd short texts
-of ``tests/core/language_samples.py``: the default candidates (Polish, its neighbours
+Variants of :class:`polyvox.language.detection.LanguageDetector` over the 300-odd short texts
+of ``tests/language/language_samples.py``: the default candidates (Polish, its neighbours
 and the big Western European languages) against all 75 of lingua's, with and without the
 no-diacritics Polish fallback, and lingua's low-accuracy mode. Polish precision, recall
 and F1, the recall on Polish typed without diacritics, accuracy per language, the median
@@ -35,7 +35,7 @@ TIMED = ("default candidates", "all 75 languages", "default, low accuracy")
 
 BUILD = (
     "import sys, time; t = time.perf_counter(); "
-    "from polyvox.core.language import LanguageDetector; "
+    "from polyvox.language.detection import LanguageDetector; "
     "LanguageDetector({args}).preload(); print(time.perf_counter() - t)"
 )
 
@@ -102,7 +102,7 @@ def _latency(detector: Any, texts: list[str], rounds: int) -> Summary:
 
 @register("language.detection", "language detection: Polish precision/recall, speed", order=60)
 def detection(ctx: Context) -> Section:
-    from polyvox.core.language import LanguageDetector
+    from polyvox.language.detection import LanguageDetector
 
     samples = _samples()
     texts = [text for text, _ in samples.SAMPLES]
@@ -137,7 +137,7 @@ def detection(ctx: Context) -> Section:
         ],
         rows=rows,
         setup=[
-            f"{len(texts)} texts of 3-15 words from tests/core/language_samples.py "
+            f"{len(texts)} texts of 3-15 words from tests/language/language_samples.py "
             f"({counts}; Polish: 50 with diacritics, 50 without)",
             "per-language columns: accuracy (share of that language's texts detected right)",
             f"latency: one detect() per text, models preloaded, {rounds} round(s) over the set",

@@ -104,7 +104,7 @@ def _calls(candidates: list[Any], request: Any, stats: Any) -> dict[str, Callabl
 
 @register("router.decision", "routing decision: rank 20 deployments, per strategy", order=80)
 def decision(ctx: Context) -> Section:
-    from polyvox.core.catalog import Capability
+    from polyvox.costs.catalog import Capability
     from polyvox.router.request import RouteRequest
 
     candidates = deployments()

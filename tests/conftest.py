@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from polyvox.core.ledger import Ledger
+    from polyvox.costs.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = Path(
@@ -35,7 +35,7 @@ def recorded_names(prefix: str) -> list[str]:
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A ledger on a temporary SQLite file."""
-    from polyvox.core.ledger import Ledger
+    from polyvox.costs.ledger import Ledger
 
     led = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
     yield led

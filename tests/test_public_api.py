@@ -74,7 +74,7 @@ EXPECTED = {
         "shared_emulator",
     },
     "polyvox.cli": {"main"},
-    "polyvox.core.catalog": {
+    "polyvox.costs.catalog": {
         "CATALOG_FILE_ENV",
         "Capability",
         "CatalogError",
@@ -91,7 +91,7 @@ EXPECTED = {
         "default_catalog",
         "set_default_catalog",
     },
-    "polyvox.core.costs": {
+    "polyvox.costs.computation": {
         "CostBreakdown",
         "CurrencyRates",
         "MissingRateError",
@@ -104,7 +104,7 @@ EXPECTED = {
         "tokens_usage",
         "usage_tokens",
     },
-    "polyvox.core.ledger": {
+    "polyvox.costs.ledger": {
         "Budget",
         "BudgetCurrencyError",
         "BudgetExceededError",
@@ -122,7 +122,7 @@ EXPECTED = {
         "new_record_id",
         "read_csv",
     },
-    "polyvox.core.cache": {
+    "polyvox.cache": {
         "CACHE_HIT_KEY",
         "CacheStats",
         "CacheUnavailableError",
@@ -131,7 +131,7 @@ EXPECTED = {
         "ResponseCache",
         "SQLiteResponseCache",
     },
-    "polyvox.core.tracking": {
+    "polyvox.costs.tracking": {
         "ATTRIBUTION_KEYS",
         "Attribution",
         "CallRecorder",
@@ -162,7 +162,7 @@ EXPECTED = {
         "polish_to_english",
     },
     "polyvox.ollama.llamaindex": {"Ollama", "OllamaEmbedding"},
-    "polyvox.core.language": {
+    "polyvox.language.detection": {
         "DEFAULT_LANGUAGES",
         "DEFAULT_POLISH_THRESHOLD",
         "FALLBACK_RATIO",
@@ -257,7 +257,44 @@ EXPECTED = {
         "sandbox_report",
     },
     "polyvox.rlm.llamaindex": {"RLMQueryEngine", "source_nodes"},
-    "polyvox.core.translation": {
+    "polyvox.costs": {
+        "CostBreakdown",
+        "CostCallbackHandler",
+        "CurrencyRates",
+        "Ledger",
+        "MissingRateError",
+        "ModelCatalog",
+        "TokenPartition",
+        "compute_cost",
+        "cost_of",
+        "default_catalog",
+        "per_token_rates",
+        "priced_total",
+        "sum_costs",
+        "tokens_usage",
+        "usage_tokens",
+    },
+    "polyvox.language": {
+        "AUTO",
+        "DEFAULT_LANGUAGES",
+        "DEFAULT_POLISH_THRESHOLD",
+        "FALLBACK_RATIO",
+        "LANGUAGE_NAMES",
+        "LanguageDetector",
+        "TranslationInput",
+        "default_detector",
+        "detect_language",
+        "detect_language_with_confidence",
+        "english_to_polish",
+        "ensure_language",
+        "is_polish",
+        "language_name",
+        "polish_to_english",
+        "preload",
+        "translation_prompt",
+        "translator",
+    },
+    "polyvox.language.translation": {
         "AUTO",
         "LANGUAGE_NAMES",
         "TranslationInput",
@@ -294,8 +331,11 @@ def test_namespace_package() -> None:
         ("from polyvox.openai import ChatOpenAI", ("openai", "llama_index")),
         ("import polyvox.testing", ("starlette", "uvicorn", "langchain_core")),
         ("import polyvox.ollama", ("ollama", "langchain_core", "lingua")),
-        ("import polyvox.core.tracking", ("sqlalchemy", "genai_prices", "llama_index")),
-        ("import polyvox.core.cache", ("redis", "sqlite3")),
+        ("import polyvox.costs.tracking", ("sqlalchemy", "genai_prices", "llama_index")),
+        ("import polyvox.cache", ("redis", "sqlite3")),
+        ("import polyvox.costs", ("sqlalchemy", "genai_prices", "yaml", "langchain_core")),
+        ("import polyvox.language", ("lingua", "langchain_core")),
+        ("import polyvox.core.ledger", ("polyvox.costs", "sqlalchemy")),
         ("from polyvox.ollama import ChatOllama", ("ollama", "lingua", "llama_index")),
         ("import polyvox.router", ("langchain_core", "redis", "lingua", "sqlalchemy")),
         ("from polyvox.router import Router", ("redis", "lingua", "sqlalchemy", "llama_index")),

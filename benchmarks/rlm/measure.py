@@ -22,8 +22,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage, SystemMessage
 from langchain_core.outputs import LLMResult
 
-from polyvox.core.catalog import ModelCatalog, default_catalog
-from polyvox.core.costs import compute_cost
+from polyvox.costs.catalog import ModelCatalog, default_catalog
+from polyvox.costs.computation import compute_cost
 
 if TYPE_CHECKING:
     from polyvox.rlm.trajectory import Trajectory

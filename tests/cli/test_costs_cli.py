@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from polyvox.cli.main import main
-from polyvox.core.ledger import CallRecord, Ledger, read_csv
+from polyvox.costs.ledger import CallRecord, Ledger, read_csv
 from tests.cli.test_cli import polyvox_command
-from tests.core.test_ledger_support import PG_URL, drop_schema, require_postgres
+from tests.costs.test_ledger_support import PG_URL, drop_schema, require_postgres
 
 DAY0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 DAYS = ("2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04")
@@ -676,6 +676,6 @@ def test_report_plot_and_export_on_postgresql(
 
 def test_the_command_offers_the_ledger_dimensions() -> None:
     from polyvox.cli import costs
-    from polyvox.core.ledger import reports
+    from polyvox.costs.ledger import reports
 
     assert costs.DIMENSIONS == reports.DIMENSIONS  # --by is checked before importing SQLAlchemy

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from polyvox.core.catalog import default_catalog
-from polyvox.core.costs import compute_cost
-from polyvox.core.ledger import Ledger
-from polyvox.core.tracking import CostCallbackHandler
+from polyvox.costs.catalog import default_catalog
+from polyvox.costs.computation import compute_cost
+from polyvox.costs.ledger import Ledger
+from polyvox.costs.tracking import CostCallbackHandler
 from polyvox.openai import ChatOpenAI
 from polyvox.rlm.accounting import Accountant, model_identity, price_usage
 from polyvox.rlm.inputs import RLMResult

@@ -9,8 +9,8 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from polyvox.core.ledger import Ledger
-from polyvox.core.tracking import CostCallbackHandler
+from polyvox.costs.ledger import Ledger
+from polyvox.costs.tracking import CostCallbackHandler
 from polyvox.openai import ChatOpenAI
 from polyvox.rlm.rlm import RecursiveLanguageModel
 from polyvox.rlm.routing import (

@@ -16,7 +16,7 @@ from collections import Counter
 
 from langchain_core.exceptions import ModelAPIError
 
-from polyvox.core.costs import compute_cost
+from polyvox.costs.computation import compute_cost
 from polyvox.openai import ChatOpenAI
 from polyvox.router.breaker import BreakerBoard, BreakerConfig
 from polyvox.router.deployment import Deployment

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from polyvox.core.ledger import Budget, BudgetExceededError, BudgetGuard, Ledger
-from polyvox.core.tracking import CostCallbackHandler
+from polyvox.costs.ledger import Budget, BudgetExceededError, BudgetGuard, Ledger
+from polyvox.costs.tracking import CostCallbackHandler
 from polyvox.router import Router
 from polyvox.router.breaker import BreakerBoard, BreakerConfig, BreakerState
 from polyvox.testing import Emulator, Reply, Usage
@@ -84,8 +84,8 @@ def test_an_unreachable_ledger_refuses_the_call_by_default(
     caplog: pytest.LogCaptureFixture,
     through: str,
 ) -> None:
-    from polyvox.core.ledger import LedgerUnavailableError
-    from tests.core.test_budgets import REFUSED_PG_URL
+    from polyvox.costs.ledger import LedgerUnavailableError
+    from tests.costs.test_budgets import REFUSED_PG_URL
 
     with Ledger(REFUSED_PG_URL, spill_path=tmp_path / "spill.jsonl") as down:
         guard = BudgetGuard(down, [Budget("workspace", "tight", Decimal("1"))])

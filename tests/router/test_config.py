@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from polyvox.core.catalog import Tier
+from polyvox.costs.catalog import Tier
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatOpenAI, ChatOpenRouter
 from polyvox.router import chains

@@ -20,9 +20,9 @@ from langchain_core.tools import tool
 from llama_index.core import Document, VectorStoreIndex
 from pydantic import BaseModel, Field
 
-from polyvox.core.ledger import Ledger
 from polyvox.core.llamaindex import to_llamaindex
-from polyvox.core.tracking import CostCallbackHandler
+from polyvox.costs.ledger import Ledger
+from polyvox.costs.tracking import CostCallbackHandler
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai.llamaindex import OpenAIEmbedding
 from polyvox.router.router import Router
@@ -367,7 +367,7 @@ def test_bind_tools_options_reach_only_deployments_that_take_them(
 ) -> None:
     from dataclasses import replace
 
-    from polyvox.core.catalog import Capability
+    from polyvox.costs.catalog import Capability
     from polyvox.router.deployment import Deployment, lookup_entry
 
     add, _ = _calculator()

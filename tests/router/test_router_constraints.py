@@ -14,8 +14,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel
 
-from polyvox.core.catalog import Capability, Tier
-from polyvox.core.ledger import Budget, BudgetGuard, CallRecord, Ledger
+from polyvox.costs.catalog import Capability, Tier
+from polyvox.costs.ledger import Budget, BudgetGuard, CallRecord, Ledger
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.router.deployment import Deployment, lookup_entry
 from polyvox.router.errors import NoDeploymentError

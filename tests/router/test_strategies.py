@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from polyvox.core.catalog import (
+from polyvox.core.usage import make_usage
+from polyvox.costs.catalog import (
     Capability,
     ModelCatalog,
     ModelEntry,
@@ -16,8 +17,7 @@ from polyvox.core.catalog import (
     default_catalog,
     set_default_catalog,
 )
-from polyvox.core.costs import CurrencyRates, compute_cost
-from polyvox.core.usage import make_usage
+from polyvox.costs.computation import CurrencyRates, compute_cost
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatOpenAI, ChatOpenRouter
 from polyvox.router.deployment import Deployment

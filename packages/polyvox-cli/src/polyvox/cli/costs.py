@@ -9,7 +9,7 @@ folder) and take the same filters: ``--since``/``--until`` (UTC days, months or 
 and ``--where column=value``.
 
 :func:`format_report` and :func:`plot_daily_costs` are the building blocks, usable from
-Python (a notebook) with any :class:`~polyvox.core.ledger.Ledger`.
+Python (a notebook) with any :class:`~polyvox.costs.ledger.Ledger`.
 
 Every problem the user can fix (an unreachable ledger, a malformed filter or rate, an empty
 ledger for a plot) is a :class:`CostsError`: the command prints it and exits with status 1.
@@ -22,8 +22,8 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
-    from polyvox.core.ledger import Ledger, ReportRow
-    from polyvox.core.ledger.reports import Dimension
+    from polyvox.costs.ledger import Ledger, ReportRow
+    from polyvox.costs.ledger.reports import Dimension
 from polyvox.cli.costs_format import format_amount, format_report
 from polyvox.cli.costs_plot import plot_daily_costs
 from polyvox.cli.costs_query import (
@@ -152,7 +152,7 @@ def run_costs(
     """
     out = out or sys.stdout
     err = err or sys.stderr
-    from polyvox.core.ledger import LedgerError
+    from polyvox.costs.ledger import LedgerError
 
     try:
         query = Query.from_args(args)
@@ -168,8 +168,8 @@ def run_costs(
 
 def _open(url: str | None, schema: str | None, err: TextIO) -> Ledger | None:
     """Open the ledger for reading; ``None`` for a SQLite file that does not exist yet."""
-    from polyvox.core.ledger import Ledger
-    from polyvox.core.ledger.location import mask_url, resolve_url, sqlite_file
+    from polyvox.costs.ledger import Ledger
+    from polyvox.costs.ledger.location import mask_url, resolve_url, sqlite_file
 
     raw = resolve_url(url)
     db_file = sqlite_file(raw)
@@ -185,7 +185,7 @@ def _open(url: str | None, schema: str | None, err: TextIO) -> Ledger | None:
 
 
 def _where_text(url: str | None) -> str:
-    from polyvox.core.ledger.location import mask_url, resolve_url
+    from polyvox.costs.ledger.location import mask_url, resolve_url
 
     return mask_url(resolve_url(url))
 
@@ -282,7 +282,7 @@ def _plot(args: argparse.Namespace, query: Query, out: TextIO, err: TextIO) -> i
 
 
 def _export(args: argparse.Namespace, query: Query, out: TextIO, err: TextIO) -> int:
-    from polyvox.core.ledger.export import write_csv
+    from polyvox.costs.ledger.export import write_csv
 
     to_stdout = args.output == "-"
     target: str | TextIO = out if to_stdout else args.output

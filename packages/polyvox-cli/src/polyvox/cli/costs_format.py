@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from polyvox.core.ledger import ReportRow
+    from polyvox.costs.ledger import ReportRow
 from polyvox.cli.costs_query import _HEADERS, DEFAULT_BY
 
 _COLOURS = (0, 1, 2, 3, 4, 5, 6, 8, 9)

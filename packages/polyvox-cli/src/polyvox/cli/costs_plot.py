@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from polyvox.core.ledger import Ledger
+    from polyvox.costs.ledger import Ledger
 from polyvox.cli.costs_format import _COLOURS, format_amount
 from polyvox.cli.costs_query import CostsError
 
@@ -37,7 +37,7 @@ def plot_daily_costs(
         output: The image file (the format follows the suffix; none means ``.png``).
         since: First instant included.
         until: First instant excluded.
-        where: Column filters, as for :meth:`polyvox.core.ledger.Ledger.report`.
+        where: Column filters, as for :meth:`polyvox.costs.ledger.Ledger.report`.
         currency: Draw costs in this currency (``None``: the calls' own, which must be one).
         rates: Units of ``currency`` per unit of each other currency.
         top: Most models drawn on their own.

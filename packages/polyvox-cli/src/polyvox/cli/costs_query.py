@@ -69,12 +69,12 @@ def parse_where(items: Iterable[str] | None) -> dict[str, str | list[str] | None
         items: The option's values.
 
     Returns:
-        Column filters for :meth:`polyvox.core.ledger.Ledger.report`.
+        Column filters for :meth:`polyvox.costs.ledger.Ledger.report`.
 
     Raises:
         CostsError: An item that is not ``column=value``, or an unknown column.
     """
-    from polyvox.core.ledger.reports import FILTERS
+    from polyvox.costs.ledger.reports import FILTERS
 
     found: dict[str, list[str | None]] = {}
     for item in items or ():
@@ -252,7 +252,7 @@ def _env_rates(currency: str) -> dict[str, Decimal]:
     Raises:
         CostsError: The variable is malformed.
     """
-    from polyvox.core.costs import CurrencyRates, MissingRateError
+    from polyvox.costs.computation import CurrencyRates, MissingRateError
 
     try:
         known = CurrencyRates.from_env()

@@ -3,6 +3,12 @@
 ``import polyvox.openai`` then costs almost nothing; the SDK and LangChain load when a
 name is first used. Type checkers and IDEs still see the names through the package's
 ``if TYPE_CHECKING:`` imports.
+
+:func:`lazy_exports` also serves names that live in another, optional distribution
+(``polyvox.ollama.detect_language`` comes from ``polyvox-language``): given ``install``,
+a missing distribution raises an error naming the command that installs it, not a bare
+``No module named 'polyvox.language'``. :func:`moved_exports` keeps a module that moved to
+another distribution importable where it was.
 """
 
 from __future__ import annotations
@@ -11,33 +17,90 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["lazy_exports", "moved_exports"]
+
+
+def _import(module: str, install: Mapping[str, str]) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        for prefix, command in install.items():
+            if missing == prefix or missing.startswith(prefix + "."):
+                msg = (
+                    f"{module} is not installed: it comes with another distribution. Run: {command}"
+                )
+                raise ModuleNotFoundError(msg, name=exc.name) from None
+        raise
 
 
 def lazy_exports(
-    package: str, exports: Mapping[str, str]
+    package: str,
+    exports: Mapping[str, str],
+    *,
+    install: Mapping[str, str] | None = None,
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Build a package's ``__getattr__`` and ``__dir__`` for lazily imported names.
 
     Args:
         package: The package's ``__name__``.
         exports: Public name → the module (absolute) that defines it.
+        install: Module prefix → the command that installs it, for names served from an
+            optional distribution: ``{"polyvox.language": 'pip install "polyvox-ollama[polish]"'}``.
 
     Returns:
         ``(__getattr__, __dir__)`` to assign at module level.
     """
     namespace = importlib.import_module(package).__dict__
+    hints = dict(install or {})
 
     def __getattr__(name: str) -> Any:  # noqa: N807
         module = exports.get(name)
         if module is None:
             msg = f"module {package!r} has no attribute {name!r}"
             raise AttributeError(msg)
-        value = getattr(importlib.import_module(module), name)
+        value = getattr(_import(module, hints), name)
         namespace[name] = value
         return value
 
     def __dir__() -> list[str]:  # noqa: N807
         return sorted(set(namespace) | set(exports))
+
+    return __getattr__, __dir__
+
+
+def moved_exports(
+    package: str, target: str, *, command: str
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Build ``__getattr__`` and ``__dir__`` for a module whose names moved to ``target``.
+
+    Every public name of ``target`` (its ``__all__``, and ``__all__`` itself) stays
+    reachable from ``package``, so ``from polyvox.core.ledger import Ledger`` keeps working
+    after the ledger moved to ``polyvox.costs.ledger``; the objects are the same objects.
+
+    Args:
+        package: The old module's ``__name__``.
+        target: The module that holds the names now.
+        command: What installs ``target``'s distribution, named when it is missing.
+
+    Returns:
+        ``(__getattr__, __dir__)`` to assign at module level.
+    """
+    namespace = importlib.import_module(package).__dict__
+    top = ".".join(target.split(".")[:2])
+
+    def __getattr__(name: str) -> Any:  # noqa: N807
+        module = _import(target, {top: command})
+        public = getattr(module, "__all__", ())
+        if name != "__all__" and name not in public:
+            msg = f"module {package!r} has no attribute {name!r} (it moved to {target!r})"
+            raise AttributeError(msg)
+        value = getattr(module, name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:  # noqa: N807
+        module = _import(target, {top: command})
+        return sorted(set(namespace) | set(getattr(module, "__all__", ())))
 
     return __getattr__, __dir__

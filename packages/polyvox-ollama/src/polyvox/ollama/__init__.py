@@ -2,8 +2,9 @@
 
 ``ChatOllama``, ``OllamaEmbeddings`` and ``OllamaLLM`` are LangChain models; the LlamaIndex
 classes are in :mod:`polyvox.ollama.llamaindex`. ``ChatBielik`` is Bielik on Ollama;
-``detect_language``, ``polish_to_english`` and ``english_to_polish`` (from polyvox.core)
-are here for Polish pipelines.
+``detect_language``, ``polish_to_english`` and ``english_to_polish`` (from
+``polyvox-language``: ``pip install "polyvox-ollama[polish]"``) are here for Polish
+pipelines.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import TYPE_CHECKING
 from polyvox.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from polyvox.core.language import detect_language
-    from polyvox.core.translation import english_to_polish, polish_to_english
+    from polyvox.language import detect_language, english_to_polish, polish_to_english
     from polyvox.ollama.bielik import BIELIK_DEFAULT_MODEL, BIELIK_VARIANTS, ChatBielik
     from polyvox.ollama.chat_models import ChatOllama
     from polyvox.ollama.embeddings import OllamaEmbeddings
@@ -44,9 +44,9 @@ _EXPORTS = {
     "OllamaModelNotFoundError": "polyvox.ollama.errors",
     "OllamaTimeoutError": "polyvox.ollama.errors",
     "PullProgress": "polyvox.ollama.server",
-    "detect_language": "polyvox.core.language",
-    "english_to_polish": "polyvox.core.translation",
-    "polish_to_english": "polyvox.core.translation",
+    "detect_language": "polyvox.language",
+    "english_to_polish": "polyvox.language",
+    "polish_to_english": "polyvox.language",
 }
 
 __all__ = [
@@ -69,4 +69,6 @@ __all__ = [
     "polish_to_english",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__ = lazy_exports(
+    __name__, _EXPORTS, install={"polyvox.language": 'pip install "polyvox-ollama[polish]"'}
+)

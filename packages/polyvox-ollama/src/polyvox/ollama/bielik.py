@@ -3,8 +3,8 @@
 Bielik is published on Ollama under SpeakLeash's namespace; the tag is configurable and
 defaults to ``SpeakLeash/bielik-11b-v2.3-instruct:Q4_K_M``. Every ``ChatOllama`` feature
 applies; Polish language detection and Polish⇄English translation come from
-:mod:`polyvox.core.language` and :mod:`polyvox.core.translation` (re-exported by
-``polyvox.ollama``).
+:mod:`polyvox.language` (re-exported by ``polyvox.ollama``; the ``polish`` extra:
+``pip install "polyvox-ollama[polish]"``).
 """
 
 from __future__ import annotations

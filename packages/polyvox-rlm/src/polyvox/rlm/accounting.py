@@ -1,9 +1,9 @@
 """Usage over a whole RLM call tree: calls, tokens and cost per depth and per model.
 
 Each model call of a run (root turns, ``llm_query`` sub-calls, child RLMs' calls) is priced
-the way :class:`polyvox.core.tracking.CostCallbackHandler` prices it for the ledger: the
+the way :class:`polyvox.costs.tracking.CostCallbackHandler` prices it for the ledger: the
 provider and model from the reply's ``response_metadata`` (else the model's LangSmith
-parameters), the price from the catalog, :func:`polyvox.core.costs.compute_cost` on the
+parameters), the price from the catalog, :func:`polyvox.costs.computation.compute_cost` on the
 reply's ``usage_metadata``. So a run's :class:`UsageReport` and the ledger agree call for call.
 
 :class:`Accountant` is shared by every depth of one run; it takes a lock, so sub-calls
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage
 
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.costs.catalog import ModelCatalog
     from polyvox.rlm.trajectory import SubCall
 
 __all__ = ["Accountant", "UsageReport", "UsageTotals", "model_identity", "price_usage"]
@@ -226,10 +226,10 @@ def price_usage(
         ``(cost, currency, cost_usd)``; ``(None, None, None)`` for an unpriced model, and
         ``cost_usd`` is ``None`` when the currency has no configured USD rate.
     """
-    from polyvox.core.costs import MissingRateError, compute_cost
+    from polyvox.costs.computation import MissingRateError, compute_cost
 
     if catalog is None:
-        from polyvox.core.catalog import default_catalog
+        from polyvox.costs.catalog import default_catalog
 
         catalog = default_catalog()
     try:

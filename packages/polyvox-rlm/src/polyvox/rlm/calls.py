@@ -8,7 +8,7 @@ with the run's metadata extended by ``rlm_depth`` and ``rlm_call``, and with a f
 :class:`~polyvox.rlm.accounting.Accountant`.
 
 The token and cost limits are checked twice per call. Before it is sent, its prompt is
-estimated (:func:`polyvox.core.tracking.estimate.estimate_tokens`, about three characters a
+estimated (:func:`polyvox.costs.tracking.estimate.estimate_tokens`, about three characters a
 token, so it errs high; priced from the catalog) and the estimate is *held* until the call
 ends: a call whose estimate, added to the usage so far and to the estimates held by calls in
 flight, passes a limit is not sent. After it ends, its real usage replaces the estimate.
@@ -31,8 +31,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
 
-from polyvox.core.tracking.estimate import estimate_tokens
 from polyvox.core.usage import make_usage
+from polyvox.costs.tracking.estimate import estimate_tokens
 from polyvox.rlm.accounting import Accountant, UsageTotals, model_identity, price_usage
 from polyvox.rlm.errors import (
     CostLimitError,
@@ -46,7 +46,7 @@ from polyvox.rlm.trajectory import CallKind, SubCall
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.costs.catalog import ModelCatalog
 
 __all__ = ["PREVIEW_CHARS", "RunState", "call_model"]
 

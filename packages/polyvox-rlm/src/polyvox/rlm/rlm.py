@@ -37,7 +37,7 @@ from polyvox.rlm.sandbox.limits import SandboxLimits
 from polyvox.rlm.settings import RLMSettings
 
 if TYPE_CHECKING:
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.costs.catalog import ModelCatalog
 
 __all__ = ["RecursiveLanguageModel"]
 
@@ -51,7 +51,7 @@ class RecursiveLanguageModel(RunnableSerializable[RLMInput | dict[str, Any], RLM
     sub-call otherwise; ``max_depth=0`` turns recursion off (``llm_query`` still works).
 
     Every model call is a child run of this Runnable's run, with the run's callbacks and
-    metadata plus ``rlm_depth``, so ``polyvox.core.tracking.CostCallbackHandler`` records each
+    metadata plus ``rlm_depth``, so ``polyvox.costs.tracking.CostCallbackHandler`` records each
     with the run's ``workspace_id``/``agent_id``. Limits apply to the whole call tree and raise
     :class:`~polyvox.rlm.errors.RLMLimitError` subclasses carrying the partial answer.
     """

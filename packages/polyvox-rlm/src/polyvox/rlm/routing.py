@@ -1,7 +1,7 @@
 """When to use an RLM instead of a direct call, and the router's large-input hook.
 
 :func:`should_use_rlm` compares a high estimate of the prompt's tokens (about three
-characters per token, :func:`polyvox.core.tracking.estimate.estimate_tokens`) with the
+characters per token, :func:`polyvox.costs.tracking.estimate.estimate_tokens`) with the
 model's context window: the catalog's entry, else the model's LangChain profile
 (``max_input_tokens``), else :data:`DEFAULT_CONTEXT_WINDOW`.
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
 
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.costs.catalog import ModelCatalog
     from polyvox.rlm.inputs import RLMResult
     from polyvox.rlm.rlm import RecursiveLanguageModel
 
@@ -56,7 +56,7 @@ def context_window_of(model: BaseChatModel | str, catalog: ModelCatalog | None =
         :data:`DEFAULT_CONTEXT_WINDOW`.
     """
     if catalog is None:
-        from polyvox.core.catalog import default_catalog
+        from polyvox.costs.catalog import default_catalog
 
         catalog = default_catalog()
     if isinstance(model, str):
@@ -95,7 +95,7 @@ def should_use_rlm(
     Raises:
         ValueError: ``margin`` is not in (0, 1].
     """
-    from polyvox.core.tracking.estimate import estimate_tokens
+    from polyvox.costs.tracking.estimate import estimate_tokens
 
     if not 0 < margin <= 1:
         raise ValueError(f"margin must be in (0, 1], got {margin}")

@@ -562,7 +562,7 @@ def _brief(exc: BaseException) -> str:
 def _cost(facts: Facts, usage: Any) -> Decimal | None:
     if not usage or facts.price is None or facts.usd_rate is None:
         return None
-    from polyvox.core.costs import compute_cost, priced_total, usage_tokens
+    from polyvox.costs.computation import compute_cost, priced_total, usage_tokens
 
     try:
         if facts.usd_rates is not None:  # per-token rates resolved once: a few multiplications

@@ -28,7 +28,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from polyvox.core.catalog import Tier
+from polyvox.costs.catalog import Tier
 from polyvox.router.assembly import normalize
 from polyvox.router.request import Sensitivity
 from polyvox.router.router import Router

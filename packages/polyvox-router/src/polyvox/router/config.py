@@ -365,7 +365,7 @@ def _strategy(value: Any) -> Any:
 
 
 def _catalog(value: Any) -> Any:
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.costs.catalog import ModelCatalog
 
     path = _typed(value, _TEXT, "catalog")
     if not Path(path).is_file():

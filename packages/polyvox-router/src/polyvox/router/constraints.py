@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from polyvox.core.catalog import Capability, Tier
-from polyvox.core.costs import per_token_rates
-from polyvox.core.tracking.estimate import DEFAULT_OUTPUT_TOKENS
+from polyvox.costs.catalog import Capability, Tier
+from polyvox.costs.computation import per_token_rates
+from polyvox.costs.tracking.estimate import DEFAULT_OUTPUT_TOKENS
 from polyvox.router.request import RouteRequest, Sensitivity
 
 if TYPE_CHECKING:
-    from polyvox.core.catalog import ModelCatalog, ModelPrice
+    from polyvox.costs.catalog import ModelCatalog, ModelPrice
     from polyvox.router.deployment import Deployment
     from polyvox.router.stats import RouterStats
     from polyvox.router.structured import StructuredSpec
@@ -82,7 +82,7 @@ IMAGE_TOKENS = 1000
 """Tokens counted per image in the prompt (a high figure for one detailed image)."""
 
 _IMAGE_BLOCKS = frozenset({"image", "image_url", "input_image"})
-_CHARS_PER_TOKEN = 3  # the same high estimate as polyvox.core.tracking.estimate
+_CHARS_PER_TOKEN = 3  # the same high estimate as polyvox.costs.tracking.estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +169,10 @@ def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -
 def _usd_rate(currency: str, catalog: ModelCatalog | None) -> Decimal | None:
     if currency == "USD":
         return Decimal(1)
-    from polyvox.core.costs import MissingRateError
+    from polyvox.costs.computation import MissingRateError
 
     if catalog is None:
-        from polyvox.core.catalog import default_catalog
+        from polyvox.costs.catalog import default_catalog
 
         catalog = default_catalog()
     try:
@@ -346,7 +346,7 @@ def prompt_tokens(messages: Iterable[BaseMessage]) -> tuple[int, int]:
     """A high estimate of a prompt's tokens, and how many images it holds.
 
     Text counts at about three characters a token (as
-    :func:`polyvox.core.tracking.estimate.estimate_tokens`); each image counts
+    :func:`polyvox.costs.tracking.estimate.estimate_tokens`); each image counts
     :data:`IMAGE_TOKENS` instead of the length of its base64 data.
 
     Args:

@@ -1,6 +1,6 @@
 """A deployment: one chat model the router may send a request to, with what is known of it.
 
-The catalog entry (:class:`~polyvox.core.catalog.ModelEntry`) carries the facts strategies
+The catalog entry (:class:`~polyvox.costs.catalog.ModelEntry`) carries the facts strategies
 and constraints read: tier, price, capabilities, locality, languages and context window.
 It is looked up from the model's provider and name when not given, and a model the catalog
 does not know gets a conservative entry (no capabilities claimed, an 8K window, unpriced,
@@ -22,12 +22,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from polyvox.core.catalog import Capability, ModelEntry, Tier
+from polyvox.costs.catalog import Capability, ModelEntry, Tier
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from polyvox.core.catalog import ModelCatalog
+    from polyvox.costs.catalog import ModelCatalog
 
 _log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def lookup_entry(
         The entry.
     """
     if catalog is None:
-        from polyvox.core.catalog import default_catalog
+        from polyvox.costs.catalog import default_catalog
 
         catalog = default_catalog()
     found = catalog.find(model, provider)
@@ -265,6 +265,6 @@ def is_local_host(host: str) -> bool:
 
 def blended_price_usd(deployment: Deployment) -> Decimal | None:
     """The deployment's blended price per 1M tokens in USD (``None``: unpriced)."""
-    from polyvox.core.catalog import default_catalog
+    from polyvox.costs.catalog import default_catalog
 
     return default_catalog().blended_price(deployment.entry, "USD")

@@ -113,9 +113,9 @@ def error_kind(exc: BaseException) -> ErrorKind:
 def is_caller_refusal(exc: BaseException) -> bool:
     """Tell whether a failure is the caller's own guard refusing the call before it was sent.
 
-    A budget that the call would pass (:class:`~polyvox.core.ledger.BudgetExceededError`), a
+    A budget that the call would pass (:class:`~polyvox.costs.ledger.BudgetExceededError`), a
     budget check that cannot reach its ledger and fails closed
-    (:class:`~polyvox.core.ledger.LedgerUnavailableError`), or a call priced in another
+    (:class:`~polyvox.costs.ledger.LedgerUnavailableError`), or a call priced in another
     currency than its budget (``BudgetCurrencyError``) says nothing of any deployment:
     the router raises it at once, as itself, with no retry, no fallback and nothing counted
     on a breaker.
@@ -126,7 +126,7 @@ def is_caller_refusal(exc: BaseException) -> bool:
     Returns:
         True for those two errors.
     """
-    from polyvox.core.ledger.errors import (
+    from polyvox.costs.ledger.errors import (
         BudgetCurrencyError,
         BudgetExceededError,
         LedgerUnavailableError,

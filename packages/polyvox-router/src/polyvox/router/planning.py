@@ -399,7 +399,7 @@ def _with_budget(request: RouteRequest, remaining: Decimal | None) -> RouteReque
 
 
 def _detector() -> Callable[[str], str | None]:
-    from polyvox.core.language import detect_language
+    from polyvox.language.detection import detect_language
 
     return detect_language
 

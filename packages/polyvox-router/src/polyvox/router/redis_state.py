@@ -31,12 +31,10 @@ server is not retried for ``retry_interval_s`` seconds, so routing goes on at fu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
@@ -44,7 +42,7 @@ import redis
 import redis.asyncio
 from redis.commands.core import AsyncScript, Script
 
-from polyvox.core.cache.common import redact_url
+from polyvox.core.redis_clients import RedisClients, redact_url, shared_redis
 from polyvox.router.breaker_types import (
     CLOSED_STATUS,
     BreakerConfig,
@@ -120,10 +118,7 @@ class RedisBreakerStore(BreakerStore):
         self._lock = threading.Lock()
         self._down = False
         self._skip_until = 0.0
-        self._sync: tuple[redis.Redis, list[Script]] | None = None
-        self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, list[AsyncScript]]
-        ] = weakref.WeakKeyDictionary()
+        self._clients = shared_redis(self.url, socket_timeout=socket_timeout)
 
     def __repr__(self) -> str:
         return f"RedisBreakerStore(url={redact_url(self.url)!r}, prefix={self.prefix!r})"
@@ -305,11 +300,12 @@ class RedisBreakerStore(BreakerStore):
             client.srem(self._names, name)
 
     def close(self) -> None:
-        """Close the sync client's connections (a later call reconnects)."""
-        with self._lock:
-            held, self._sync = self._sync, None
-        if held is not None:
-            held[0].close()
+        """Close the sync connections (a later call reconnects).
+
+        The clients are shared by every user of the same server (see
+        :func:`polyvox.core.redis_clients.shared_redis`); they lose only open connections.
+        """
+        self._shared().disconnect()
 
     # ---- async (redis.asyncio) -----------------------------------------------------------
 
@@ -437,11 +433,8 @@ class RedisBreakerStore(BreakerStore):
             await client.srem(self._names, name)
 
     async def aclose(self) -> None:
-        """Close the running event loop's async client."""
-        with self._lock:
-            held = self._async.pop(asyncio.get_running_loop(), None)
-        if held is not None:
-            await held[0].aclose()
+        """Close the running event loop's async connections (a later call reconnects)."""
+        await self._shared().adisconnect()
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -480,27 +473,18 @@ class RedisBreakerStore(BreakerStore):
         return self._seen(name, int(granted), now)
 
     def _sync_client(self) -> tuple[redis.Redis, list[Script]]:
-        with self._lock:
-            if self._sync is None:
-                client = redis.Redis.from_url(self.url, **self._options())
-                self._sync = (client, [client.register_script(lua) for lua in SCRIPTS])
-            return self._sync
+        return self._shared().sync(SCRIPTS)
 
     def _async_client(self) -> tuple[redis.asyncio.Redis, list[AsyncScript]]:
-        # redis.asyncio connections belong to the loop that opened them: one client per loop.
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            if (held := self._async.get(loop)) is None:
-                client = redis.asyncio.Redis.from_url(self.url, **self._options())
-                held = (client, [client.register_script(lua) for lua in SCRIPTS])
-                self._async[loop] = held
-            return held
+        return self._shared().async_(SCRIPTS)
 
-    def _options(self) -> dict[str, Any]:
-        return {
-            "socket_timeout": self.socket_timeout,
-            "socket_connect_timeout": self.socket_timeout,
-        }
+    def _shared(self) -> RedisClients:
+        # The process's clients for this server, shared with every other user of it;
+        # looked up again when ``url`` or ``socket_timeout`` was changed.
+        clients = self._clients
+        if clients.url != self.url or clients.socket_timeout != self.socket_timeout:
+            clients = self._clients = shared_redis(self.url, socket_timeout=self.socket_timeout)
+        return clients
 
     def _keys(self, name: str) -> list[str]:
         return [self.state_key(name), self.failures_key(name), self._names]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from polyvox.core.catalog import Capability, Tier
+from polyvox.costs.catalog import Capability, Tier
 
 
 class Sensitivity(StrEnum):

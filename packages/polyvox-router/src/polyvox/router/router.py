@@ -45,11 +45,11 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation, model_validator
 
-from polyvox.core.catalog import Tier
-from polyvox.core.catalog.catalog import ModelCatalog
 from polyvox.core.invocation import direct_call_allowed, normalize_input
 from polyvox.core.keywords import check_call_keywords
-from polyvox.core.ledger.budgets import BudgetGuard
+from polyvox.costs.catalog import Tier
+from polyvox.costs.catalog.catalog import ModelCatalog
+from polyvox.costs.ledger.budgets import BudgetGuard
 from polyvox.router import assembly, invoking, planning, runs, streaming
 from polyvox.router.bindings import Bindings, ToolBindingModel
 from polyvox.router.breaker import BreakerBoard
@@ -176,7 +176,7 @@ class Router(ToolBindingModel):
     """Drop deployments whose measured (or typical) latency exceeds this."""
 
     budget: Annotated[BudgetGuard | None, SkipValidation] = None
-    """Budgets (polyvox.core.ledger): deployments whose estimated cost exceeds what is left
+    """Budgets (polyvox.costs.ledger): deployments whose estimated cost exceeds what is left
     for the call's workspace or agent are dropped."""
 
     context_overflow_fallback: list[str] | None = None

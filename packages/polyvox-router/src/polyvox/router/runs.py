@@ -32,7 +32,7 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 
-from polyvox.core.tracking.attribution import ATTRIBUTION_KEYS
+from polyvox.costs.tracking.attribution import ATTRIBUTION_KEYS
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -22,8 +22,8 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.json import parse_json_markdown
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from polyvox.core.catalog import Capability
 from polyvox.core.chat_model import PolyvoxChatModel
+from polyvox.costs.catalog import Capability
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

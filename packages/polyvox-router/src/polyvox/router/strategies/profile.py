@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from polyvox.core.catalog import Capability, Tier
+from polyvox.costs.catalog import Capability, Tier
 
 if TYPE_CHECKING:
-    from polyvox.core.catalog import ModelEntry, ModelPrice
+    from polyvox.costs.catalog import ModelEntry, ModelPrice
     from polyvox.router.deployment import Deployment
     from polyvox.router.request import RouteRequest
 
@@ -142,7 +142,7 @@ def profile_of(deployment: Deployment) -> DeploymentProfile:
 def clear_profiles() -> None:
     """Forget every cached profile (after changing the default catalog's exchange rates).
 
-    Profiles read the rates of :func:`~polyvox.core.catalog.default_catalog` once, when
+    Profiles read the rates of :func:`~polyvox.costs.catalog.default_catalog` once, when
     they are built.
     """
     _PROFILES.clear()
@@ -207,8 +207,8 @@ def _usd_per_token(price: ModelPrice | None) -> tuple[float, float, Decimal] | N
     """Base input and output prices in USD per token, and the factor that converts them."""
     if price is None:
         return None
-    from polyvox.core.catalog import default_catalog
-    from polyvox.core.costs import MissingRateError
+    from polyvox.costs.catalog import default_catalog
+    from polyvox.costs.computation import MissingRateError
 
     try:
         usd_per_unit = default_catalog().rates.convert(Decimal(1), price.currency, "USD")

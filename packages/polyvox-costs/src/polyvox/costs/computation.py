@@ -1,0 +1,503 @@
+"""What a call cost: usage partitioned by how it is billed, priced exactly, in its currency.
+
+LangChain's :class:`~langchain_core.messages.ai.UsageMetadata` counts cached tokens inside
+``input_tokens`` and reasoning tokens inside ``output_tokens``; :class:`TokenPartition`
+splits them into disjoint parts (uncached input, cache reads, cache writes, output,
+reasoning) and :func:`compute_cost` prices each part with :class:`~decimal.Decimal`
+arithmetic, so figures are exact (no float rounding, no rounding at all: round for display).
+
+The price tier is chosen by the call's *total* input tokens, cached ones included, and the
+whole call is billed at that tier, as Google and Anthropic do for prompts over 200K tokens.
+A cost stays in the price's currency (``USD``, or ``RUB`` for GigaChat and YandexGPT);
+:class:`CurrencyRates` converts for reports.
+
+An unpriced model yields ``CostBreakdown(priced=False)`` whose amounts and currency are
+``None`` — never 0: "we do not know" must not read as "free".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from decimal import Context, Decimal, InvalidOperation, localcontext
+from typing import TYPE_CHECKING, Any
+
+from polyvox.costs.catalog.types import ModelPrice, PriceTier
+
+if TYPE_CHECKING:
+    from polyvox.costs.catalog.catalog import ModelCatalog
+
+__all__ = [
+    "CostBreakdown",
+    "CurrencyRates",
+    "MissingRateError",
+    "TokenPartition",
+    "compute_cost",
+    "cost_of",
+    "per_token_rates",
+    "priced_total",
+    "sum_costs",
+    "tokens_usage",
+    "usage_tokens",
+]
+
+FX_RATES_ENV = "POLYVOX_FX_RATES"
+"""Environment variable with exchange rates, ``RUB=0.011,EUR=1.08``: base units per unit."""
+
+
+@dataclass(frozen=True)
+class TokenPartition:
+    """A call's tokens, split into disjoint billed parts."""
+
+    input_uncached: int
+    """Input tokens neither read from nor written to the prompt cache."""
+
+    cache_read: int
+    """Input tokens read from the prompt cache."""
+
+    cache_write: int
+    """Input tokens written to the prompt cache."""
+
+    output: int
+    """Output tokens other than reasoning."""
+
+    reasoning: int
+    """Hidden reasoning tokens."""
+
+    @property
+    def input_total(self) -> int:
+        """All input tokens (what LangChain calls ``input_tokens``; selects the price tier)."""
+        return self.input_uncached + self.cache_read + self.cache_write
+
+    @property
+    def output_total(self) -> int:
+        """All output tokens, reasoning included (LangChain's ``output_tokens``)."""
+        return self.output + self.reasoning
+
+    @classmethod
+    def from_usage(cls, usage: Mapping[str, Any]) -> TokenPartition:
+        """Partition a LangChain ``UsageMetadata`` (or any mapping of the same shape).
+
+        Args:
+            usage: ``input_tokens`` (cached included), ``output_tokens`` (reasoning
+                included), and optional ``input_token_details`` (``cache_read``,
+                ``cache_creation``) and ``output_token_details`` (``reasoning``).
+
+        Returns:
+            The partition.
+
+        Raises:
+            ValueError: Counts that are negative, not whole numbers, or inconsistent (more
+                cached tokens than input tokens, more reasoning than output tokens).
+        """
+        details_in = usage.get("input_token_details") or {}
+        details_out = usage.get("output_token_details") or {}
+        inp = _tokens(usage.get("input_tokens"), "input_tokens")
+        out = _tokens(usage.get("output_tokens"), "output_tokens")
+        read = _tokens(details_in.get("cache_read"), "input_token_details.cache_read")
+        write = _tokens(details_in.get("cache_creation"), "input_token_details.cache_creation")
+        reasoning = _tokens(details_out.get("reasoning"), "output_token_details.reasoning")
+        if read + write > inp:
+            msg = (
+                f"usage reports {read} cache-read + {write} cache-write tokens but only {inp} "
+                "input tokens; input_tokens must include cached tokens (LangChain's convention)"
+            )
+            raise ValueError(msg)
+        if reasoning > out:
+            msg = (
+                f"usage reports {reasoning} reasoning tokens but only {out} output tokens; "
+                "output_tokens must include reasoning tokens (LangChain's convention)"
+            )
+            raise ValueError(msg)
+        return cls(inp - read - write, read, write, out - reasoning, reasoning)
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """A call's cost by billed part. Amounts are ``None`` when the model is unpriced."""
+
+    currency: str | None
+    """The price's currency (``None`` when unpriced)."""
+
+    input: Decimal | None
+    """Cost of uncached input tokens."""
+
+    cache_read: Decimal | None
+    """Cost of cache reads."""
+
+    cache_write: Decimal | None
+    """Cost of cache writes."""
+
+    output: Decimal | None
+    """Cost of (non-reasoning) output tokens."""
+
+    reasoning: Decimal | None
+    """Cost of reasoning tokens."""
+
+    total: Decimal | None
+    """The sum; ``None`` when unpriced (never 0 for an unknown price)."""
+
+    priced: bool
+    """Whether a price was known."""
+
+    tokens: TokenPartition
+    """The token counts that were priced."""
+
+    tier: PriceTier | None = None
+    """The long-context tier applied, ``None`` for base prices."""
+
+    def convert(self, to: str, rates: CurrencyRates) -> CostBreakdown:
+        """The same cost in another currency (unpriced stays unpriced).
+
+        Args:
+            to: The target currency.
+            rates: Exchange rates.
+
+        Returns:
+            A new breakdown with every amount converted.
+
+        Raises:
+            MissingRateError: When ``rates`` lacks a needed rate.
+        """
+        if not self.priced or self.currency is None or self.currency == to.upper():
+            return self
+
+        def conv(amount: Decimal | None) -> Decimal | None:
+            assert self.currency is not None
+            return None if amount is None else rates.convert(amount, self.currency, to)
+
+        return replace(
+            self,
+            currency=to.upper(),
+            input=conv(self.input),
+            cache_read=conv(self.cache_read),
+            cache_write=conv(self.cache_write),
+            output=conv(self.output),
+            reasoning=conv(self.reasoning),
+            total=conv(self.total),
+        )
+
+
+class MissingRateError(LookupError):
+    """No exchange rate is configured for a currency a conversion needs."""
+
+    def __init__(self, currency: str, base: str) -> None:
+        self.currency = currency
+        """The currency without a rate."""
+        self.message = (
+            f"no exchange rate for {currency} (rates are {base} per unit); pass "
+            f"CurrencyRates({{{currency!r}: Decimal('...')}}, base={base!r}) or set "
+            f"{FX_RATES_ENV}='{currency}=...'"
+        )
+        """The explanation."""
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CurrencyRates:
+    """Exchange rates for reports: how many ``base`` units one unit of each currency buys.
+
+    Example:
+        .. code-block:: python
+
+            rates = CurrencyRates({"RUB": Decimal("0.011")}, base="USD")
+            rates.convert(Decimal("100"), "RUB", "USD")  # Decimal('1.100')
+    """
+
+    def __init__(
+        self, rates: Mapping[str, Decimal | str | int | float] | None = None, base: str = "USD"
+    ) -> None:
+        """Create rates.
+
+        Args:
+            rates: Currency → base-currency units per unit (``{"RUB": "0.011"}``).
+            base: The base currency (its own rate is 1).
+
+        Raises:
+            ValueError: For a malformed currency code or a rate that is not a positive number.
+        """
+        self.base = _currency(base)
+        """The base currency."""
+        self._rates: dict[str, Decimal] = {self.base: Decimal(1)}
+        for code, rate in (rates or {}).items():
+            self._rates[_currency(code)] = _rate(rate, code)
+
+    @classmethod
+    def from_env(cls, var: str = FX_RATES_ENV, base: str = "USD") -> CurrencyRates:
+        """Read rates from an environment variable like ``RUB=0.011,EUR=1.08``.
+
+        Args:
+            var: The variable's name.
+            base: The base currency the rates are in.
+
+        Returns:
+            The rates (only the base when the variable is unset or empty).
+
+        Raises:
+            ValueError: Naming the malformed item.
+        """
+        rates: dict[str, Decimal] = {}
+        for item in filter(None, (part.strip() for part in os.environ.get(var, "").split(","))):
+            code, sep, value = item.partition("=")
+            if not sep:
+                msg = f"{var}: expected CODE=RATE items separated by commas, got {item!r}"
+                raise ValueError(msg)
+            try:
+                rates[code.strip()] = _rate(value.strip(), code.strip())
+            except ValueError as exc:
+                raise ValueError(f"{var}: {exc}") from None
+        return cls(rates, base=base)
+
+    @property
+    def rates(self) -> dict[str, Decimal]:
+        """A copy of the rates, base included."""
+        return dict(self._rates)
+
+    def rate(self, currency: str) -> Decimal:
+        """Base-currency units per unit of ``currency``.
+
+        Raises:
+            MissingRateError: When the rate is not configured.
+        """
+        code = currency.strip().upper()
+        try:
+            return self._rates[code]
+        except KeyError:
+            raise MissingRateError(code, self.base) from None
+
+    def convert(self, amount: Decimal, from_: str, to: str) -> Decimal:
+        """Convert an amount between currencies (through the base currency).
+
+        Args:
+            amount: The amount in ``from_``.
+            from_: Its currency.
+            to: The target currency.
+
+        Returns:
+            The amount in ``to`` (exact when ``to`` is the base; else to 28 significant digits).
+
+        Raises:
+            MissingRateError: When either currency has no rate.
+        """
+        if from_.strip().upper() == to.strip().upper():
+            return amount
+        in_base = amount * self.rate(from_)
+        target = self.rate(to)
+        return in_base if target == 1 else in_base / target
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k!r}: {str(v)!r}" for k, v in self._rates.items() if k != self.base)
+        return f"CurrencyRates({{{items}}}, base={self.base!r})"
+
+
+def compute_cost(
+    usage: Mapping[str, Any] | TokenPartition, price: ModelPrice | None
+) -> CostBreakdown:
+    """Price one call.
+
+    Each part is ``tokens * unit price / price.per_tokens``; the tier is the highest whose
+    threshold the call's total input tokens exceed. Cache reads/writes without their own
+    price are billed as input, reasoning without its own price as output.
+
+    Args:
+        usage: LangChain ``UsageMetadata`` (or a :class:`TokenPartition`).
+        price: The model's price; ``None`` means unpriced.
+
+    Returns:
+        The breakdown; unpriced → ``priced=False`` with ``None`` amounts and currency.
+
+    Raises:
+        ValueError: For inconsistent usage (see :meth:`TokenPartition.from_usage`).
+    """
+    tokens = usage if isinstance(usage, TokenPartition) else TokenPartition.from_usage(usage)
+    if price is None:
+        return CostBreakdown(None, None, None, None, None, None, None, False, tokens)
+    unit = price.unit_prices(tokens.input_total)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        per = Decimal(price.per_tokens)
+        parts = (
+            tokens.input_uncached * unit.input / per,
+            tokens.cache_read * unit.cache_read / per,
+            tokens.cache_write * unit.cache_write / per,
+            tokens.output * unit.output / per,
+            tokens.reasoning * unit.reasoning / per,
+        )
+        total = sum(parts, Decimal(0))
+    return CostBreakdown(
+        price.currency,
+        *parts,
+        total=total,
+        priced=True,
+        tokens=tokens,
+        tier=price.tier_for(tokens.input_total),
+    )
+
+
+def cost_of(
+    usage: Mapping[str, Any] | TokenPartition,
+    provider: str,
+    model: str,
+    catalog: ModelCatalog | None = None,
+) -> CostBreakdown:
+    """Price a call of ``provider``'s ``model`` from the catalog.
+
+    Args:
+        usage: LangChain ``UsageMetadata`` (or a :class:`TokenPartition`).
+        provider: The provider id (``response_metadata["model_provider"]``).
+        model: The model id (``response_metadata["model_name"]``).
+        catalog: Where prices come from (the default catalog when ``None``).
+
+    Returns:
+        The breakdown (``priced=False`` for a model the catalog knows but cannot price).
+
+    Raises:
+        UnknownModelError: When neither the catalog, a registered profile, the overlay nor
+            genai-prices knows the model.
+    """
+    from polyvox.costs.catalog.catalog import default_catalog
+
+    price = (catalog or default_catalog()).price_for(provider, model, strict=True)
+    return compute_cost(usage, price)
+
+
+def sum_costs(
+    costs: Iterable[CostBreakdown], currency: str = "USD", rates: CurrencyRates | None = None
+) -> tuple[Decimal, int]:
+    """Add costs up in one currency, for a report.
+
+    Args:
+        costs: Breakdowns, in any currencies.
+        currency: The report's currency.
+        rates: Exchange rates (``POLYVOX_FX_RATES`` when ``None``).
+
+    Returns:
+        ``(total, unpriced)``: the total of the priced costs and how many were unpriced.
+
+    Raises:
+        MissingRateError: When a currency present has no rate.
+    """
+    rates = rates or CurrencyRates.from_env()
+    total, unpriced = Decimal(0), 0
+    for cost in costs:
+        if cost.total is None or cost.currency is None:
+            unpriced += 1
+        else:
+            total += rates.convert(cost.total, cost.currency, currency)
+    return total, unpriced
+
+
+def _tokens(value: Any, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"usage {name} must be a non-negative whole number, got {value!r}")
+    return value
+
+
+def _currency(code: str) -> str:
+    value = str(code).strip().upper()
+    if len(value) != 3 or not value.isalpha():
+        raise ValueError(f"currency must be an ISO 4217 code like USD or RUB, not {code!r}")
+    return value
+
+
+def _rate(value: Any, code: str) -> Decimal:
+    try:
+        rate = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        rate = Decimal("NaN")
+    if isinstance(value, bool) or not rate.is_finite() or rate <= 0:
+        raise ValueError(f"rate for {code} must be a positive number, got {value!r}")
+    return rate
+
+
+def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
+    """A price's five unit prices per single token, or ``None`` where that is not exact.
+
+    For pricing many calls of one model: compute the rates once, then price each call with
+    :func:`priced_total`.
+
+    Args:
+        price: The model's price.
+
+    Returns:
+        ``(input, cache_read, cache_write, output, reasoning)`` per token, for a price with
+        no tiers whose ``per_tokens`` is a power of ten (the division is then exact, so
+        :func:`priced_total` equals :func:`compute_cost`'s total to the last digit);
+        ``None`` otherwise (use :func:`compute_cost`).
+    """
+    per = price.per_tokens
+    if price.tiers or per <= 0 or str(per).rstrip("0") != "1":
+        return None
+    shift = -(len(str(per)) - 1)
+    return tuple(rate.scaleb(shift) for rate in price.unit_prices(0))
+
+
+def usage_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int, int, int, int]:
+    """A ``UsageMetadata``'s counts as ``(input, cache_read, cache_write, output, reasoning)``.
+
+    Args:
+        usage: The usage (``None``: all zero). Cached tokens are inside ``input`` and
+            reasoning inside ``output``, as LangChain counts them.
+
+    Returns:
+        The five counts.
+    """
+    if not usage:
+        return (0, 0, 0, 0, 0)
+    details_in = usage.get("input_token_details") or {}
+    details_out = usage.get("output_token_details") or {}
+    return (
+        int(usage.get("input_tokens", 0)),
+        int(details_in.get("cache_read", 0)),
+        int(details_in.get("cache_creation", 0)),
+        int(usage.get("output_tokens", 0)),
+        int(details_out.get("reasoning", 0)),
+    )
+
+
+def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, ...]) -> Decimal:
+    """A call's exact total from :func:`usage_tokens` and :func:`per_token_rates`.
+
+    Args:
+        tokens: ``(input, cache_read, cache_write, output, reasoning)``.
+        rates: The per-token rates.
+
+    Returns:
+        The total cost in the price's currency (50 significant digits: exact).
+
+    Raises:
+        ValueError: For inconsistent usage, as :func:`compute_cost`.
+    """
+    inp, read, write, out, reasoning = tokens
+    if read + write > inp or reasoning > out or min(tokens) < 0:
+        TokenPartition.from_usage(tokens_usage(tokens))  # raises the detailed error
+    ctx = _EXACT
+    total = ctx.multiply(rates[0], inp - read - write)
+    total = ctx.add(total, ctx.multiply(rates[3], out - reasoning))
+    if read:
+        total = ctx.add(total, ctx.multiply(rates[1], read))
+    if write:
+        total = ctx.add(total, ctx.multiply(rates[2], write))
+    if reasoning:
+        total = ctx.add(total, ctx.multiply(rates[4], reasoning))
+    return total
+
+
+def tokens_usage(tokens: tuple[int, int, int, int, int]) -> dict[str, Any]:
+    """The ``UsageMetadata``-shaped mapping of :func:`usage_tokens`' counts (its inverse)."""
+    inp, read, write, out, reasoning = tokens
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": inp + out,
+        "input_token_details": {"cache_read": read, "cache_creation": write},
+        "output_token_details": {"reasoning": reasoning},
+    }
+
+
+_EXACT = Context(prec=50)
