@@ -353,6 +353,7 @@ class PolyvoxChatModel(BaseChatModel):
             method=method or type(self).default_structured_output_method,
             include_raw=include_raw,
             strict=strict,
+            native_kwargs=self._structured_output_kwargs,
         )
 
     def _structured_output_kwargs(

@@ -8,6 +8,7 @@ provider supplies the bound parameters through ``_structured_output_kwargs``.
 from __future__ import annotations
 
 from operator import itemgetter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.output_parsers import (
@@ -21,12 +22,18 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 if TYPE_CHECKING:
-    from polyvox.core.chat_model import PolyvoxChatModel
+    from langchain_core.language_models import BaseChatModel
 
-__all__ = ["StructuredOutputMethod", "build_structured_output"]
+__all__ = ["NativeKwargs", "StructuredOutputMethod", "build_structured_output"]
 
 StructuredOutputMethod = Literal["json_schema", "function_calling", "json_mode"]
 """How a model is made to answer in a schema."""
+
+NativeKwargs = Callable[
+    [Literal["json_schema", "json_mode"], dict[str, Any], str, bool | None], dict[str, Any]
+]
+"""The model's call arguments for native structured output: ``(method, json_schema, name,
+strict) -> kwargs`` (``response_format`` for OpenAI, ``format`` for Ollama...)."""
 
 _METHODS = ("json_schema", "function_calling", "json_mode")
 
@@ -44,12 +51,13 @@ def _schema_name_and_json(schema: dict[str, Any] | type) -> tuple[str, dict[str,
 
 
 def build_structured_output(
-    model: PolyvoxChatModel,
+    model: BaseChatModel,
     schema: dict[str, Any] | type,
     *,
     method: str,
     include_raw: bool,
     strict: bool | None,
+    native_kwargs: NativeKwargs,
 ) -> Runnable[Any, Any]:
     """Assemble the structured-output runnable for ``model``.
 
@@ -59,6 +67,7 @@ def build_structured_output(
         method: One of ``json_schema``, ``function_calling``, ``json_mode``.
         include_raw: Whether to return the raw message and parsing error too.
         strict: Whether the provider should enforce the schema exactly.
+        native_kwargs: The model's arguments for ``json_schema`` and ``json_mode``.
 
     Returns:
         ``model`` bound and piped into the matching parser.
@@ -82,7 +91,7 @@ def build_structured_output(
         else:
             parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
     else:
-        kwargs = model._structured_output_kwargs(
+        kwargs = native_kwargs(
             cast(Literal["json_schema", "json_mode"], method), json_schema, name, strict
         )
         bound = model.bind(ls_structured_output_format=ls_format, **kwargs)

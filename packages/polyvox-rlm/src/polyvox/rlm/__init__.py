@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     )
     from polyvox.rlm.inputs import RLMInput, RLMResult
     from polyvox.rlm.rlm import RecursiveLanguageModel
-    from polyvox.rlm.routing import context_window_of, rlm_large_input_handler, should_use_rlm
+    from polyvox.rlm.routing import rlm_large_input_handler, should_use_rlm
     from polyvox.rlm.sandbox import (
         CellResult,
         Sandbox,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from polyvox.rlm.search import bm25_search, regex_search
     from polyvox.rlm.settings import RLMSettings
     from polyvox.rlm.trajectory import Step, SubCall, Trajectory, read_trajectories
+    from polyvox.rlm.windows import context_window_of
 
 _ERRORS = "polyvox.rlm.errors"
 _SANDBOX = "polyvox.rlm.sandbox"
@@ -70,7 +71,7 @@ _EXPORTS = {
     "UsageReport": "polyvox.rlm.accounting",
     "UsageTotals": "polyvox.rlm.accounting",
     "bm25_search": "polyvox.rlm.search",
-    "context_window_of": "polyvox.rlm.routing",
+    "context_window_of": "polyvox.rlm.windows",
     "read_trajectories": _TRAJECTORY,
     "regex_search": "polyvox.rlm.search",
     "rlm_large_input_handler": "polyvox.rlm.routing",

@@ -458,7 +458,7 @@ def _outcome(code: str, result: CellResultLike) -> CellOutcome:
 
 def _prompt_chars(model: BaseChatModel, state: RunState) -> int:
     """About how many characters fit a model's window, leaving a fifth for its answer."""
-    from polyvox.rlm.routing import context_window_of
+    from polyvox.rlm.windows import context_window_of
 
     window = context_window_of(model, state.catalog)
     return int(window * 0.8) * _CHARS_PER_TOKEN

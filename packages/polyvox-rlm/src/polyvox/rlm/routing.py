@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
+from polyvox.rlm.windows import DEFAULT_CONTEXT_WINDOW, context_window_of
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import RunnableConfig
@@ -37,41 +39,7 @@ __all__ = [
     "should_use_rlm",
 ]
 
-DEFAULT_CONTEXT_WINDOW = 8192
-"""Input tokens assumed for a model neither the catalog nor its profile knows (a deliberately
-small window: guessing too small sends a prompt to the RLM, guessing too large fails it)."""
-
 _SHORT_QUESTION_CHARS = 4000
-
-
-def context_window_of(model: BaseChatModel | str, catalog: ModelCatalog | None = None) -> int:
-    """A model's context window in tokens.
-
-    Args:
-        model: A chat model, or a model name (``"gpt-4o"``, ``"openai/gpt-4o"``).
-        catalog: The catalog to look in (the default catalog).
-
-    Returns:
-        The catalog's window, else the profile's ``max_input_tokens``, else
-        :data:`DEFAULT_CONTEXT_WINDOW`.
-    """
-    if catalog is None:
-        from polyvox.costs.catalog import default_catalog
-
-        catalog = default_catalog()
-    if isinstance(model, str):
-        provider, _, name = model.rpartition("/")
-        entry = catalog.find(name, provider or None) or catalog.find(model)
-        return entry.context_window if entry is not None else DEFAULT_CONTEXT_WINDOW
-    from polyvox.rlm.accounting import model_identity
-
-    provider, name = model_identity(model)
-    entry = catalog.find(name, provider if provider != "unknown" else None)
-    if entry is not None:
-        return entry.context_window
-    profile = getattr(model, "profile", None) or {}
-    window = profile.get("max_input_tokens") if isinstance(profile, dict) else None
-    return int(window) if window else DEFAULT_CONTEXT_WINDOW
 
 
 def should_use_rlm(

@@ -11,16 +11,74 @@ are ``<details>`` elements, so the page folds without JavaScript.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from polyvox.rlm.sandbox.text import printable
 
 if TYPE_CHECKING:
-    from polyvox.rlm.trajectory import CellOutcome, Step, SubCall, Trajectory
+    from polyvox.rlm.sandbox.isolation import SandboxReport
+    from polyvox.rlm.steps import CellOutcome, Step, SubCall
 
-__all__ = ["render_html"]
+__all__ = ["RenderedRun", "render_html"]
+
+
+class RenderedRun(Protocol):
+    """What the page shows of a run: a :class:`~polyvox.rlm.trajectory.Trajectory` is one."""
+
+    @property
+    def question(self) -> str:
+        """The question the run answered."""
+
+    @property
+    def context_chars(self) -> int:
+        """Length of its context."""
+
+    @property
+    def depth(self) -> int:
+        """Its depth (0 for the root)."""
+
+    @property
+    def model(self) -> str:
+        """Its root model."""
+
+    @property
+    def documents(self) -> int:
+        """How many documents the context was made of."""
+
+    @property
+    def steps(self) -> Sequence[Step]:
+        """The iterations, in order."""
+
+    @property
+    def answer(self) -> str | None:
+        """The accepted final answer."""
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the run stopped without an answer."""
+
+    @property
+    def children(self) -> Sequence[RenderedRun]:
+        """The child runs."""
+
+    @property
+    def read_spans(self) -> Sequence[tuple[int, int]]:
+        """Merged character spans of the context that code read."""
+
+    @property
+    def duration_s(self) -> float:
+        """Wall time of the run."""
+
+    @property
+    def sandbox(self) -> SandboxReport | None:
+        """The isolation layers its REPL's worker applied."""
+
+    def calls(self) -> Iterator[SubCall]:
+        """Every model call of the tree."""
+
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1.5em;
@@ -41,7 +99,7 @@ th{background:#f0f0f0}.ok{color:#17692b}.bad{color:#a11}.muted{color:#666}
 """
 
 
-def render_html(trajectory: Trajectory, *, title: str | None = None) -> str:
+def render_html(trajectory: RenderedRun, *, title: str | None = None) -> str:
     """Render a trajectory tree as a standalone HTML page.
 
     Args:
@@ -65,7 +123,7 @@ def render_html(trajectory: Trajectory, *, title: str | None = None) -> str:
     return "\n".join(parts)
 
 
-def _summary(t: Trajectory) -> str:
+def _summary(t: RenderedRun) -> str:
     out = ['<div class="label">Question</div>', f"<pre>{_e(t.question)}</pre>"]
     if t.answer is not None:
         out.append(f'<div class="answer"><b>Answer</b><pre>{_e(t.answer)}</pre></div>')
@@ -115,7 +173,7 @@ def _summary(t: Trajectory) -> str:
     return "\n".join(out)
 
 
-def _tree(t: Trajectory, anchor: str) -> str:
+def _tree(t: RenderedRun, anchor: str) -> str:
     out = [
         f'<h2 id="{_e(anchor)}">Depth {_e(t.depth)} &middot; {_e(t.model)} &middot; '
         f"{_e(f'{t.context_chars:,}')} chars</h2>"

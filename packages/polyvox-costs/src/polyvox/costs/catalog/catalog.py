@@ -30,7 +30,7 @@ from polyvox.costs.catalog.types import (
 
 if TYPE_CHECKING:
     from polyvox.costs.catalog.schema import OverlayPrice
-    from polyvox.costs.computation import CurrencyRates
+    from polyvox.costs.currency import CurrencyRates
 
 __all__ = ["CATALOG_FILE_ENV", "ModelCatalog", "default_catalog", "set_default_catalog"]
 
@@ -109,7 +109,7 @@ class ModelCatalog(SelectionMixin):
     def rates(self) -> CurrencyRates:
         """Exchange rates used to compare prices across currencies."""
         if self._rates is None:
-            from polyvox.costs.computation import CurrencyRates
+            from polyvox.costs.currency import CurrencyRates
 
             self._rates = CurrencyRates.from_env()
         return self._rates

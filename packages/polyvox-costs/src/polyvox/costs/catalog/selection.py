@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from polyvox.costs.catalog.types import Capability, ModelEntry, Tier, canonical_provider
 
 if TYPE_CHECKING:
-    from polyvox.costs.computation import CurrencyRates
+    from polyvox.costs.currency import CurrencyRates
 
 __all__ = ["SelectionMixin", "Strategy"]
 
@@ -56,7 +56,7 @@ class SelectionMixin:
         Returns:
             The price, or ``None`` when unpriced or not convertible.
         """
-        from polyvox.costs.computation import MissingRateError
+        from polyvox.costs.currency import MissingRateError
 
         price = entry.price
         if price is None:

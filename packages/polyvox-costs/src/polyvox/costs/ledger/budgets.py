@@ -40,6 +40,7 @@ from polyvox.costs.ledger.errors import (
     LedgerError,
     LedgerUnavailableError,
 )
+from polyvox.costs.ledger.limits import SCOPE_KEYS, Budget
 
 if TYPE_CHECKING:
     from polyvox.costs.ledger.store import Ledger
@@ -55,46 +56,9 @@ __all__ = [
 
 logger = logging.getLogger("polyvox.ledger")
 
-_SCOPE_KEYS = {"workspace": "workspace_id", "agent": "agent_id"}
-
 RESERVE_FLUSH_TIMEOUT = 2.0
 """Most seconds ``reserve`` waits for the process's queued records (usually none) to be
 written, so that the check sees this process's unguarded calls too."""
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A spending limit for one workspace or agent over a period (UTC days and months)."""
-
-    scope: Literal["workspace", "agent"]
-    """What the budget limits: a workspace (``workspace_id``) or an agent (``agent_id``)."""
-
-    key: str
-    """The workspace or agent id."""
-
-    limit: Decimal
-    """The most that may be spent in a period."""
-
-    currency: str = "USD"
-    """The currency of ``limit`` (and of the calls counted against it)."""
-
-    period: Literal["day", "month", "total"] = "month"
-    """The period the limit renews over; ``"total"`` never renews."""
-
-    def __post_init__(self) -> None:
-        if self.scope not in _SCOPE_KEYS:
-            msg = f"Budget.scope must be 'workspace' or 'agent', not {self.scope!r}"
-            raise ValueError(msg)
-        if self.period not in ("day", "month", "total"):
-            msg = f"Budget.period must be 'day', 'month' or 'total', not {self.period!r}"
-            raise ValueError(msg)
-        if not self.key:
-            raise ValueError("Budget.key must name a workspace or agent")
-        limit = self.limit if isinstance(self.limit, Decimal) else Decimal(str(self.limit))
-        if limit < 0:
-            msg = f"Budget.limit must not be negative, not {limit}"
-            raise ValueError(msg)
-        object.__setattr__(self, "limit", limit)
 
 
 @dataclass(frozen=True)
@@ -257,7 +221,7 @@ class BudgetGuard:
         Raises:
             BudgetCurrencyError: Budgets apply, but none is kept in ``currency``.
         """
-        matching = [b for b in self.budgets if attribution.get(_SCOPE_KEYS[b.scope]) == b.key]
+        matching = [b for b in self.budgets if attribution.get(SCOPE_KEYS[b.scope]) == b.key]
         same = tuple(b for b in matching if b.currency == currency)
         if matching and not same:
             b = matching[0]

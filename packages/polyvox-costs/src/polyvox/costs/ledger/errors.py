@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from polyvox.costs.ledger.budgets import Budget
+    from polyvox.costs.ledger.limits import Budget
 
 __all__ = [
     "BudgetCurrencyError",

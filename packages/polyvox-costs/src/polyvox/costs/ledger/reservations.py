@@ -20,8 +20,8 @@ from polyvox.costs.ledger.records import new_record_id
 from polyvox.costs.ledger.schema import calls, reservations
 
 if TYPE_CHECKING:
-    from polyvox.costs.ledger.budgets import Budget
     from polyvox.costs.ledger.database import Database
+    from polyvox.costs.ledger.limits import Budget
 
 __all__ = ["drop", "period_start", "reserve", "restate", "usage"]
 
