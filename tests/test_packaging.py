@@ -94,3 +94,30 @@ def test_every_distribution_carries_its_license() -> None:
             text = (package / "LICENSE").read_text()
             assert text.startswith("MIT License"), package.name
             assert 'license = "MIT"' in (package / "pyproject.toml").read_text(), package.name
+
+
+@pytest.mark.parametrize("package", sorted(p.name for p in (REPO / "packages").iterdir()))
+def test_version_is_one_figure(package: str) -> None:
+    """``__version__``, the pyproject and the installed metadata agree; bounds admit it."""
+    import importlib
+    from importlib.metadata import version
+
+    project = tomllib.loads((REPO / "packages" / package / "pyproject.toml").read_text())
+    declared = project["project"]["version"]
+    module = importlib.import_module("polyvox." + package.removeprefix("polyvox-"))
+    assert module.__version__ == declared == version(package)
+    for requirement in project["project"]["dependencies"]:
+        if requirement.startswith("polyvox-"):
+            assert ">=0.1.0,<0.2" in requirement, f"{package}: {requirement} lacks the bounds"
+
+
+def test_changelog_and_pre_commit_run_what_ci_runs() -> None:
+    import yaml
+
+    assert "## [Unreleased]" in (REPO / "CHANGELOG.md").read_text()
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    entries = " | ".join(hook["entry"] for repo in config["repos"] for hook in repo["hooks"])
+    for command in ("ruff check", "ruff format --check", "dev.py typecheck", "dev.py tests"):
+        assert command in entries, f".pre-commit-config.yaml does not run {command!r}"
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "dev.py tests" in ci

@@ -1,4 +1,4 @@
-"""Every ```python block in docs/ runs, page by page, against the emulator.
+"""Every ```python block in docs/ and in each package's README runs against the emulator.
 
 The blocks of one page share a namespace (like a reader pasting them in order). Provider
 keys and base URLs come from the environment, as they would for a user, pointed at the
@@ -18,6 +18,7 @@ from tests.conftest import REPO
 DOCS = REPO / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 PAGES = sorted(p for p in DOCS.rglob("*.md") if BLOCK.search(p.read_text(encoding="utf-8")))
+READMES = sorted((REPO / "packages").glob("*/README.md"))
 PROVIDERS = ("OPENAI", "OPENROUTER", "CLOUDRU", "LLAMACPP", "VLLM", "TOGETHER")
 
 
@@ -32,6 +33,30 @@ def test_page_examples_run(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    _run_blocks(page, emulator, monkeypatch)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: p.parent.name)
+def test_package_readme_stands_alone_and_its_example_runs(
+    readme: Path,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = readme.read_text(encoding="utf-8")
+    # PyPI shows the README alone: no link may point into the repository by relative path.
+    relative = re.findall(r"\]\((?!https?://|#)([^)]+)\)", text)
+    assert not relative, f"{readme}: relative links {relative} break on PyPI"
+    for heading in ("## Install", "## Example", "## License"):
+        assert heading in text, f"{readme} lacks {heading}"
+    monkeypatch.chdir(tmp_path)  # examples may write files (a ledger, a cache)
+    _run_blocks(readme, emulator, monkeypatch)
+    capsys.readouterr()
+
+
+def _run_blocks(page: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in PROVIDERS:
         monkeypatch.setenv(f"{name}_API_KEY", "sk-docs-example")
         monkeypatch.setenv(f"{name}_BASE_URL", emulator.openai_base_url)
@@ -40,4 +65,3 @@ def test_page_examples_run(
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")
         exec(code, namespace)
-    capsys.readouterr()

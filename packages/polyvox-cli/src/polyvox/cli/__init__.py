@@ -4,6 +4,9 @@ from __future__ import annotations
 
 __all__ = ["main"]
 
+__version__ = "0.1.0"
+"""This distribution's version (the same in every polyvox package of a release)."""
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``polyvox`` command.

@@ -7,8 +7,8 @@ provider supplies the bound parameters through ``_structured_output_kwargs``.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.output_parsers import (

@@ -86,4 +86,7 @@ __all__ = [
     "translator",
 ]
 
+__version__ = "0.1.0"
+"""This distribution's version (the same in every polyvox package of a release)."""
+
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

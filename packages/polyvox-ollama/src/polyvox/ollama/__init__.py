@@ -69,6 +69,9 @@ __all__ = [
     "polish_to_english",
 ]
 
+__version__ = "0.1.0"
+"""This distribution's version (the same in every polyvox package of a release)."""
+
 __getattr__, __dir__ = lazy_exports(
     __name__, _EXPORTS, install={"polyvox.language": 'pip install "polyvox-ollama[polish]"'}
 )

@@ -34,6 +34,9 @@ __all__ = [
     "shared_emulator",
 ]
 
+__version__ = "0.1.0"
+"""This distribution's version (the same in every polyvox package of a release)."""
+
 
 def __getattr__(name: str) -> Any:
     if name not in __all__:
