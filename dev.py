@@ -36,7 +36,7 @@ def ensure_tools() -> None:
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] in {"-h", "--help"}:
         print(__doc__)
-        print("sessions: tests, pytest, lint, typecheck, docs, notebooks, bench, demo")
+        print("sessions: tests, pytest, lint, typecheck, docs, notebooks, bench, demo, installs")
         return 0
     ensure_tools()
     session, *rest = sys.argv[1:]

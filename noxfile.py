@@ -104,3 +104,10 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     _sync(session)
     _run(session, "polyvox", "demo", *session.posargs)
+
+
+@nox.session
+def installs(session: nox.Session) -> None:
+    """Each distribution installed alone in a fresh venv, and used (needs the registry)."""
+    _sync(session)
+    _run(session, "python", "scripts/check_installs.py", _uv())
