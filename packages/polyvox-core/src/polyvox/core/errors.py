@@ -381,8 +381,6 @@ class ErrorFamily:
             raise ValueError(f"{prefix} errors: no SDK classes for {', '.join(missing)}")
         self.provider = provider
         """The provider id the classes carry by default."""
-        self.module = module
-        """The module the classes belong to."""
         self._prefix = prefix
         self._classes: dict[ErrorKind, type[Exception]] = {}
         for kind, sdk_bases in bases.items():
