@@ -11,6 +11,7 @@ import pytest
 EXPECTED = {
     "polyvox.core": {
         "ChatModelLLM",
+        "ErrorFamily",
         "ErrorKind",
         "MissingAPIKeyError",
         "PolyvoxChatModel",

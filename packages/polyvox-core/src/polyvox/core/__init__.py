@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from polyvox.core.chat_model import PolyvoxChatModel, format_tool_choice
     from polyvox.core.embeddings import PolyvoxEmbeddings
     from polyvox.core.errors import (
+        ErrorFamily,
         ErrorKind,
         MissingAPIKeyError,
         ProviderErrorMixin,
@@ -35,6 +36,7 @@ _EXPORTS = {
     "PolyvoxChatModel": "polyvox.core.chat_model",
     "PolyvoxEmbeddings": "polyvox.core.embeddings",
     "format_tool_choice": "polyvox.core.chat_model",
+    "ErrorFamily": "polyvox.core.errors",
     "ErrorKind": "polyvox.core.errors",
     "MissingAPIKeyError": "polyvox.core.errors",
     "ProviderErrorMixin": "polyvox.core.errors",
@@ -55,6 +57,7 @@ _EXPORTS = {
 
 __all__ = [
     "ChatModelLLM",
+    "ErrorFamily",
     "ErrorKind",
     "MissingAPIKeyError",
     "PolyvoxChatModel",

@@ -2,9 +2,11 @@
 
 The ``ollama`` SDK raises ``ollama.ResponseError`` (with the HTTP status) for answers and
 the built-in ``ConnectionError`` when Ollama is not running; timeouts and broken streams
-surface as ``httpx`` errors. Each becomes a class inheriting from what was raised and from
-the matching LangChain class, and its message says what to run: ``ollama serve`` when the
-server is down, ``ollama pull MODEL`` when the model is missing.
+surface as ``httpx`` errors. Each becomes its kind's class
+(:class:`~polyvox.core.errors.ErrorFamily`), inheriting from ``ollama.ResponseError`` (or the
+built-in ``ConnectionError``/``TimeoutError``) and from the matching LangChain class, and its
+message says what to run: ``ollama serve`` when the server is down, ``ollama pull MODEL``
+when the model is missing.
 """
 
 from __future__ import annotations
@@ -14,25 +16,14 @@ import re
 
 import httpx
 import ollama
-from langchain_core.exceptions import (
-    ContextOverflowError,
-    ModelAPIError,
-    ModelAuthenticationError,
-    ModelConnectionError,
-    ModelInvalidRequestError,
-    ModelNotFoundError,
-    ModelPermissionDeniedError,
-    ModelRateLimitError,
-    ModelTimeoutError,
-)
 
 from polyvox.core.errors import (
+    ErrorFamily,
     ErrorKind,
     ProviderErrorMixin,
     ProviderResponseError,
     classify,
     parse_retry_after,
-    rebrand,
 )
 
 __all__ = [
@@ -48,56 +39,49 @@ __all__ = [
     "map_ollama_error",
 ]
 
+ERRORS = ErrorFamily(
+    "ollama",
+    __name__,
+    {
+        ErrorKind.NOT_FOUND: (ollama.ResponseError,),
+        ErrorKind.AUTHENTICATION: (ollama.ResponseError,),
+        ErrorKind.PERMISSION_DENIED: (ollama.ResponseError,),
+        ErrorKind.RATE_LIMIT: (ollama.ResponseError,),
+        ErrorKind.CONTEXT_OVERFLOW: (ollama.ResponseError,),
+        ErrorKind.INVALID_REQUEST: (ollama.ResponseError,),
+        ErrorKind.API: (ollama.ResponseError,),
+        ErrorKind.CONNECTION: (ConnectionError,),
+        ErrorKind.TIMEOUT: (TimeoutError,),
+    },
+    prefix="Ollama",
+    names={ErrorKind.NOT_FOUND: "OllamaModelNotFoundError"},
+    docs={
+        ErrorKind.NOT_FOUND: "The model is not pulled on this Ollama server (404); the message "
+        "says how to pull it.",
+        ErrorKind.AUTHENTICATION: "The server (a proxy or ollama.com) rejected the key (401).",
+        ErrorKind.PERMISSION_DENIED: "Forbidden (403).",
+        ErrorKind.RATE_LIMIT: "Too many requests (429, from ollama.com or a proxy).",
+        ErrorKind.CONTEXT_OVERFLOW: "The prompt does not fit the context window (``num_ctx``).",
+        ErrorKind.INVALID_REQUEST: "Ollama rejected the request (400 and other 4xx).",
+        ErrorKind.API: "Ollama failed (5xx), or reported an error in the middle of a stream.",
+        ErrorKind.CONNECTION: "Ollama is not reachable, or the connection broke mid-stream.",
+        ErrorKind.TIMEOUT: "Ollama did not answer within ``timeout`` (a model may still be "
+        "loading).",
+    },
+)
+"""The classes of Ollama's failures: an answer with an error status is an
+``ollama.ResponseError``, as the SDK raises it; no server or no answer in time are the
+built-in ``ConnectionError`` and ``TimeoutError``."""
 
-class OllamaModelNotFoundError(ollama.ResponseError, ProviderErrorMixin, ModelNotFoundError):
-    """The model is not pulled on this Ollama server (404); the message says how to pull it."""
-
-
-class OllamaAuthenticationError(ollama.ResponseError, ProviderErrorMixin, ModelAuthenticationError):
-    """The server (a proxy or ollama.com) rejected the key (401)."""
-
-
-class OllamaPermissionDeniedError(
-    ollama.ResponseError, ProviderErrorMixin, ModelPermissionDeniedError
-):
-    """Forbidden (403)."""
-
-
-class OllamaRateLimitError(ollama.ResponseError, ProviderErrorMixin, ModelRateLimitError):
-    """Too many requests (429, from ollama.com or a proxy)."""
-
-
-class OllamaContextOverflowError(ollama.ResponseError, ProviderErrorMixin, ContextOverflowError):
-    """The prompt does not fit the context window (``num_ctx``)."""
-
-
-class OllamaInvalidRequestError(ollama.ResponseError, ProviderErrorMixin, ModelInvalidRequestError):
-    """Ollama rejected the request (400 and other 4xx)."""
-
-
-class OllamaAPIError(ollama.ResponseError, ProviderErrorMixin, ModelAPIError):
-    """Ollama failed (5xx), or reported an error in the middle of a stream."""
-
-
-class OllamaConnectionError(ConnectionError, ProviderErrorMixin, ModelConnectionError):
-    """Ollama is not reachable, or the connection broke mid-stream."""
-
-
-class OllamaTimeoutError(TimeoutError, ProviderErrorMixin, ModelTimeoutError):
-    """Ollama did not answer within ``timeout`` (a model may still be loading)."""
-
-
-_CLASSES: dict[ErrorKind, type[ollama.ResponseError]] = {
-    ErrorKind.NOT_FOUND: OllamaModelNotFoundError,
-    ErrorKind.AUTHENTICATION: OllamaAuthenticationError,
-    ErrorKind.PERMISSION_DENIED: OllamaPermissionDeniedError,
-    ErrorKind.RATE_LIMIT: OllamaRateLimitError,
-    ErrorKind.CONTEXT_OVERFLOW: OllamaContextOverflowError,
-    ErrorKind.INVALID_REQUEST: OllamaInvalidRequestError,
-    ErrorKind.API: OllamaAPIError,
-    ErrorKind.TIMEOUT: OllamaAPIError,
-    ErrorKind.CONNECTION: OllamaAPIError,
-}
+OllamaModelNotFoundError = ERRORS[ErrorKind.NOT_FOUND]
+OllamaAuthenticationError = ERRORS[ErrorKind.AUTHENTICATION]
+OllamaPermissionDeniedError = ERRORS[ErrorKind.PERMISSION_DENIED]
+OllamaRateLimitError = ERRORS[ErrorKind.RATE_LIMIT]
+OllamaContextOverflowError = ERRORS[ErrorKind.CONTEXT_OVERFLOW]
+OllamaInvalidRequestError = ERRORS[ErrorKind.INVALID_REQUEST]
+OllamaAPIError = ERRORS[ErrorKind.API]
+OllamaConnectionError = ERRORS[ErrorKind.CONNECTION]
+OllamaTimeoutError = ERRORS[ErrorKind.TIMEOUT]
 
 _NOT_PULLED = re.compile(r"model ['\"]?([^'\"]+?)['\"]? not found", re.IGNORECASE)
 _MISSING = re.compile(r"not found|does not exist|no such model", re.IGNORECASE)
@@ -123,9 +107,7 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
         if status is None:  # an {"error": ...} line in the middle of a stream (or a pull)
             kind = ErrorKind.NOT_FOUND if _MISSING.search(text) else classify(500, text)
             message = f"Ollama at {host} reported an error mid-stream: {text}"
-            return rebrand(
-                exc, _CLASSES[kind], provider="ollama", kind=kind, message=message, error=message
-            )
+            return ERRORS.rebrand(exc, kind, provider="ollama", message=message, error=message)
         kind = classify(status, text)
         message = text
         retry_after = _retry_after(exc)
@@ -136,11 +118,10 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
                 f"`polyvox ollama pull {name}`, or the model's .pull() method."
             )
         # ResponseError shows its `error` attribute, so the advice goes there too
-        return rebrand(
+        return ERRORS.rebrand(
             exc,
-            _CLASSES[kind],
+            kind,
             provider="ollama",
-            kind=kind,
             message=message,
             error=message,
             retry_after=retry_after,

@@ -1,9 +1,13 @@
 """OpenAI SDK failures as classes that are also LangChain ``Model*Error`` s.
 
-Each class inherits from the ``openai`` exception the SDK raised *and* from the matching
-:mod:`langchain_core.exceptions` class, so ``except openai.RateLimitError`` and
-``except ModelRateLimitError`` both work. :func:`map_openai_error` does the mapping and
-words connection failures so that they name the server that could not be reached.
+One class per kind of failure (:class:`~polyvox.core.errors.ErrorFamily`), each inheriting
+the ``openai`` SDK's own class for that kind *and* the matching
+:mod:`langchain_core.exceptions` class, as langchain-openai's do: a 400 is an
+``openai.BadRequestError``, a 429 an ``openai.RateLimitError``, so ``except
+openai.BadRequestError`` and ``except ModelInvalidRequestError`` both work. A mapped error is
+also an instance of the exact class the SDK raised (a 409 stays an ``openai.ConflictError``).
+:func:`map_openai_error` does the mapping and words connection failures so that they name
+the server that could not be reached.
 """
 
 from __future__ import annotations
@@ -11,19 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import openai
-from langchain_core.exceptions import (
-    ContextOverflowError,
-    ModelAPIError,
-    ModelAuthenticationError,
-    ModelConnectionError,
-    ModelInvalidRequestError,
-    ModelNotFoundError,
-    ModelPermissionDeniedError,
-    ModelRateLimitError,
-    ModelTimeoutError,
-)
 
-from polyvox.core.errors import ErrorKind, ProviderErrorMixin, classify, parse_retry_after, rebrand
+from polyvox.core.errors import ErrorFamily, ErrorKind, classify, parse_retry_after, rebrand
 from polyvox.openai._sdk import STREAM_BROKE
 
 __all__ = [
@@ -44,103 +37,77 @@ __all__ = [
     "map_openai_error",
 ]
 
-
-class OpenAIAuthenticationError(
-    openai.AuthenticationError, ProviderErrorMixin, ModelAuthenticationError
-):
-    """The server rejected the API key (401)."""
-
-
-class OpenAIPermissionDeniedError(
-    openai.PermissionDeniedError, ProviderErrorMixin, ModelPermissionDeniedError
-):
-    """The key may not use this model or endpoint (403)."""
-
-
-class OpenAINotFoundError(openai.NotFoundError, ProviderErrorMixin, ModelNotFoundError):
-    """The model or endpoint does not exist (404)."""
-
-
-class OpenAIRateLimitError(openai.RateLimitError, ProviderErrorMixin, ModelRateLimitError):
-    """Rate limit or quota exceeded (429); ``retry_after`` says how long to wait."""
-
-
-class OpenAIContextOverflowError(openai.BadRequestError, ProviderErrorMixin, ContextOverflowError):
-    """The prompt does not fit the model's context window."""
-
-
-class OpenAIInvalidRequestError(
-    openai.APIStatusError, ProviderErrorMixin, ModelInvalidRequestError
-):
-    """The server rejected the request as invalid (400, 409, 422, other 4xx)."""
-
-
-class OpenAIAPIError(openai.APIStatusError, ProviderErrorMixin, ModelAPIError):
-    """The server failed (5xx, including 503 while a model loads)."""
-
-
-class OpenAIBadRequestError(openai.BadRequestError, OpenAIInvalidRequestError):
-    """A 400: still an ``openai.BadRequestError``, as code written for the SDK catches."""
-
-
-class OpenAIConflictError(openai.ConflictError, OpenAIInvalidRequestError):
-    """A 409: still an ``openai.ConflictError``."""
-
-
-class OpenAIUnprocessableEntityError(openai.UnprocessableEntityError, OpenAIInvalidRequestError):
-    """A 422: still an ``openai.UnprocessableEntityError``."""
-
-
-class OpenAIInternalServerError(openai.InternalServerError, OpenAIAPIError):
-    """A 5xx: still an ``openai.InternalServerError``."""
-
-
-_SDK_SPECIFIC: tuple[tuple[type[openai.APIStatusError], type[openai.APIStatusError]], ...] = (
-    (OpenAIInvalidRequestError, OpenAIBadRequestError),
-    (OpenAIInvalidRequestError, OpenAIConflictError),
-    (OpenAIInvalidRequestError, OpenAIUnprocessableEntityError),
-    (OpenAIAPIError, OpenAIInternalServerError),
+ERRORS = ErrorFamily(
+    "openai",
+    __name__,
+    {
+        ErrorKind.AUTHENTICATION: (openai.AuthenticationError,),
+        ErrorKind.PERMISSION_DENIED: (openai.PermissionDeniedError,),
+        ErrorKind.NOT_FOUND: (openai.NotFoundError,),
+        ErrorKind.RATE_LIMIT: (openai.RateLimitError,),
+        ErrorKind.TIMEOUT: (openai.APITimeoutError,),
+        ErrorKind.CONNECTION: (openai.APIConnectionError,),
+        ErrorKind.CONTEXT_OVERFLOW: (openai.BadRequestError,),
+        ErrorKind.INVALID_REQUEST: (openai.BadRequestError,),
+        ErrorKind.API: (openai.InternalServerError,),
+    },
+    prefix="OpenAI",
+    docs={
+        ErrorKind.CONNECTION: "The server could not be reached, or the connection broke "
+        "(also mid-stream).",
+        ErrorKind.INVALID_REQUEST: "The server rejected the request as invalid (400, 409, 422, "
+        "other 4xx; a 409 or 422 is also the SDK's class for its status).",
+        ErrorKind.API: "The server failed (5xx, including 503 while a model loads).",
+    },
 )
-"""(polyvox's class, its subclass that is also the SDK's specific class): a mapped error
-stays an instance of the exact SDK class it was raised as."""
+"""The classes of failed calls (an HTTP error status, no connection, no answer in time)."""
 
+OpenAIAuthenticationError = ERRORS[ErrorKind.AUTHENTICATION]
+OpenAIPermissionDeniedError = ERRORS[ErrorKind.PERMISSION_DENIED]
+OpenAINotFoundError = ERRORS[ErrorKind.NOT_FOUND]
+OpenAIRateLimitError = ERRORS[ErrorKind.RATE_LIMIT]
+OpenAITimeoutError = ERRORS[ErrorKind.TIMEOUT]
+OpenAIConnectionError = ERRORS[ErrorKind.CONNECTION]
+OpenAIContextOverflowError = ERRORS[ErrorKind.CONTEXT_OVERFLOW]
+OpenAIInvalidRequestError = ERRORS[ErrorKind.INVALID_REQUEST]
+OpenAIAPIError = ERRORS[ErrorKind.API]
 
-class OpenAIConnectionError(openai.APIConnectionError, ProviderErrorMixin, ModelConnectionError):
-    """The server could not be reached, or the connection broke (also mid-stream)."""
+# The statuses with an SDK class of their own, under the names of those classes.
+OpenAIBadRequestError = ERRORS.variant(ErrorKind.INVALID_REQUEST, openai.BadRequestError)
+OpenAIConflictError = ERRORS.variant(ErrorKind.INVALID_REQUEST, openai.ConflictError)
+OpenAIUnprocessableEntityError = ERRORS.variant(
+    ErrorKind.INVALID_REQUEST, openai.UnprocessableEntityError
+)
+OpenAIInternalServerError = ERRORS.variant(ErrorKind.API, openai.InternalServerError)
 
+STREAM_ERRORS = ErrorFamily(
+    "openai",
+    __name__,
+    {
+        ErrorKind.API: (openai.APIError,),
+        ErrorKind.CONTEXT_OVERFLOW: (openai.APIError,),
+        ErrorKind.RATE_LIMIT: (openai.APIError,),
+    },
+    prefix="OpenAIStream",
+    names={
+        ErrorKind.API: "OpenAIStreamError",
+        ErrorKind.CONTEXT_OVERFLOW: "_StreamContextOverflowError",
+        ErrorKind.RATE_LIMIT: "_StreamRateLimitError",
+    },
+    docs={
+        ErrorKind.API: "The server sent an error event in the middle of a stream.",
+        ErrorKind.CONTEXT_OVERFLOW: "A mid-stream error event saying the context window was "
+        "exceeded.",
+        ErrorKind.RATE_LIMIT: "A mid-stream error event saying a rate limit was hit.",
+    },
+    partial=True,
+)
+"""The classes of error events inside a stream (an ``openai.APIError``: no HTTP status);
+another kind's event is an :data:`OpenAIStreamError`."""
 
-class OpenAITimeoutError(openai.APITimeoutError, ProviderErrorMixin, ModelTimeoutError):
-    """The server did not answer within ``timeout``."""
-
-
-class OpenAIStreamError(openai.APIError, ProviderErrorMixin, ModelAPIError):
-    """The server sent an error event in the middle of a stream."""
-
-
-class _StreamContextOverflowError(openai.APIError, ProviderErrorMixin, ContextOverflowError):
-    """A mid-stream error event saying the context window was exceeded."""
-
-
-class _StreamRateLimitError(openai.APIError, ProviderErrorMixin, ModelRateLimitError):
-    """A mid-stream error event saying a rate limit was hit."""
-
-
-_STATUS_CLASSES: dict[ErrorKind, type[openai.APIStatusError]] = {
-    ErrorKind.AUTHENTICATION: OpenAIAuthenticationError,
-    ErrorKind.PERMISSION_DENIED: OpenAIPermissionDeniedError,
-    ErrorKind.NOT_FOUND: OpenAINotFoundError,
-    ErrorKind.RATE_LIMIT: OpenAIRateLimitError,
-    ErrorKind.CONTEXT_OVERFLOW: OpenAIContextOverflowError,
-    ErrorKind.INVALID_REQUEST: OpenAIInvalidRequestError,
-    ErrorKind.API: OpenAIAPIError,
-    ErrorKind.TIMEOUT: OpenAIAPIError,
-    ErrorKind.CONNECTION: OpenAIAPIError,
-}
-
-_STREAM_CLASSES: dict[ErrorKind, type[openai.APIError]] = {
-    ErrorKind.CONTEXT_OVERFLOW: _StreamContextOverflowError,
-    ErrorKind.RATE_LIMIT: _StreamRateLimitError,
-}
+OpenAIStreamError = STREAM_ERRORS[ErrorKind.API]
+_StreamContextOverflowError = STREAM_ERRORS[ErrorKind.CONTEXT_OVERFLOW]
+_StreamRateLimitError = STREAM_ERRORS[ErrorKind.RATE_LIMIT]
 
 
 def _body_code(body: Any) -> str | None:
@@ -186,41 +153,32 @@ def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | 
     """
     where = base_url or "the default endpoint"
     if isinstance(exc, openai.APITimeoutError):
-        return rebrand(
+        return ERRORS.rebrand(
             exc,
-            OpenAITimeoutError,
+            ErrorKind.TIMEOUT,
             provider=provider,
-            kind=ErrorKind.TIMEOUT,
             message=f"{provider}: no answer from {where} within the timeout ({exc}). "
             "Raise timeout= or check the server.",
         )
     if isinstance(exc, openai.APIConnectionError):
-        return rebrand(
+        return ERRORS.rebrand(
             exc,
-            OpenAIConnectionError,
+            ErrorKind.CONNECTION,
             provider=provider,
-            kind=ErrorKind.CONNECTION,
             message=_connection_message(exc, provider, where),
         )
     if isinstance(exc, openai.APIStatusError):
         kind = classify(exc.status_code, exc.message, _body_code(exc.body) or exc.code)
-        target = _STATUS_CLASSES[kind]
-        for general, specific in _SDK_SPECIFIC:
-            if target is general and isinstance(exc, specific.__mro__[1]):
-                target = specific
-                break
-        return rebrand(
-            exc,
-            target,
-            provider=provider,
-            kind=kind,
-            retry_after=parse_retry_after(exc.response.headers),
+        return ERRORS.rebrand(
+            exc, kind, provider=provider, retry_after=parse_retry_after(exc.response.headers)
         )
     if isinstance(exc, openai.APIError):  # an error event inside a stream
         code = _body_code({"error": exc.body}) or exc.code
         status = int(code) if code is not None and str(code).isdigit() else None
         kind = classify(status or 500, exc.message, code)
-        return rebrand(
-            exc, _STREAM_CLASSES.get(kind, OpenAIStreamError), provider=provider, kind=kind
+        # an event of another kind is an OpenAIStreamError that says its kind
+        cls: type[Exception] = STREAM_ERRORS.class_for(
+            kind if kind in STREAM_ERRORS else ErrorKind.API, type(exc)
         )
+        return rebrand(exc, cls, provider=provider, kind=kind)
     return exc
