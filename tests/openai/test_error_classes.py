@@ -88,7 +88,7 @@ def _model(cls: Any, fault: Fault | None, emulator: Emulator) -> Any:
     if fault is not None:
         emulator.fail(fault)
     return cls(
-        model="gpt-4o-mini", api_key="sk-test", base_url=url, max_retries=0, timeout=TIMEOUT_S
+        model="gpt-4o-mini", api_key="sk-test-key", base_url=url, max_retries=0, timeout=TIMEOUT_S
     )
 
 
@@ -162,7 +162,11 @@ def test_switch_the_import(emulator: Emulator, failure: str) -> None:
 def test_errors_pickle_with_status_and_body(emulator: Emulator, failure: str) -> None:
     fault, kind, sdk_name, _ = FAILURES[failure]
     error = _catch(_model(ChatOpenAI, fault, emulator), getattr(openai, sdk_name))
-    copy = pickle.loads(pickle.dumps(error))
+    data = pickle.dumps(error)
+    assert error.request.headers["authorization"].endswith("sk-test-key")
+    assert b"sk-test-key" not in data, "the API key must not travel in a pickled error"
+    copy = pickle.loads(data)
+    assert "authorization" not in copy.request.headers
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert (copy.kind, copy.provider, copy.retry_after) == (kind, "openai", error.retry_after)

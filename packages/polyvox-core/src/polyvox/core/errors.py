@@ -304,7 +304,48 @@ def _reduce_error(self: BaseException) -> tuple[Any, ...]:
     """
     cls = type(self)
     ref = cls.__dict__.get(_MADE_FOR, cls)
-    return (_restore_error, (ref, self.args), dict(self.__dict__))
+    return (_restore_error, (ref, self.args), _without_secrets(self.__dict__))
+
+
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie"}
+)
+"""Request headers never written into a pickled error (they carry the API key)."""
+
+
+def _without_secrets(state: Mapping[str, Any]) -> dict[str, Any]:
+    """An error's state with its request's secret headers and body left out.
+
+    A pickled error goes to logs, queues and other processes; the request that failed
+    carried the API key (``Authorization``) and the prompt. The copy keeps the method, the
+    URL and the other headers, and the response (status, headers, body) as it was.
+    """
+    clean = dict(state)
+    request = clean.get("request")
+    safe = _safe_request(request) if request is not None else None
+    if safe is not None:
+        clean["request"] = safe
+    response = clean.get("response")
+    if response is not None and hasattr(response, "status_code"):
+        try:
+            clean["response"] = type(response)(
+                response.status_code,
+                headers=response.headers,
+                content=response.content,
+                request=safe if safe is not None else _safe_request(response.request),
+            )
+        except Exception:  # an unreadable response is left out, not a failure
+            clean["response"] = None
+    return clean
+
+
+def _safe_request(request: Any) -> Any:
+    """A copy of an HTTP request (httpx-style) without secret headers or body."""
+    try:
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS]
+        return type(request)(request.method, request.url, headers=headers)
+    except Exception:  # not an httpx-style request: leave it out
+        return None
 
 
 def _restore_error(
