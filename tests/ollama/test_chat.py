@@ -311,11 +311,11 @@ def test_pulling_an_unknown_model_is_not_found(emulator: Emulator) -> None:
 
 
 async def test_concurrent_first_calls_share_one_show(emulator: Emulator) -> None:
-    from polyvox.ollama.context import ContextWindows
+    from polyvox.ollama.context import clear_context_windows
 
     emulator.ollama_models.add("gemma3:4b", context_length=65536)
     model = ChatOllama(model="gemma3:4b", base_url=emulator.ollama_url)
-    ContextWindows._known.pop((model.host, "gemma3:4b"), None)
+    clear_context_windows()
     await model.abatch([f"question {i}" for i in range(12)], config={"max_concurrency": 12})
     shows = [r for r in emulator.requests if r.path == "/api/show"]
     assert len(shows) == 1

@@ -19,7 +19,7 @@ from polyvox.core.retry import (
     stream_with_retries,
 )
 from polyvox.ollama import profiles as _profiles  # noqa: F401  (registers the profiles)
-from polyvox.ollama.context import ContextWindows, check_fits
+from polyvox.ollama.context import acontext_window, check_fits, context_window
 from polyvox.ollama.messages import to_ollama_messages
 from polyvox.ollama.responses import ChatStreamReader, message_from_response
 from polyvox.ollama.server import OllamaServerMixin
@@ -96,7 +96,6 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
 
     _client: Any = PrivateAttr(default=None)
     _async_client: Any = PrivateAttr(default=None)
-    _windows: ContextWindows = PrivateAttr(default_factory=ContextWindows)
 
     # ---- request ---------------------------------------------------------------------
 
@@ -245,14 +244,14 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
 
     def _set_num_ctx(self, request: dict[str, Any]) -> None:
         if "num_ctx" not in request["options"]:
-            window = self.num_ctx or self._windows.get(self, request["model"])
+            window = self.num_ctx or context_window(self, request["model"])
             if window:
                 request["options"]["num_ctx"] = window
         check_fits(request)
 
     async def _aset_num_ctx(self, request: dict[str, Any]) -> None:
         if "num_ctx" not in request["options"]:
-            window = self.num_ctx or await self._windows.aget(self, request["model"])
+            window = self.num_ctx or await acontext_window(self, request["model"])
             if window:
                 request["options"]["num_ctx"] = window
         check_fits(request)
