@@ -100,21 +100,6 @@ def test_list_models_and_providers(builtin: ModelCatalog) -> None:
     assert all(e.provider == "ollama" for e in builtin.entries("ollama"))
 
 
-def test_context_windows_agree_with_provider_profiles(builtin: ModelCatalog) -> None:
-    from polyvox.ollama.profiles import OLLAMA_PROFILES
-    from polyvox.openai.profiles import OPENAI_PROFILES
-
-    for provider, profiles in (("openai", OPENAI_PROFILES), ("ollama", OLLAMA_PROFILES)):
-        for model, profile in profiles.items():
-            entry = builtin.get(model, provider)
-            assert entry.model == model, model
-            assert entry.context_window == profile.get("max_input_tokens"), model
-            if "max_output_tokens" in profile:
-                assert entry.max_output == profile["max_output_tokens"], model
-            assert (Capability.TOOLS in entry.capabilities) == profile.get("tool_calling"), model
-            assert (Capability.VISION in entry.capabilities) == profile.get("image_inputs"), model
-
-
 def test_price_sources(builtin: ModelCatalog) -> None:
     gpt = builtin.get("gpt-4o")
     assert gpt.price_source == "genai-prices"

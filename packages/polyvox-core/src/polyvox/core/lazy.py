@@ -8,16 +8,20 @@ name is first used. Type checkers and IDEs still see the names through the packa
 (``polyvox.ollama.detect_language`` comes from ``polyvox-language``): given ``install``,
 a missing distribution raises an error naming the command that installs it, not a bare
 ``No module named 'polyvox.language'``. :func:`moved_exports` keeps a module that moved to
-another distribution importable where it was.
+another distribution importable where it was. :class:`LazyMapping` is a module-level
+table whose contents are built on first access.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
-__all__ = ["lazy_exports", "moved_exports"]
+__all__ = ["LazyMapping", "lazy_exports", "moved_exports"]
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _import(module: str, install: Mapping[str, str]) -> Any:
@@ -104,3 +108,39 @@ def moved_exports(
         return sorted(set(namespace) | set(getattr(module, "__all__", ())))
 
     return __getattr__, __dir__
+
+
+class LazyMapping(Mapping[K, V]):
+    """A read-only mapping whose contents are built on first access, once.
+
+    For module-level tables built from data files (``OPENAI_PROFILES``): importing the
+    module builds nothing.
+    """
+
+    def __init__(self, build: Callable[[], Mapping[K, V]]) -> None:
+        """Wrap a builder.
+
+        Args:
+            build: Returns the contents; called on the first access (a race may call it
+                twice, keeping one result).
+        """
+        self._build = build
+        self._data: dict[K, V] | None = None
+
+    def _contents(self) -> dict[K, V]:
+        data = self._data
+        if data is None:
+            data = self._data = dict(self._build())
+        return data
+
+    def __getitem__(self, key: K) -> V:
+        return self._contents()[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._contents())
+
+    def __len__(self) -> int:
+        return len(self._contents())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._contents()!r})"

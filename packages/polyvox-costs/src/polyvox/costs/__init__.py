@@ -1,7 +1,8 @@
 """polyvox.costs: what calls cost, recorded and held to budgets.
 
 - :mod:`polyvox.costs.catalog`: the model catalog (context windows, capabilities, tiers
-  and prices; ``models.yaml`` plus genai-prices and a price overlay).
+  and prices; the models of :mod:`polyvox.core.facts`, priced by a dated overlay and
+  genai-prices).
 - :mod:`polyvox.costs.computation`: usage split into billed parts and priced exactly
   (:func:`compute_cost`, :class:`CostBreakdown`, :class:`CurrencyRates`), re-exported here.
 - :mod:`polyvox.costs.tracking`: ``CostCallbackHandler`` (LangChain) and the LlamaIndex

@@ -1,5 +1,9 @@
 """The model catalog: look models up, register and override them, and price them.
 
+The built-in entries are the models of :mod:`polyvox.core.facts` (the same facts the
+provider packages' profiles come from); user files and :meth:`ModelCatalog.register` add
+or override entries over them.
+
 Lookups accept the model id or an alias, case-insensitively, Yandex URIs
 (``gpt://<folder>/yandexgpt/latest``) and dated snapshots or tags of a known family
 (``gpt-4o-2024-08-06`` → ``gpt-4o``, ``llama3.2:3b`` → ``llama3.2``). Prices are resolved
@@ -15,11 +19,17 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from polyvox.costs.catalog.errors import CatalogError, UnknownModelError
-from polyvox.costs.catalog.lookup import Key, NameIndex, new_entry, norm, profile_entry
+from polyvox.costs.catalog.lookup import (
+    Key,
+    NameIndex,
+    facts_entry,
+    new_entry,
+    norm,
+    profile_entry,
+)
 from polyvox.costs.catalog.pricing import PriceOverlay, builtin_overlay, genai_price, price_time
 from polyvox.costs.catalog.selection import SelectionMixin
 from polyvox.costs.catalog.types import (
@@ -88,7 +98,7 @@ class ModelCatalog(SelectionMixin):
 
     @classmethod
     def builtin(cls, *, extra: str | os.PathLike[str] | None = None, **kwargs: Any) -> ModelCatalog:
-        """The models polyvox knows (``catalog/models.yaml``) with the built-in price overlay.
+        """The models polyvox knows (:mod:`polyvox.core.facts`) with the built-in price overlay.
 
         Args:
             extra: A YAML file (or text) merged over the built-ins.
@@ -378,13 +388,10 @@ class ModelCatalog(SelectionMixin):
 
 @functools.cache
 def _builtin_entries() -> tuple[ModelEntry, ...]:
-    """``catalog/models.yaml``, parsed once per process (entries are immutable)."""
-    from polyvox.costs.catalog.schema import parse_models, read_source
+    """The models of :mod:`polyvox.core.facts`, once per process (entries are immutable)."""
+    from polyvox.core.facts import model_facts
 
-    text = resources.files("polyvox.costs.catalog").joinpath("models.yaml")
-    data, _ = read_source(text.read_text(encoding="utf-8"))
-    label = "polyvox/costs/catalog/models.yaml"
-    return tuple(new_entry(f, file=label) for f in parse_models(data, file=label, builtin=True))
+    return tuple(facts_entry(facts) for facts in model_facts())
 
 
 _default: ModelCatalog | None = None

@@ -1,16 +1,24 @@
-"""Finding entries by name: ids, aliases, Yandex URIs and family prefixes; profiles as fallback."""
+"""Finding entries by name: ids, aliases, Yandex URIs and family prefixes; profiles as fallback.
+
+Also where entries are made: from the model facts (the built-in models), from validated
+YAML fields and from registered profiles.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from polyvox.costs.catalog.errors import CatalogError
 from polyvox.costs.catalog.types import LOCAL_PROVIDERS, Capability, ModelEntry, canonical_provider
 
-__all__ = ["Key", "NameIndex", "new_entry", "norm", "profile_entry"]
+if TYPE_CHECKING:
+    from polyvox.core.facts import ModelFacts
+
+__all__ = ["Key", "NameIndex", "facts_entry", "new_entry", "norm", "profile_entry"]
 
 Key = tuple[str, str]
 """``(provider, lower-cased model id)``."""
@@ -141,3 +149,18 @@ def new_entry(fields: Mapping[str, Any], *, file: str) -> ModelEntry:
         return ModelEntry(**values)
     except CatalogError as exc:
         raise exc.within(file=file, entry=label) from exc
+
+
+def facts_entry(facts: ModelFacts) -> ModelEntry:
+    """The catalog entry of a model in :mod:`polyvox.core.facts` (price not yet resolved).
+
+    The facts' fields are entry fields by the same names; ``local`` follows the provider.
+
+    Raises:
+        CatalogError: Naming the facts file, the entry and the field (an unknown
+            capability or tier, say).
+    """
+    from polyvox.core.facts import FACTS_FILE
+
+    values = {f.name: getattr(facts, f.name) for f in fields(facts)}
+    return new_entry(values, file=FACTS_FILE)

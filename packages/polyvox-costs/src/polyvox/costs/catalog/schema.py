@@ -1,6 +1,7 @@
 """Reading catalog and price-overlay YAML, with errors that name the file, entry and field.
 
-The built-in ``models.yaml`` and user files share one schema::
+User catalog files use the field names of the built-in models (:mod:`polyvox.core.facts`,
+which are not YAML)::
 
     version: 1
     models:
@@ -114,13 +115,12 @@ def _safe_load(text: str) -> Any:
     return yaml.safe_load(text)
 
 
-def parse_models(data: Any, *, file: str, builtin: bool = False) -> list[dict[str, Any]]:
+def parse_models(data: Any, *, file: str) -> list[dict[str, Any]]:
     """Validate a catalog document into per-entry field dictionaries.
 
     Args:
         data: The parsed YAML.
         file: The file's label, for errors.
-        builtin: Whether this is polyvox's own file (explicit prices are then ``catalog``).
 
     Returns:
         One dict per entry: ``provider`` and ``model`` plus the fields it sets, validated.
@@ -147,8 +147,7 @@ def parse_models(data: Any, *, file: str, builtin: bool = False) -> list[dict[st
         if "price" in values:
             values["price"] = _price_field(values["price"], file=file, entry=label)
             if "price_source" not in values:
-                source = "catalog" if builtin else "user"
-                values["price_source"] = source if values["price"] is not None else "none"
+                values["price_source"] = "user" if values["price"] is not None else "none"
         try:
             entries.append(validate_fields(values))
         except CatalogError as exc:

@@ -240,9 +240,9 @@ class ModelEntry:
     """The price; ``None`` is *unpriced* (never read as free)."""
 
     price_source: str = "auto"
-    """Where :attr:`price` comes from: ``genai-prices``, ``overlay``, ``catalog`` (the built-in
-    file), ``user``, ``none`` (known to be unpriced), or ``auto`` (look it up in the overlay
-    and genai-prices; the catalog resolves it before handing the entry out)."""
+    """Where :attr:`price` comes from: ``genai-prices``, ``overlay``, ``user``, ``none`` (known
+    to be unpriced), or ``auto`` (look it up in the overlay and genai-prices; the catalog
+    resolves it before handing the entry out)."""
 
     def __post_init__(self) -> None:
         for name in ("provider", "model"):
