@@ -148,6 +148,8 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
             data = json.loads(text)
             choice = data["choices"][0]
             message = choice["message"]
+            if not isinstance(message, dict):  # null: nothing to read an answer from
+                raise TypeError("choices[0].message is not an object")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             msg = (
                 f"{self.provider} at {self.base_url} returned a response that is not a chat "

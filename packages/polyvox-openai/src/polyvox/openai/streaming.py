@@ -130,7 +130,7 @@ class ChatStreamReader:
                 self._extra[name] = payload[key]
         out: list[ChatGenerationChunk] = []
         for choice in payload.get("choices") or ():
-            if choice.get("index", 0) != 0:
+            if not isinstance(choice, dict) or (choice.get("index") or 0) != 0:
                 continue
             delta = choice.get("delta") or {}
             if delta.get("refusal"):
