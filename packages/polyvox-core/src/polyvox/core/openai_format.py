@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from langchain_core.messages import (
@@ -33,6 +34,7 @@ __all__ = [
     "chunk_from_openai_delta",
     "message_from_openai",
     "parse_openai_tool_calls",
+    "provider_cost_from_openai",
     "to_openai_messages",
     "usage_from_openai",
 ]
@@ -156,11 +158,70 @@ def usage_from_openai(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
         usage.get("completion_tokens"),
         usage.get("total_tokens"),
         cache_read=prompt.get("cached_tokens"),
-        cache_creation=prompt.get("cache_write_tokens") or prompt.get("cache_creation_tokens"),
+        cache_creation=_first_present(prompt, "cache_write_tokens", "cache_creation_tokens"),
         reasoning=completion.get("reasoning_tokens"),
         input_audio=prompt.get("audio_tokens") or None,
         output_audio=completion.get("audio_tokens") or None,
     )
+
+
+def provider_cost_from_openai(
+    usage: Mapping[str, Any] | None, *, currency: str = "USD"
+) -> dict[str, Any] | None:
+    """The cost the server itself reported for the call (OpenRouter's ``usage.cost``).
+
+    OpenRouter puts what it billed for the call in ``usage.cost`` (US dollars, its
+    credits), a breakdown in ``usage.cost_details`` and, for a call made with the user's
+    own upstream key, ``usage.is_byok: true``: ``cost`` is then only OpenRouter's fee and
+    ``cost_details.upstream_inference_cost`` what the upstream provider billed that key.
+
+    Args:
+        usage: The response's raw ``usage`` object.
+        currency: ISO 4217 code of the amounts.
+
+    Returns:
+        ``{"amount": "0.000924", "currency": "USD", ...}`` with amounts as decimal strings
+        (exact, JSON-serialisable; ``Decimal(amount)`` reads them back), plus ``is_byok``
+        and ``upstream_amount`` (BYOK calls) and the raw ``details`` when reported; ``None``
+        when the server reported no usable cost.
+    """
+    if not isinstance(usage, Mapping):
+        return None
+    amount = _decimal_text(usage.get("cost"))
+    if amount is None:
+        return None
+    out: dict[str, Any] = {"amount": amount, "currency": currency}
+    details = usage.get("cost_details")
+    byok = usage.get("is_byok")
+    if isinstance(byok, bool):
+        out["is_byok"] = byok
+    if byok is True and isinstance(details, Mapping):
+        upstream = _decimal_text(details.get("upstream_inference_cost"))
+        if upstream is not None:
+            out["upstream_amount"] = upstream
+    if isinstance(details, Mapping):
+        out["details"] = dict(details)
+    return out
+
+
+def _decimal_text(value: Any) -> str | None:
+    """A reported amount as a plain decimal string; ``None`` for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return format(amount, "f") if amount.is_finite() else None
+
+
+def _first_present(data: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` that ``data`` has a non-null value for (a 0 counts)."""
+    for key in keys:
+        value = data.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
