@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from polyvox.core.metadata import is_blocked, response_metadata
+from polyvox.core.openai_format import provider_cost_from_openai, usage_from_openai
 from polyvox.core.usage import make_usage
 
 
@@ -42,3 +47,46 @@ def test_response_metadata() -> None:
     assert response_metadata(
         model_name="m", model_provider="p", finish_reason="stop", blocked=True
     )["blocked"]
+
+
+def test_usage_tolerates_null_details_and_keeps_a_zero_cache_write() -> None:
+    usage = usage_from_openai(
+        {
+            "prompt_tokens": 5,
+            "completion_tokens": None,
+            "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "completion_tokens_details": None,
+        }
+    )
+    assert usage == {
+        "input_tokens": 5,
+        "output_tokens": 0,
+        "total_tokens": 5,
+        "input_token_details": {"cache_read": 0, "cache_creation": 0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        (None, None),
+        ({"prompt_tokens": 1}, None),
+        ({"cost": None}, None),
+        ({"cost": True}, None),
+        ({"cost": "n/a"}, None),
+        ({"cost": float("nan")}, None),
+        ({"cost": 9.78e-05}, {"amount": "0.0000978", "currency": "USD"}),
+        ({"cost": 0, "cost_details": None}, {"amount": "0", "currency": "USD"}),
+        (
+            {"cost": 0, "is_byok": True, "cost_details": {"upstream_inference_cost": None}},
+            {
+                "amount": "0",
+                "currency": "USD",
+                "is_byok": True,
+                "details": {"upstream_inference_cost": None},
+            },
+        ),
+    ],
+)
+def test_provider_cost(usage: dict[str, Any] | None, expected: dict[str, Any] | None) -> None:
+    assert provider_cost_from_openai(usage) == expected

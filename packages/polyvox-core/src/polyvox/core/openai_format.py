@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from langchain_core.messages import (
@@ -25,7 +26,6 @@ from langchain_core.messages import (
     convert_to_openai_messages,
 )
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
 from polyvox.core.usage import make_usage
 
@@ -34,6 +34,7 @@ __all__ = [
     "chunk_from_openai_delta",
     "message_from_openai",
     "parse_openai_tool_calls",
+    "provider_cost_from_openai",
     "to_openai_messages",
     "usage_from_openai",
 ]
@@ -78,12 +79,15 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 
 def parse_openai_tool_calls(
-    raw: Sequence[Mapping[str, Any]] | None,
+    raw: Sequence[Any] | None,
 ) -> tuple[list[ToolCall], list[InvalidToolCall]]:
     """Parse OpenAI ``tool_calls`` into LangChain tool calls.
 
-    Arguments that are not valid JSON become :class:`InvalidToolCall` entries (with the
-    error), never an exception, so an agent can report the problem back to the model.
+    Arguments that are not a JSON object become :class:`InvalidToolCall` entries (with the
+    error), never an exception, so an agent can report the problem back to the model. A
+    call without arguments (missing, ``null`` or ``""``, as servers send for a tool whose
+    parameters are all optional) has ``args == {}``. Entries that are not function calls
+    (no ``function`` object) are skipped, as LangChain does.
 
     Args:
         raw: The message's ``tool_calls`` list.
@@ -94,18 +98,46 @@ def parse_openai_tool_calls(
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     for item in raw or ():
-        data = dict(item)
-        function = data.get("function") or {}
-        if isinstance(function.get("arguments"), dict):  # some servers send objects
-            data["function"] = {**function, "arguments": json.dumps(function["arguments"])}
-        try:
-            parsed = parse_tool_call(data, return_id=True)
-        except Exception as exc:  # the parser raises OutputParserException on bad JSON
-            invalid.append(make_invalid_tool_call(data, str(exc)))
+        if not isinstance(item, Mapping):
             continue
-        if parsed is not None:
-            calls.append(ToolCall(**parsed))  # type: ignore[typeddict-item]
+        function = item.get("function")
+        if not isinstance(function, Mapping):
+            continue
+        name = function.get("name")
+        call_id = item.get("id")
+        arguments = function.get("arguments")
+        if call_id is not None and not isinstance(call_id, str):
+            call_id = str(call_id)
+        args, error = _tool_args(arguments)
+        if error is None and isinstance(name, str) and name:
+            calls.append(ToolCall(name=name, args=args, id=call_id, type="tool_call"))
+            continue
+        invalid.append(
+            InvalidToolCall(
+                name=name if isinstance(name, str) else None,
+                args=_args_text(arguments),
+                id=call_id,
+                error=error or "the tool call has no function name",
+                type="invalid_tool_call",
+            )
+        )
     return calls, invalid
+
+
+def _tool_args(arguments: Any) -> tuple[dict[str, Any], str | None]:
+    """A tool call's arguments as a dict, or the reason they are not one."""
+    if isinstance(arguments, str):
+        if not arguments.strip():
+            return {}, None
+        try:
+            arguments = json.loads(arguments, strict=False)
+        except json.JSONDecodeError as exc:
+            return {}, f"the arguments are not valid JSON: {exc}"
+    if not arguments:  # null, {}, [] (LangChain's reading, too)
+        return {}, None
+    if isinstance(arguments, dict):
+        return arguments, None
+    return {}, f"the arguments are JSON but not an object: {type(arguments).__name__}"
 
 
 def usage_from_openai(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
@@ -117,20 +149,83 @@ def usage_from_openai(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
     Returns:
         The normalised usage, or ``None``.
     """
-    if not usage:
+    if not usage or not isinstance(usage, Mapping):
         return None
-    prompt = usage.get("prompt_tokens_details") or {}
-    completion = usage.get("completion_tokens_details") or {}
+    prompt = _mapping(usage.get("prompt_tokens_details"))
+    completion = _mapping(usage.get("completion_tokens_details"))
     return make_usage(
         usage.get("prompt_tokens"),
         usage.get("completion_tokens"),
         usage.get("total_tokens"),
         cache_read=prompt.get("cached_tokens"),
-        cache_creation=prompt.get("cache_write_tokens") or prompt.get("cache_creation_tokens"),
+        cache_creation=_first_present(prompt, "cache_write_tokens", "cache_creation_tokens"),
         reasoning=completion.get("reasoning_tokens"),
         input_audio=prompt.get("audio_tokens") or None,
         output_audio=completion.get("audio_tokens") or None,
     )
+
+
+def provider_cost_from_openai(
+    usage: Mapping[str, Any] | None, *, currency: str = "USD"
+) -> dict[str, Any] | None:
+    """The cost the server itself reported for the call (OpenRouter's ``usage.cost``).
+
+    OpenRouter puts what it billed for the call in ``usage.cost`` (US dollars, its
+    credits), a breakdown in ``usage.cost_details`` and, for a call made with the user's
+    own upstream key, ``usage.is_byok: true``: ``cost`` is then only OpenRouter's fee and
+    ``cost_details.upstream_inference_cost`` what the upstream provider billed that key.
+
+    Args:
+        usage: The response's raw ``usage`` object.
+        currency: ISO 4217 code of the amounts.
+
+    Returns:
+        ``{"amount": "0.000924", "currency": "USD", ...}`` with amounts as decimal strings
+        (exact, JSON-serialisable; ``Decimal(amount)`` reads them back), plus ``is_byok``
+        and ``upstream_amount`` (BYOK calls) and the raw ``details`` when reported; ``None``
+        when the server reported no usable cost.
+    """
+    if not isinstance(usage, Mapping):
+        return None
+    amount = _decimal_text(usage.get("cost"))
+    if amount is None:
+        return None
+    out: dict[str, Any] = {"amount": amount, "currency": currency}
+    details = usage.get("cost_details")
+    byok = usage.get("is_byok")
+    if isinstance(byok, bool):
+        out["is_byok"] = byok
+    if byok is True and isinstance(details, Mapping):
+        upstream = _decimal_text(details.get("upstream_inference_cost"))
+        if upstream is not None:
+            out["upstream_amount"] = upstream
+    if isinstance(details, Mapping):
+        out["details"] = dict(details)
+    return out
+
+
+def _decimal_text(value: Any) -> str | None:
+    """A reported amount as a plain decimal string; ``None`` for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return format(amount, "f") if amount.is_finite() else None
+
+
+def _first_present(data: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` that ``data`` has a non-null value for (a 0 counts)."""
+    for key in keys:
+        value = data.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _extras(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,12 +285,13 @@ def chunk_from_openai_delta(delta: Mapping[str, Any], *, chunk_id: str | None) -
     """
     tool_chunks = [
         ToolCallChunk(
-            name=(tc.get("function") or {}).get("name"),
-            args=_args_text((tc.get("function") or {}).get("arguments")),
+            name=_function(tc).get("name"),
+            args=_args_text(_function(tc).get("arguments")),
             id=tc.get("id"),
             index=tc.get("index"),
         )
         for tc in delta.get("tool_calls") or ()
+        if isinstance(tc, Mapping)
     ]
     return AIMessageChunk(
         content=delta.get("content") or "",
@@ -203,6 +299,11 @@ def chunk_from_openai_delta(delta: Mapping[str, Any], *, chunk_id: str | None) -
         tool_call_chunks=tool_chunks,
         id=chunk_id,
     )
+
+
+def _function(tool_call: Mapping[str, Any]) -> Mapping[str, Any]:
+    function = tool_call.get("function")
+    return function if isinstance(function, Mapping) else {}
 
 
 def _args_text(arguments: Any) -> str | None:

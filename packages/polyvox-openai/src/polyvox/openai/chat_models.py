@@ -17,7 +17,12 @@ from polyvox.core.chat_model import PolyvoxChatModel
 from polyvox.core.errors import ProviderResponseError
 from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
 from polyvox.core.metadata import is_blocked, response_metadata
-from polyvox.core.openai_format import message_from_openai, to_openai_messages, usage_from_openai
+from polyvox.core.openai_format import (
+    message_from_openai,
+    provider_cost_from_openai,
+    to_openai_messages,
+    usage_from_openai,
+)
 from polyvox.openai import profiles as _profiles  # noqa: F401  (registers the profiles)
 from polyvox.openai._sdk import STREAM_BROKE, SDKClientMixin, sdk, transport_errors
 
@@ -148,6 +153,8 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
             data = json.loads(text)
             choice = data["choices"][0]
             message = choice["message"]
+            if not isinstance(message, dict):  # null: nothing to read an answer from
+                raise TypeError("choices[0].message is not an object")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             msg = (
                 f"{self.provider} at {self.base_url} returned a response that is not a chat "
@@ -155,6 +162,9 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
             )
             raise ProviderResponseError(msg, provider=self.provider, body=text[:2000]) from exc
         finish = choice.get("finish_reason")
+        raw_usage = data.get("usage")
+        if not isinstance(raw_usage, dict):
+            raw_usage = None
         meta = response_metadata(
             model_name=data.get("model") or self.model,
             model_provider=self.provider,
@@ -166,8 +176,10 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
             upstream_provider=data.get("provider"),
             native_finish_reason=choice.get("native_finish_reason"),
             logprobs=choice.get("logprobs"),
+            token_usage=raw_usage,
+            provider_cost=provider_cost_from_openai(raw_usage),
         )
-        usage = usage_from_openai(data.get("usage"))
+        usage = usage_from_openai(raw_usage)
         ai = message_from_openai(
             message, response_metadata=meta, usage=usage, message_id=data.get("id")
         )

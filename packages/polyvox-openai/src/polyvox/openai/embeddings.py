@@ -74,7 +74,10 @@ class OpenAIEmbeddings(SDKClientMixin, PolyvoxEmbeddings):
     def _vectors(self, raw: Any) -> list[list[float]]:
         text = raw.http_response.text
         try:
-            data = sorted(json.loads(text)["data"], key=lambda d: d.get("index", 0))
+            data = json.loads(text)["data"]
+            if not all(isinstance(d, dict) for d in data):
+                raise TypeError("an item of data is not an object")
+            data = sorted(data, key=lambda d: d.get("index") or 0)
             return [_decode(d["embedding"]) for d in data]
         except (ValueError, KeyError, TypeError) as exc:
             msg = f"{self.provider} returned a body that is not an embeddings list: {text[:200]!r}"

@@ -17,7 +17,11 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from polyvox.core.errors import ProviderResponseError
 from polyvox.core.metadata import is_blocked, response_metadata
-from polyvox.core.openai_format import chunk_from_openai_delta, usage_from_openai
+from polyvox.core.openai_format import (
+    chunk_from_openai_delta,
+    provider_cost_from_openai,
+    usage_from_openai,
+)
 from polyvox.core.sse import SSEDecoder
 from polyvox.openai._sdk import STREAM_BROKE
 
@@ -37,6 +41,7 @@ class ChatStreamReader:
         self._finish_reason: str | None = None
         self._refusal = False
         self._extra: dict[str, Any] = {}
+        self._usage: dict[str, Any] | None = None
         self.done = False
         """Whether ``[DONE]`` was received."""
         self.chunks = 0
@@ -88,6 +93,8 @@ class ChatStreamReader:
             finish_reason=self._finish_reason,
             blocked=is_blocked(self._finish_reason, refusal="x" if self._refusal else None),
             id=self._id,
+            token_usage=self._usage,
+            provider_cost=provider_cost_from_openai(self._usage),
             **self._extra,
         )
         last = AIMessageChunk(content="", response_metadata=meta, id=self._id)
@@ -130,7 +137,7 @@ class ChatStreamReader:
                 self._extra[name] = payload[key]
         out: list[ChatGenerationChunk] = []
         for choice in payload.get("choices") or ():
-            if choice.get("index", 0) != 0:
+            if not isinstance(choice, dict) or (choice.get("index") or 0) != 0:
                 continue
             delta = choice.get("delta") or {}
             if delta.get("refusal"):
@@ -141,8 +148,10 @@ class ChatStreamReader:
             if message.content or message.tool_call_chunks or message.additional_kwargs:
                 info = {"logprobs": choice["logprobs"]} if choice.get("logprobs") else None
                 out.append(ChatGenerationChunk(message=message, generation_info=info))
-        usage = usage_from_openai(payload.get("usage"))
+        raw_usage = payload.get("usage")
+        usage = usage_from_openai(raw_usage)
         if usage is not None:
+            self._usage = raw_usage
             out.append(
                 ChatGenerationChunk(
                     message=AIMessageChunk(content="", usage_metadata=usage, id=self._id)
