@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ from polyvox.cli.costs_query import (
     parse_time,
     parse_where,
 )
+from polyvox.cli.errors import require_extra
 
 __all__ = [
     "DIMENSIONS",
@@ -52,13 +54,17 @@ __all__ = [
 ]
 
 
-def add_costs_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_costs_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> None:
     """Add ``costs`` (with ``report``, ``plot`` and ``export``) to the ``polyvox`` parser.
 
     Args:
         commands: The ``polyvox`` command's sub-parsers.
+        parents: Parsers whose options every ``costs`` parser takes too (``--debug``).
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, parents=list(parents))
     common.add_argument(
         "--ledger",
         metavar="URL",
@@ -96,6 +102,7 @@ def add_costs_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
     costs = commands.add_parser(
         "costs",
+        parents=list(parents),
         help="report, plot and export the costs in the ledger",
         description="Read the cost ledger written by polyvox's cost callback handlers.",
     )
@@ -149,9 +156,22 @@ def run_costs(
     Returns:
         0 on success; 1 when the ledger cannot be read or an option is malformed (the
         error is printed).
+
+    Raises:
+        CommandError: The ``costs`` extra (or, for ``plot``, the ``plot`` extra) is not
+            installed; the message names the command that installs it.
+        BrokenPipeError: The reader of standard output went away (``| head``).
     """
     out = out or sys.stdout
     err = err or sys.stderr
+    command = f"polyvox costs {args.costs_command}"
+    plot = args.costs_command == "plot"
+    ledger = "the cost ledger (polyvox-costs with SQLAlchemy)"
+    require_extra(
+        "polyvox.costs.ledger.database", "plot" if plot else "costs", command, needs=ledger
+    )
+    if plot:
+        require_extra("matplotlib", "plot", command)
     from polyvox.costs.ledger import LedgerError
 
     try:
@@ -161,6 +181,8 @@ def run_costs(
         if args.costs_command == "plot":
             return _plot(args, query, out, err)
         return _export(args, query, out, err)
+    except BrokenPipeError:
+        raise  # not the ledger's fault: the command ends quietly
     except (CostsError, LedgerError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=err)
         return 1

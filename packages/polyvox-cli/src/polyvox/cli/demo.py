@@ -1,7 +1,9 @@
 """``polyvox demo``: a streamed reply, a tool-calling round trip and token usage.
 
 With ``OPENAI_API_KEY`` set (or ``--base-url`` given) it talks to that server; otherwise
-it starts the built-in emulator on loopback and says so, so the demo runs anywhere.
+it starts the built-in emulator on loopback and says so, so the demo runs anywhere. A
+server that cannot be reached, rejects the key or answers 404 (often a base URL without
+``/v1``) ends the demo with a :class:`~polyvox.cli.errors.CommandError` saying what to do.
 """
 
 from __future__ import annotations
@@ -10,11 +12,21 @@ import os
 import sys
 from contextlib import ExitStack
 from typing import TextIO
+from urllib.parse import urlsplit
 
+from langchain_core.exceptions import (
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelTimeoutError,
+)
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.tools import tool
 
+from polyvox.cli.errors import CommandError, url_problem
 from polyvox.openai import ChatOpenAI
 
 __all__ = ["run_demo"]
@@ -57,11 +69,22 @@ def run_demo(
 
     Returns:
         The exit status (0 on success).
+
+    Raises:
+        CommandError: The server could not be reached, rejected the key, or has no such
+            model or path; or ``OPENAI_BASE_URL`` is not a URL.
     """
     out = out or sys.stdout
     with ExitStack() as stack:
         key = os.environ.get("OPENAI_API_KEY")
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not base_url and os.environ.get("OPENAI_BASE_URL"):
+            base_url = os.environ["OPENAI_BASE_URL"]
+            problem = url_problem(base_url)
+            if problem:
+                raise CommandError(
+                    f"OPENAI_BASE_URL: {problem}",
+                    hint="fix or unset OPENAI_BASE_URL, or give the server with --base-url URL",
+                )
         if force_emulator or not (key or base_url):
             from polyvox.testing import Emulator
 
@@ -77,7 +100,38 @@ def run_demo(
             where = base_url or "the OpenAI API"
             print(f"polyvox demo: calling {model} on {where}.", file=out)
             chat = ChatOpenAI(model=model, base_url=base_url, api_key=key or "not-needed")
-        return _run(chat, out)
+        try:
+            return _run(chat, out)
+        except ModelError as exc:
+            raise _explain(exc, model=model, base_url=chat.base_url) from exc
+
+
+def _explain(exc: ModelError, *, model: str, base_url: str | None) -> CommandError:
+    """Say what a failed call means for the person running the demo, and what to do."""
+    message = str(exc).strip() or type(exc).__name__
+    where = base_url or "the OpenAI API"
+    local = "start a local server with `polyvox emulate`, or run `polyvox demo --emulator`"
+    if isinstance(exc, ModelNotFoundError):
+        if base_url and not urlsplit(base_url).path.rstrip("/").endswith("/v1"):
+            fixed = base_url.rstrip("/") + "/v1"
+            return CommandError(
+                f"{base_url} answered 404 Not Found: did you mean {fixed}?",
+                hint="OpenAI-compatible servers (the emulator, Ollama, vLLM, llama.cpp) serve "
+                f"the API under /v1: polyvox demo --base-url {fixed}",
+            )
+        return CommandError(
+            f"{where} answered 404 Not Found ({message})",
+            hint=f"check the model id (--model {model}) and that the server offers it",
+        )
+    if isinstance(exc, ModelAuthenticationError | ModelPermissionDeniedError):
+        return CommandError(
+            f"{where} rejected the API key ({message})",
+            hint="check OPENAI_API_KEY; " + local,
+        )
+    if isinstance(exc, ModelConnectionError | ModelTimeoutError):
+        hint = f"check --base-url / OPENAI_BASE_URL, or {local}" if base_url else local
+        return CommandError(message, hint=hint)
+    return CommandError(message)
 
 
 def _run(chat: ChatOpenAI, out: TextIO) -> int:

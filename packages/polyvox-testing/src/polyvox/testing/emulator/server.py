@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import importlib
+import os
 import socket
 import threading
 import time
@@ -289,13 +290,103 @@ def shared_emulator() -> Emulator:
 def serve(host: str = "127.0.0.1", port: int = 8765, *, log_level: str = "info") -> None:
     """Run an emulator in the foreground until interrupted (``polyvox emulate``).
 
+    Once listening it prints its URLs and the ``export`` lines that point the OpenAI and
+    Ollama SDKs (and polyvox) at it.
+
     Args:
-        host: The interface to bind.
-        port: The port.
+        host: The interface to bind (``0.0.0.0`` or ``::`` for all of them).
+        port: The port; 0 picks a free one (the printed lines name it).
         log_level: uvicorn's log level.
+
+    Raises:
+        ValueError: ``port`` is not 0-65535.
+        OSError: The address cannot be bound: the port is taken, the host is not an
+            address of this machine, or binding needs more privileges.
     """
+    sock = _listening_socket(host, port)
     app = build_app(EmulatorState(), load_protocols())
-    _AnnouncingServer(_config(app, host, port, log_level)).run()
+    server = _AnnouncingServer(_config(app, host, sock.getsockname()[1], log_level))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening (IPv4 or IPv6, as ``host`` is).
+
+    Args:
+        host: A host name or address.
+        port: The port; 0 picks a free one.
+
+    Returns:
+        The socket.
+
+    Raises:
+        ValueError: ``port`` is not 0-65535.
+        OSError: The address cannot be resolved or bound.
+    """
+    if not 0 <= port <= 65535:
+        msg = f"port {port} is not 0-65535"
+        raise ValueError(msg)
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )[0]
+    # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _client_url(host: str, port: int) -> str:
+    """The URL clients on this machine use for a server bound to ``host:port``.
+
+    Args:
+        host: The bound interface; a wildcard (``0.0.0.0``, ``::``) becomes loopback.
+        port: The bound port.
+
+    Returns:
+        ``http://HOST:PORT``, with an IPv6 address in brackets.
+    """
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _announcement(url: str) -> str:
+    """What ``polyvox emulate`` prints once listening at ``url``.
+
+    Args:
+        url: The server's root URL (``http://127.0.0.1:8765``).
+
+    Returns:
+        The lines, ending with a newline; the ``export`` lines paste into a POSIX shell.
+    """
+    return (
+        f"polyvox emulator listening on {url}\n"
+        f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
+        f"  Ollama clients: host={url}\n"
+        f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
+        "\n"
+        "To point the OpenAI and Ollama SDKs (and polyvox) at it, run in another shell:\n"
+        "\n"
+        f"export OPENAI_BASE_URL={url}/v1\n"
+        "export OPENAI_API_KEY=sk-emulator\n"
+        f"export OLLAMA_HOST={url}\n"
+        "\n"
+        "Press Ctrl-C to stop.\n"
+    )
 
 
 class _AnnouncingServer(uvicorn.Server):
@@ -304,15 +395,8 @@ class _AnnouncingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            url = f"http://{self.config.host}:{self.config.port}"
-            print(
-                f"polyvox emulator listening on {url}\n"
-                f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
-                f"  Ollama clients: host={url} (OLLAMA_HOST={url})\n"
-                f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
-                "  press Ctrl-C to stop",
-                flush=True,
-            )
+            url = _client_url(self.config.host, self.config.port)
+            print(_announcement(url), end="", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -326,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="polyvox emulate", description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     serve(args.host, args.port, log_level=args.log_level)
