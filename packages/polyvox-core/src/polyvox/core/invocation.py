@@ -9,13 +9,12 @@ no-op — and on this machine it costs about 150 µs per call (255 µs async), m
 polyvox's own request and response handling. In that case only, polyvox calls
 ``_generate``/``_agenerate`` directly and applies the same post-processing langchain-core
 applies (message id, ``generation_info`` and ``llm_output`` merged into
-``response_metadata``). Whenever any condition fails, the full LangChain path runs.
+``response_metadata``). Whenever any condition fails, the full LangChain path runs. The
+langchain-core internals involved live in :mod:`polyvox.core.langchain_internals`.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.caches import BaseCache
@@ -26,17 +25,15 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from langchain_core.runnables import RunnableConfig
 
+from polyvox.core.langchain_internals import (
+    convert_input,
+    finish_generations,
+    new_run_id,
+    normalize_messages,
+)
+
 __all__ = ["direct_call_allowed", "message_from_result", "normalize_input"]
 
-try:  # langchain-core's own input normalisation (v1 content blocks), when it has one
-    from langchain_core.language_models._utils import _normalize_messages
-except ImportError:  # pragma: no cover - older or newer langchain-core
-
-    def _normalize_messages(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-        return list(messages)
-
-
-_LC_ID_PREFIX = "lc_run-"
 # keys whose presence makes langchain-core do more than call _generate
 _STREAM_KEYS = ("stream", "ls_structured_output_format", "structured_output_format")
 
@@ -87,7 +84,7 @@ def normalize_input(model: BaseChatModel, value: Any) -> list[BaseMessage]:
     Returns:
         The normalised messages.
     """
-    return _normalize_messages(model._convert_input(value).to_messages())
+    return normalize_messages(convert_input(model, value).to_messages())
 
 
 def message_from_result(result: ChatResult) -> AIMessage:
@@ -99,14 +96,8 @@ def message_from_result(result: ChatResult) -> AIMessage:
     Returns:
         The message, with an id and the merged ``response_metadata``.
     """
-    generation = result.generations[0]
-    message = generation.message
-    if message.id is None:
-        message.id = f"{_LC_ID_PREFIX}-{uuid.uuid4()}-0"
-    metadata = {**(generation.generation_info or {}), **message.response_metadata}
-    if len(result.generations) == 1 and result.llm_output is not None:
-        metadata = {**result.llm_output, **metadata}
-    message.response_metadata = metadata
+    finish_generations(result, new_run_id())
+    message = result.generations[0].message
     if not isinstance(message, AIMessage):  # pragma: no cover - providers return AIMessage
         msg = f"expected an AIMessage from _generate, got {type(message).__name__}"
         raise TypeError(msg)
