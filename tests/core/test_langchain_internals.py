@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import tomllib
 import uuid
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from langchain_core.callbacks import (
     CallbackManagerForChainRun,
 )
 from langchain_core.language_models import BaseChatModel, BaseLLM
+from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompt_values import ChatPromptValue, StringPromptValue
@@ -33,6 +35,7 @@ from packaging.specifiers import SpecifierSet
 
 from polyvox.core import langchain_internals as li
 from polyvox.core.chat_model import PolyvoxChatModel
+from polyvox.ollama import ChatOllama
 from polyvox.openai import ChatOpenAI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +136,49 @@ def test_normalize_messages_turns_v0_data_blocks_into_v1() -> None:
     pinned(li.normalize_messages(plain) == plain, "_normalize_messages on plain text")
 
 
+def test_format_for_tracing() -> None:
+    image = {"type": "image", "base64": "AAAA", "mime_type": "image/png"}
+    (message,) = li.format_for_tracing([HumanMessage(content=[{"text": "x"}, image])])
+    pinned(
+        message.content
+        == [
+            {"type": "text", "text": "x"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+        ],
+        "_format_for_tracing",
+    )
+
+
 # ---- a model's identity and parameters -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ChatOpenAI(model="gpt-4o-mini", api_key="k", temperature=0.2),
+        ChatOllama(model="llama3.2", num_ctx=4096),
+        _Stub(model="m", max_tokens=7, stop=["x"]),
+    ],
+    ids=["openai", "ollama", "stub"],
+)
+def test_invocation_params_are_langchain_cores(model: BaseChatModel) -> None:
+    kwargs = {"temperature": 0.5, "tools": [{"type": "function"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shortcut must not warn either
+        ours = li.invocation_params(model, ["stop"], **kwargs)
+    theirs = BaseChatModel._get_invocation_params(model, stop=["stop"], **kwargs)
+    pinned(ours == theirs, "what _get_invocation_params computes")
+    pinned(li.call_invocation_params(model, ["stop"], **kwargs) == theirs, "_get_invocation_params")
+    pinned(ours["_type"] == li.llm_type(model), "the _type invocation parameter")
+
+
+def test_invocation_params_defer_to_langchain_when_dict_is_overridden() -> None:
+    class Custom(_Stub):
+        def dict(self, **kwargs: Any) -> dict[str, Any]:
+            return {"custom": True}
+
+    params = li.invocation_params(Custom(model="m"), None)
+    assert params == {"custom": True, "stop": None}
 
 
 def test_ls_params() -> None:
@@ -142,12 +187,17 @@ def test_ls_params() -> None:
     pinned(params["ls_provider"] == "openai", "_get_ls_params")
     pinned(params["ls_model_name"] == "gpt-4o-mini", "_get_ls_params")
     pinned(params["ls_stop"] == ["s"] and params["ls_temperature"] == 0.1, "_get_ls_params")
+    defaults = li.ls_params_with_defaults(model, None)
+    pinned(defaults["ls_integration"] == "langchain_chat_model", "_get_ls_params_with_defaults")
+    pinned(defaults["ls_model_name"] == "gpt-4o-mini", "_get_ls_params_with_defaults")
 
 
 def test_identity() -> None:
     model = ChatOpenAI(model="gpt-4o-mini", api_key="k")
     pinned(li.llm_type(model) == "polyvox-openai-chat", "_llm_type")
     pinned(li.identifying_params(model)["model"] == "gpt-4o-mini", "_identifying_params")
+    pinned(li.serialized(model) == dumpd(model), "_serialized")
+    pinned(li.serialized(model) is li.serialized(model), "_serialized (cached)")
 
 
 # ---- calling and finishing -----------------------------------------------------------------
@@ -190,6 +240,36 @@ def test_finish_generations_is_generates_post_processing() -> None:
     ours = result.generations[0].message
     pinned(ours.id == full.id == f"lc_run--{run_id}-0", "the message id of a run")
     pinned(ours.response_metadata == full.response_metadata, "the response_metadata merge")
+
+
+def test_error_generations_carry_the_http_response() -> None:
+    class Response:
+        status_code = 429
+        headers = {"retry-after": "1"}
+
+        def json(self) -> dict[str, Any]:
+            return {"error": "slow down"}
+
+    class HTTPError(Exception):
+        response = Response()
+
+    (generation,) = li.error_generations(HTTPError())
+    metadata = generation.message.response_metadata
+    pinned(metadata["status_code"] == 429, "_generate_response_from_error")
+    pinned(metadata["body"] == {"error": "slow down"}, "_generate_response_from_error")
+    pinned(li.error_generations(ValueError("x")) == [], "_generate_response_from_error")
+
+
+def test_run_metadata_is_configures() -> None:
+    parent = CallbackManager(
+        handlers=[], metadata={"a": 1, "lc_versions": {"x": "1"}}, parent_run_id=uuid.uuid4()
+    )
+    inheritable = {"a": 2, "ls_provider": "openai", "lc_versions": {"y": "2"}}
+    local = {"b": 3, "lc_versions": {"z": "3"}}
+    configured = CallbackManager.configure(parent, None, False, None, None, inheritable, local)
+    bare = CallbackManager.configure(parent, None, False)
+    pinned(li.run_metadata(bare, inheritable, local) == configured.metadata, "metadata merging")
+    pinned(configured.metadata["lc_versions"] == {"x": "1", "y": "2", "z": "3"}, "lc_versions")
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])

@@ -2,9 +2,10 @@
 
 polyvox is a drop-in LangChain chat model, and a few of the things it does need parts of
 langchain-core that are not public API: the invoke direct path converts and normalises
-input and finishes the answer exactly as ``BaseChatModel.generate`` does, other models'
-identities are read from their LangSmith parameters, and the router and the LLM adapter
-hand run managers to nested calls. Every such use lives here, and no other polyvox module imports a
+input and finishes the answer exactly as ``BaseChatModel.generate`` does and sends a cost
+handler the events LangChain's callback manager would send, other models' identities are
+read from their LangSmith parameters, and the router and the LLM adapter hand run managers
+to nested calls. Every such use lives here, and no other polyvox module imports a
 private langchain-core name or reads a private attribute of a LangChain object; they call
 these functions instead. ``tests/core/test_langchain_internals.py`` exercises each one
 against the installed langchain-core (inside the range every package pins,
@@ -14,9 +15,13 @@ What is used, and why:
 
 * ``_normalize_messages`` (``language_models._utils``): v1 content blocks in the input
   become the provider-neutral form ``_generate`` receives;
-* ``_gen_info_and_msg_metadata`` (``language_models.chat_models``): the
-  ``response_metadata`` merge applied to each generation;
-* ``BaseChatModel._convert_input``; ``_get_ls_params``, ``_llm_type`` and
+* ``_format_for_tracing``, ``_gen_info_and_msg_metadata``, ``_generate_response_from_error``
+  (``language_models.chat_models``): the messages a handler's ``on_chat_model_start``
+  receives, the ``response_metadata`` merge applied to each generation, and the response
+  ``on_llm_error`` receives;
+* ``_merge_metadata_dicts`` (``runnables.config``): how a run's metadata is merged;
+* ``BaseChatModel._convert_input``, ``_get_invocation_params`` (and what it computes),
+  ``_get_ls_params_with_defaults``, ``_serialized``; ``_get_ls_params``, ``_llm_type`` and
   ``_identifying_params`` of any model (polyvox reads another model's identity through
   them); ``_generate``/``_agenerate`` of a polyvox model, called directly;
 * ``LangChainBetaWarning`` (``_api.beta_decorator``), silenced where LlamaIndex meets a
@@ -47,7 +52,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, LangSmithParams
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.utils.utils import LC_ID_PREFIX
 from langchain_core.utils.uuid import uuid7
@@ -55,7 +60,12 @@ from langchain_core.utils.uuid import uuid7
 try:
     from langchain_core._api.beta_decorator import LangChainBetaWarning
     from langchain_core.language_models._utils import _normalize_messages
-    from langchain_core.language_models.chat_models import _gen_info_and_msg_metadata
+    from langchain_core.language_models.chat_models import (
+        _format_for_tracing,
+        _gen_info_and_msg_metadata,
+        _generate_response_from_error,
+    )
+    from langchain_core.runnables.config import _merge_metadata_dicts
 except ImportError as exc:  # pragma: no cover - only with an unsupported langchain-core
     msg = (
         "polyvox.core.langchain_internals: the installed langchain-core no longer has an "
@@ -68,17 +78,24 @@ __all__ = [
     "SUPPORTED_LANGCHAIN_CORE",
     "LangChainBetaWarning",
     "agenerate",
+    "call_invocation_params",
     "child_callback_manager",
     "convert_input",
+    "error_generations",
     "finish_generations",
+    "format_for_tracing",
     "generate",
     "hand_over_run",
     "identifying_params",
+    "invocation_params",
     "llm_type",
     "ls_params",
+    "ls_params_with_defaults",
     "new_run_id",
     "normalize_messages",
     "reset_handed_run",
+    "run_metadata",
+    "serialized",
     "take_handed_run",
 ]
 
@@ -128,7 +145,81 @@ def normalize_messages(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     return _normalize_messages(messages)
 
 
+def format_for_tracing(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The messages a handler's ``on_chat_model_start`` receives.
+
+    Args:
+        messages: The prompt's messages (not normalised).
+
+    Returns:
+        The messages, with data blocks in the form tracers expect.
+    """
+    return _format_for_tracing(messages)
+
+
 # ---- a model's identity and parameters ---------------------------------------------------
+
+
+def invocation_params(
+    model: BaseChatModel, stop: list[str] | None, /, **kwargs: Any
+) -> dict[str, Any]:
+    """What ``BaseChatModel._get_invocation_params`` computes, without its detour.
+
+    langchain-core builds them from ``dict()``, a deprecated alias of ``asdict()`` that it
+    calls under a context manager silencing its own deprecation warning (about 10 µs).
+    When the class keeps the base ``dict()``, ``asdict()`` gives the same dictionary;
+    otherwise langchain-core's method runs. Subclasses call this from their
+    ``_get_invocation_params`` override; anyone else calls ``model._get_invocation_params``
+    through :func:`call_invocation_params`.
+
+    Args:
+        model: The chat model.
+        stop: The call's stop sequences.
+        **kwargs: The call's keyword arguments.
+
+    Returns:
+        The parameters: the identifying parameters, ``_type``, ``stop`` and ``kwargs``.
+    """
+    cls = type(model)
+    if cls.dict is BaseChatModel.dict and cls._dict_for_compat is BaseChatModel._dict_for_compat:
+        params = model.asdict()
+        params["stop"] = stop
+        return {**params, **kwargs}
+    return BaseChatModel._get_invocation_params(model, stop=stop, **kwargs)
+
+
+def call_invocation_params(
+    model: BaseChatModel, stop: list[str] | None, /, **kwargs: Any
+) -> dict[str, Any]:
+    """The ``invocation_params`` a handler's start event receives (the model's own method).
+
+    Args:
+        model: The chat model.
+        stop: The call's stop sequences.
+        **kwargs: The call's keyword arguments.
+
+    Returns:
+        The parameters.
+    """
+    return model._get_invocation_params(stop=stop, **kwargs)
+
+
+def run_metadata(
+    manager: BaseCallbackManager,
+    inheritable: Mapping[str, Any],
+    local: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The metadata of an LLM run, as ``CallbackManager.configure`` merges it.
+
+    Args:
+        manager: The manager configured without metadata (a parent's metadata included).
+        inheritable: The call's metadata with the model's LangSmith parameters.
+        local: The model's own metadata.
+
+    Returns:
+        The run's metadata (``lc_versions`` accumulated, as langchain-core does).
+    """
+    return _merge_metadata_dicts(_merge_metadata_dicts(manager.metadata, inheritable), local or {})
 
 
 def ls_params(
@@ -145,6 +236,22 @@ def ls_params(
         The parameters, as the model reports them.
     """
     return cast("Any", model)._get_ls_params(stop=stop, **kwargs)  # type: ignore[no-any-return]
+
+
+def ls_params_with_defaults(
+    model: BaseChatModel, stop: list[str] | None, /, **kwargs: Any
+) -> LangSmithParams:
+    """The LangSmith parameters ``generate`` adds to a run's metadata.
+
+    Args:
+        model: The chat model.
+        stop: The call's stop sequences.
+        **kwargs: The call's keyword arguments.
+
+    Returns:
+        The parameters, ``ls_integration`` included.
+    """
+    return model._get_ls_params_with_defaults(stop=stop, **kwargs)
 
 
 def llm_type(model: BaseLanguageModel[Any]) -> str:
@@ -169,6 +276,18 @@ def identifying_params(model: BaseLanguageModel[Any]) -> Mapping[str, Any]:
         The parameters.
     """
     return cast("Mapping[str, Any]", cast("Any", model)._identifying_params)
+
+
+def serialized(model: BaseChatModel) -> dict[str, Any]:
+    """The serialised model a handler's start event receives (cached on the model).
+
+    Args:
+        model: The chat model.
+
+    Returns:
+        The ``dumpd`` form of the model.
+    """
+    return model._serialized
 
 
 # ---- calling and finishing --------------------------------------------------------------
@@ -244,6 +363,18 @@ def finish_generations(result: ChatResult, run_id: UUID) -> None:
     if len(result.generations) == 1 and result.llm_output is not None:
         message = result.generations[0].message
         message.response_metadata = {**result.llm_output, **message.response_metadata}
+
+
+def error_generations(error: BaseException) -> list[ChatGeneration]:
+    """The generations of the response ``on_llm_error`` receives with a failure.
+
+    Args:
+        error: The failure.
+
+    Returns:
+        The generations (the HTTP body, headers and status, when the error carries them).
+    """
+    return _generate_response_from_error(error)
 
 
 # ---- runs handed to nested calls --------------------------------------------------------
