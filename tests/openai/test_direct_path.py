@@ -1,9 +1,10 @@
-"""The direct invoke path (polyvox.core.invocation) is equivalent, and steps aside when observed."""
+"""The direct invoke path (polyvox.core.invocation): equivalent, with registered handlers too."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -15,9 +16,10 @@ from langchain_core.globals import set_llm_cache
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.runnables import ensure_config
 
-from polyvox.core.invocation import direct_call_allowed
+from polyvox.core import invocation
+from polyvox.core.invocation import direct_call_allowed, direct_callbacks, direct_handler
 from polyvox.openai import ChatOpenAI
-from polyvox.testing import Emulator, Reply
+from polyvox.testing import Emulator, Fault, Reply
 
 
 class _Recorder(BaseCallbackHandler):
@@ -127,3 +129,130 @@ def test_call_level_reasons(chat: ChatOpenAI) -> None:
     assert not direct_call_allowed(chat, ensure_config({"run_id": __import__("uuid").uuid4()}), {})
     assert not direct_call_allowed(chat, ensure_config(None), {"stream": True})
     assert not direct_call_allowed(chat, ensure_config(None), {"ls_structured_output_format": {}})
+
+
+# ---- the direct path with polyvox's own handlers -------------------------------------------
+
+
+@direct_handler
+class _Events(BaseCallbackHandler):
+    """Records the events of a model run (registered: it keeps the direct path)."""
+
+    run_inline = True
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("start", args, kwargs))
+
+    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("end", args, kwargs))
+
+    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("error", args, kwargs))
+
+
+def _normalised(events: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+    """The events with run ids (and the message id made from one) replaced by placeholders."""
+    ids = {
+        str(k[key]): f"<{key}>"
+        for _, _, k in events
+        for key in ("run_id", "parent_run_id")
+        if k.get(key) is not None
+    }
+
+    def scrub(value: Any) -> Any:
+        text = repr(value)
+        for raw, placeholder in ids.items():
+            text = text.replace(raw, placeholder)
+        return re.sub(r"chatcmpl-\w+|req_\w+|'date': '[^']*'", "<per-response>", text)
+
+    return [(name, scrub(args), scrub(kwargs)) for name, args, kwargs in events]
+
+
+async def _call(model: Any, asynchronous: bool, prompt: Any, **kwargs: Any) -> Any:
+    if asynchronous:
+        return await model.ainvoke(prompt, **kwargs)
+    return model.invoke(prompt, **kwargs)
+
+
+async def _both_ways(monkeypatch: pytest.MonkeyPatch, call: Any) -> tuple[list[Any], list[Any]]:
+    direct, full = _Events(), _Events()
+    await call(direct)
+    with monkeypatch.context() as patch:
+        patch.setattr(invocation, "_DIRECT_HANDLERS", set())
+        await call(full)
+    return _normalised(direct.events), _normalised(full.events)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["invoke", "ainvoke"])
+async def test_registered_handlers_get_the_events_langchain_sends(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, asynchronous: bool
+) -> None:
+    model = ChatOpenAI(
+        model="gpt-4o-mini",
+        api_key="k",
+        base_url=emulator.openai_base_url,
+        max_retries=0,
+        tags=["model-tag"],
+        metadata={"owner": "model"},
+    )
+    config_base = {"metadata": {"workspace_id": "w1"}, "tags": ["t1"], "run_name": "ask"}
+
+    async def call(handler: _Events) -> None:
+        emulator.script(Reply("same answer"))
+        config = {**config_base, "callbacks": [handler]}
+        prompt = [("system", "be brief"), ("human", [{"type": "text", "text": "hi"}])]
+        await _call(model, asynchronous, prompt, config=config, temperature=0.3, stop=["\n"])
+        emulator.fail(Fault.server_error(500))
+        with pytest.raises(Exception, match="500"):
+            await _call(model, asynchronous, "fail", config=config)
+
+    direct, full = await _both_ways(monkeypatch, call)
+    assert [name for name, _, _ in direct] == ["start", "end", "start", "error"]
+    assert direct == full
+
+
+async def test_registered_handlers_in_a_chain_see_the_chains_run_as_parent(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_core.prompts import ChatPromptTemplate
+
+    model = ChatOpenAI(model="m", api_key="k", base_url=emulator.openai_base_url)
+    chain = ChatPromptTemplate.from_template("About {topic}") | model
+
+    async def call(handler: _Events) -> None:
+        emulator.script(Reply("same answer"))
+        chain.invoke({"topic": "x"}, config={"callbacks": [handler], "tags": ["chain"]})
+
+    direct, full = await _both_ways(monkeypatch, call)
+    assert "'parent_run_id': UUID('<parent_run_id>')" in direct[0][2]
+    assert direct == full
+    assert model.invoke("hi").content  # and the bare call still takes the direct path
+
+
+def test_registered_handler_keeps_the_direct_path(chat: ChatOpenAI) -> None:
+    handler = _Events()
+    manager = direct_callbacks(chat, ensure_config({"callbacks": [handler]}), {})
+    assert manager is not None
+    assert manager.handlers == [handler]
+    assert not direct_call_allowed(chat, ensure_config({"callbacks": [handler]}), {})
+
+
+def test_tracing_env_takes_the_full_path_with_a_cost_handler() -> None:
+    code = (
+        "from langchain_core.runnables import ensure_config\n"
+        "from polyvox.core.invocation import direct_callbacks\n"
+        "from polyvox.costs.ledger import Ledger\n"
+        "from polyvox.costs.tracking import CostCallbackHandler\n"
+        "from polyvox.openai import ChatOpenAI\n"
+        "handler = CostCallbackHandler(Ledger('sqlite://'))\n"
+        "config = ensure_config({'callbacks': [handler]})\n"
+        "print(direct_callbacks(ChatOpenAI(model='m', api_key='k'), config, {}))"
+    )
+    env = {**os.environ, "LANGSMITH_TRACING": "true", "LANGSMITH_API_KEY": "lsv2-test"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "None"

@@ -22,8 +22,13 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import AliasChoices, ConfigDict, Field, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
-from polyvox.core.invocation import direct_call_allowed, message_from_result, normalize_input
+from polyvox.core.invocation import ObservedCall, direct_callbacks, message_from_result
 from polyvox.core.keywords import STANDARD_CALL_KEYWORDS, check_call_keywords
+from polyvox.core.langchain_internals import (
+    convert_input,
+    invocation_params,
+    normalize_messages,
+)
 from polyvox.core.profiles import get_profile
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
 
@@ -232,11 +237,22 @@ class PolyvoxChatModel(BaseChatModel):
     ) -> AIMessage:
         """Call the model (see :mod:`polyvox.core.invocation` for the direct path)."""
         config = ensure_config(config)
-        if not direct_call_allowed(self, config, kwargs):
+        callbacks = direct_callbacks(self, config, kwargs)
+        if callbacks is None:
             return super().invoke(input, config, stop=stop, **kwargs)
         self._check_call_keywords(kwargs)
-        result = self._generate(normalize_input(self, input), stop=stop, **kwargs)
-        return message_from_result(result)
+        messages = convert_input(self, input).to_messages()
+        if not callbacks.handlers:
+            result = self._generate(normalize_messages(messages), stop=stop, **kwargs)
+            return message_from_result(result)
+        call = ObservedCall(self, callbacks, messages, config, stop, kwargs)
+        normalized = normalize_messages(messages)
+        try:
+            result = self._generate(normalized, stop=stop, **kwargs)
+        except BaseException as exc:  # as BaseChatModel.generate: interrupts are reported too
+            call.failed(exc)
+            raise
+        return call.finished(result)
 
     async def ainvoke(
         self,
@@ -248,18 +264,31 @@ class PolyvoxChatModel(BaseChatModel):
     ) -> AIMessage:
         """Call the model asynchronously (see :mod:`polyvox.core.invocation`)."""
         config = ensure_config(config)
-        if not direct_call_allowed(self, config, kwargs):
+        callbacks = direct_callbacks(self, config, kwargs)
+        if callbacks is None:
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         self._check_call_keywords(kwargs)
-        result = await self._agenerate(normalize_input(self, input), stop=stop, **kwargs)
-        return message_from_result(result)
+        messages = convert_input(self, input).to_messages()
+        if not callbacks.handlers:
+            result = await self._agenerate(normalize_messages(messages), stop=stop, **kwargs)
+            return message_from_result(result)
+        call = ObservedCall(self, callbacks, messages, config, stop, kwargs)
+        normalized = normalize_messages(messages)
+        try:
+            result = await self._agenerate(normalized, stop=stop, **kwargs)
+        except Exception as exc:
+            # as BaseChatModel.agenerate, whose gather() reports failures but not the
+            # cancellation of the call itself (a timeout): that leaves no end event there
+            call.failed(exc)
+            raise
+        return call.finished(result)
 
     def _get_invocation_params(
         self, stop: list[str] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         # Every LangChain path (generate, stream, batch) asks for these before the call.
         self._check_call_keywords(kwargs)
-        return super()._get_invocation_params(stop=stop, **kwargs)
+        return invocation_params(self, stop, **kwargs)
 
     def known_call_keywords(self) -> frozenset[str]:
         """Every keyword a call to this model understands.

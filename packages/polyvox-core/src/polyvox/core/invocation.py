@@ -1,50 +1,150 @@
-"""A direct path for ``invoke``/``ainvoke`` when nothing observes the run.
+"""A direct path for ``invoke``/``ainvoke`` when nothing but polyvox's own handlers observe.
 
 ``BaseChatModel.invoke`` builds a callback manager, opens a run, formats the messages for
 tracing, checks the cache and the rate limiter and decides whether to stream, before it
-reaches ``_generate``. When no callback handler is configured (no tracer, no verbose
-output, no handler in the config or on the model), no cache and no rate limiter is set,
-the output format is the default one and nothing asks for streaming, all of that is a
-no-op — and on this machine it costs about 150 µs per call (255 µs async), more than
-polyvox's own request and response handling. In that case only, polyvox calls
-``_generate``/``_agenerate`` directly and applies the same post-processing langchain-core
-applies (message id, ``generation_info`` and ``llm_output`` merged into
-``response_metadata``). Whenever any condition fails, the full LangChain path runs.
+reaches ``_generate``. When no cache and no rate limiter is set, the output format is the
+default one and nothing asks for streaming, most of that is a no-op, and on this machine it
+costs about 150 µs per call (255 µs async), more than polyvox's own request and response
+handling. polyvox then calls ``_generate``/``_agenerate`` directly and applies the same
+post-processing langchain-core applies (message id, ``generation_info`` and ``llm_output``
+merged into ``response_metadata``):
+
+* when no callback handler is configured (no tracer, no verbose output, no handler in the
+  config, on the model or from a context variable), nothing else happens;
+* when every configured handler is of a class registered with :func:`direct_handler`
+  (``polyvox.costs.CostCallbackHandler``), polyvox calls their ``on_chat_model_start``,
+  ``on_llm_end`` and ``on_llm_error`` itself, with the arguments langchain-core's callback
+  manager would pass: the serialised model, the messages formatted for tracing, a run id,
+  the parent run id, tags and metadata LangChain's own ``CallbackManager.configure`` worked
+  out (so a call nested in a chain or under an LLM adapter's run keeps its parent), the
+  invocation parameters, and the ``LLMResult`` (or the error) after the same
+  post-processing. Failures of a handler are logged, and re-raised when the handler's
+  ``raise_error`` says so, as langchain-core does.
+
+Whenever anything else is configured (any other handler, a tracer, LangSmith tracing from
+the environment), the call passes a ``run_id``, or a condition above fails, the full
+LangChain path runs. The langchain-core internals involved live in
+:mod:`polyvox.core.langchain_internals`.
 """
 
 from __future__ import annotations
 
-import uuid
+import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 from langchain_core.caches import BaseCache
-from langchain_core.callbacks import CallbackManager
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager, CallbackManager
 from langchain_core.globals import get_llm_cache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatResult, LLMResult
 from langchain_core.runnables import RunnableConfig
 
-__all__ = ["direct_call_allowed", "message_from_result", "normalize_input"]
+from polyvox.core.langchain_internals import (
+    call_invocation_params,
+    convert_input,
+    error_generations,
+    finish_generations,
+    format_for_tracing,
+    ls_params_with_defaults,
+    new_run_id,
+    normalize_messages,
+    run_metadata,
+    serialized,
+)
 
-try:  # langchain-core's own input normalisation (v1 content blocks), when it has one
-    from langchain_core.language_models._utils import _normalize_messages
-except ImportError:  # pragma: no cover - older or newer langchain-core
+__all__ = [
+    "ObservedCall",
+    "direct_call_allowed",
+    "direct_callbacks",
+    "direct_handler",
+    "message_from_result",
+    "normalize_input",
+]
 
-    def _normalize_messages(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-        return list(messages)
+# handle_event's logger: a failing handler is reported where LangChain reports it
+_callback_logger = logging.getLogger("langchain_core.callbacks.manager")
 
-
-_LC_ID_PREFIX = "lc_run-"
 # keys whose presence makes langchain-core do more than call _generate
 _STREAM_KEYS = ("stream", "ls_structured_output_format", "structured_output_format")
+
+_DIRECT_HANDLERS: set[type[BaseCallbackHandler]] = set()
+
+H = TypeVar("H", bound=type[BaseCallbackHandler])
+
+
+def direct_handler(cls: H) -> H:
+    """Let calls observed only by handlers of this class keep the direct path.
+
+    The class promises what the direct path relies on: its ``on_chat_model_start``,
+    ``on_llm_end`` and ``on_llm_error`` are plain (not ``async``) methods, it handles
+    ``on_chat_model_start`` itself, it needs no other event of a non-streaming model call,
+    and it runs inline (``run_inline = True``). Only that exact class is registered, not
+    its subclasses.
+
+    Args:
+        cls: The handler class.
+
+    Returns:
+        The class (usable as a decorator).
+    """
+    _DIRECT_HANDLERS.add(cls)
+    return cls
+
+
+def _statically_direct(
+    model: BaseChatModel, config: RunnableConfig, kwargs: dict[str, Any]
+) -> bool:
+    """The conditions that do not depend on callbacks."""
+    return not (
+        model.rate_limiter is not None
+        or model.output_version == "v1"
+        or getattr(model, "streaming", False)
+        or isinstance(model.cache, BaseCache)
+        or model.cache is True
+        or (model.cache is None and get_llm_cache() is not None)
+        or config.get("run_id") is not None
+        or any(key in kwargs for key in _STREAM_KEYS)
+    )
+
+
+def direct_callbacks(
+    model: BaseChatModel, config: RunnableConfig, kwargs: dict[str, Any]
+) -> BaseCallbackManager | None:
+    """The callbacks of a call that may take the direct path, or ``None`` for the full path.
+
+    Args:
+        model: The chat model.
+        config: The call's (ensured) config.
+        kwargs: The call's keyword arguments.
+
+    Returns:
+        ``None`` when langchain-core's run machinery is needed. Otherwise the callback
+        manager LangChain configures for the call (handlers, parent run, tags; metadata is
+        added by :class:`ObservedCall`): its handlers are empty (nothing observes) or all
+        of classes registered with :func:`direct_handler`.
+    """
+    if not _statically_direct(model, config, kwargs):
+        return None
+    manager = CallbackManager.configure(
+        config.get("callbacks"),
+        model.callbacks,
+        model.verbose,
+        config.get("tags"),
+        model.tags,
+    )
+    for handler in manager.handlers:
+        if type(handler) not in _DIRECT_HANDLERS or not handler.run_inline:
+            return None
+    return manager
 
 
 def direct_call_allowed(
     model: BaseChatModel, config: RunnableConfig, kwargs: dict[str, Any]
 ) -> bool:
-    """Tell whether ``invoke`` may call ``_generate`` directly for this call.
+    """Tell whether ``invoke`` may call ``_generate`` directly, with nothing observing.
 
     Args:
         model: The chat model.
@@ -54,27 +154,8 @@ def direct_call_allowed(
     Returns:
         True only when langchain-core's run machinery would have no observable effect.
     """
-    if (
-        model.rate_limiter is not None
-        or model.output_version == "v1"
-        or getattr(model, "streaming", False)
-        or isinstance(model.cache, BaseCache)
-        or model.cache is True
-        or (model.cache is None and get_llm_cache() is not None)
-        or config.get("run_id") is not None
-        or any(key in kwargs for key in _STREAM_KEYS)
-    ):
-        return False
-    manager = CallbackManager.configure(
-        config.get("callbacks"),
-        model.callbacks,
-        model.verbose,
-        config.get("tags"),
-        model.tags,
-        config.get("metadata"),
-        model.metadata,
-    )
-    return not manager.handlers
+    manager = direct_callbacks(model, config, kwargs)
+    return manager is not None and not manager.handlers
 
 
 def normalize_input(model: BaseChatModel, value: Any) -> list[BaseMessage]:
@@ -87,11 +168,19 @@ def normalize_input(model: BaseChatModel, value: Any) -> list[BaseMessage]:
     Returns:
         The normalised messages.
     """
-    return _normalize_messages(model._convert_input(value).to_messages())
+    return normalize_messages(convert_input(model, value).to_messages())
+
+
+def _first_message(result: ChatResult) -> AIMessage:
+    message = result.generations[0].message
+    if not isinstance(message, AIMessage):  # pragma: no cover - providers return AIMessage
+        msg = f"expected an AIMessage from _generate, got {type(message).__name__}"
+        raise TypeError(msg)
+    return message
 
 
 def message_from_result(result: ChatResult) -> AIMessage:
-    """The answer of a direct call, post-processed as langchain-core would.
+    """The answer of a direct call nothing observes, post-processed as langchain-core would.
 
     Args:
         result: What ``_generate`` returned.
@@ -99,15 +188,109 @@ def message_from_result(result: ChatResult) -> AIMessage:
     Returns:
         The message, with an id and the merged ``response_metadata``.
     """
-    generation = result.generations[0]
-    message = generation.message
-    if message.id is None:
-        message.id = f"{_LC_ID_PREFIX}-{uuid.uuid4()}-0"
-    metadata = {**(generation.generation_info or {}), **message.response_metadata}
-    if len(result.generations) == 1 and result.llm_output is not None:
-        metadata = {**result.llm_output, **metadata}
-    message.response_metadata = metadata
-    if not isinstance(message, AIMessage):  # pragma: no cover - providers return AIMessage
-        msg = f"expected an AIMessage from _generate, got {type(message).__name__}"
-        raise TypeError(msg)
-    return message
+    finish_generations(result, new_run_id())
+    return _first_message(result)
+
+
+def _emit(
+    handlers: Sequence[BaseCallbackHandler], event: str, ignore: str, *args: Any, **kwargs: Any
+) -> None:
+    """Call one event on each handler with langchain-core's ``handle_event`` policy."""
+    for handler in handlers:
+        try:
+            if not getattr(handler, ignore):
+                getattr(handler, event)(*args, **kwargs)
+        except Exception as exc:
+            _callback_logger.warning(
+                "Error in %s.%s callback: %s", type(handler).__name__, event, repr(exc)
+            )
+            if handler.raise_error:
+                raise
+
+
+class ObservedCall:
+    """One direct call's run, seen by registered handlers (see the module docstring)."""
+
+    __slots__ = ("handlers", "parent_run_id", "run_id", "tags")
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        manager: BaseCallbackManager,
+        messages: list[BaseMessage],
+        config: RunnableConfig,
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Open the run: send ``on_chat_model_start`` (a handler may refuse the call).
+
+        Args:
+            model: The chat model.
+            manager: What :func:`direct_callbacks` returned (its handlers not empty).
+            messages: The prompt's messages, before normalisation.
+            config: The call's (ensured) config.
+            stop: The call's stop sequences.
+            kwargs: The call's keyword arguments.
+        """
+        params = call_invocation_params(model, stop, **kwargs)
+        inheritable = {
+            **(config.get("metadata") or {}),
+            **ls_params_with_defaults(model, stop, **kwargs),
+        }
+        self.handlers = manager.handlers
+        self.run_id: UUID = new_run_id()
+        self.parent_run_id = manager.parent_run_id
+        self.tags = manager.tags
+        _emit(
+            self.handlers,
+            "on_chat_model_start",
+            "ignore_chat_model",
+            serialized(model),
+            [format_for_tracing(messages)],
+            run_id=self.run_id,
+            parent_run_id=self.parent_run_id,
+            tags=self.tags,
+            metadata=run_metadata(manager, inheritable, model.metadata),
+            invocation_params=params,
+            options={"stop": stop},
+            name=config.get("run_name"),
+            batch_size=1,
+        )
+
+    def finished(self, result: ChatResult) -> AIMessage:
+        """Post-process the answer and send ``on_llm_end``.
+
+        Args:
+            result: What ``_generate`` returned.
+
+        Returns:
+            The answer.
+        """
+        finish_generations(result, self.run_id)
+        _emit(
+            self.handlers,
+            "on_llm_end",
+            "ignore_llm",
+            LLMResult(generations=[result.generations], llm_output=result.llm_output),
+            run_id=self.run_id,
+            parent_run_id=self.parent_run_id,
+            tags=self.tags,
+        )
+        return _first_message(result)
+
+    def failed(self, error: BaseException) -> None:
+        """Send ``on_llm_error`` (the caller re-raises ``error``).
+
+        Args:
+            error: What ``_generate`` raised.
+        """
+        _emit(
+            self.handlers,
+            "on_llm_error",
+            "ignore_llm",
+            error,
+            run_id=self.run_id,
+            parent_run_id=self.parent_run_id,
+            tags=self.tags,
+            response=LLMResult(generations=[error_generations(error)]),
+        )

@@ -18,10 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import (
-    AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
-    BaseCallbackManager,
-    CallbackManager,
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -32,6 +29,12 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field, model_validator
 
+from polyvox.core.langchain_internals import (
+    child_callback_manager,
+    identifying_params,
+    llm_type,
+    ls_params,
+)
 from polyvox.core.wrapping import build_wrapped
 
 __all__ = ["ChatModelLLM", "as_llm"]
@@ -110,14 +113,13 @@ def _child_config(
     """
     if run_manager is None:
         return RunnableConfig()
-    child: BaseCallbackManager
-    if isinstance(run_manager, AsyncCallbackManagerForLLMRun):
-        child = AsyncCallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    else:
-        child = CallbackManager(handlers=[], parent_run_id=run_manager.run_id)
-    child.set_handlers(run_manager.inheritable_handlers)
-    child.add_tags(run_manager.inheritable_tags)
-    child.add_metadata(run_manager.inheritable_metadata)
+    child = child_callback_manager(
+        run_manager.run_id,
+        run_manager.inheritable_handlers,
+        run_manager.inheritable_tags,
+        run_manager.inheritable_metadata,
+        asynchronous=isinstance(run_manager, AsyncCallbackManagerForLLMRun),
+    )
     return RunnableConfig(callbacks=child)
 
 
@@ -201,16 +203,16 @@ class ChatModelLLM(LLM):
     @property
     def _llm_type(self) -> str:
         """The wrapped chat model's type, marked as a text LLM (``...-chat-llm``)."""
-        return f"{self.chat_model._llm_type}-llm"
+        return f"{llm_type(self.chat_model)}-llm"
 
     @property
     def _identifying_params(self) -> Mapping[str, Any]:
         """The wrapped chat model's identifying parameters."""
-        return dict(self.chat_model._identifying_params)
+        return dict(identifying_params(self.chat_model))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """Tracing parameters of the wrapped chat model, marked as an `llm` run."""
-        params = self.chat_model._get_ls_params(stop=stop, **kwargs)
+        params = ls_params(self.chat_model, stop, **kwargs)
         params["ls_model_type"] = "llm"
         return params
 

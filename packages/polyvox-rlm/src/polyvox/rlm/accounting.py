@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from polyvox.core.langchain_internals import ls_params
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage
@@ -194,7 +196,7 @@ def model_identity(model: BaseChatModel, message: AIMessage | None = None) -> tu
     """
     meta: Mapping[str, Any] = message.response_metadata if message is not None else {}
     try:
-        params: Mapping[str, Any] = model._get_ls_params()
+        params: Mapping[str, Any] = ls_params(model)
     except Exception:  # a model whose LangSmith parameters fail still gets counted
         params = {}
     provider = meta.get("model_provider") or params.get("ls_provider") or "unknown"

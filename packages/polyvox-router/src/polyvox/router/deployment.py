@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from polyvox.core.langchain_internals import ls_params
 from polyvox.costs.catalog import Capability, ModelEntry, Tier
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def model_identity(model: BaseChatModel) -> tuple[str, str]:
     Returns:
         The provider id and model name (``("unknown", type name)`` when it reports neither).
     """
-    params = model._get_ls_params()
+    params = ls_params(model)
     provider = str(params.get("ls_provider") or "unknown")
     name = params.get("ls_model_name") or getattr(model, "model", None)
     name = name or getattr(model, "model_name", None) or type(model).__name__

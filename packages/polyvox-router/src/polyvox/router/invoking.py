@@ -16,6 +16,7 @@ from langchain_core.globals import get_llm_cache
 
 from polyvox.core.chat_model import PolyvoxChatModel
 from polyvox.core.invocation import message_from_result
+from polyvox.core.langchain_internals import agenerate, generate
 from polyvox.router.attempts import areport, report
 from polyvox.router.errors import is_caller_refusal
 
@@ -99,7 +100,7 @@ def invoke(
                 target = router._target(deployment, spec)
                 if direct_target(target, spec) and (config is None or "callbacks" not in config):
                     # the router's own direct path: nothing observes this call either
-                    result = target._generate(messages, stop=spec.stop, **spec.kwargs)
+                    result = generate(target, messages, spec.stop, **spec.kwargs)
                     message = message_from_result(result)
                 else:
                     message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
@@ -171,7 +172,7 @@ async def ainvoke(
                     if direct_target(target, spec) and (
                         config is None or "callbacks" not in config
                     ):
-                        result = await target._agenerate(messages, stop=spec.stop, **spec.kwargs)
+                        result = await agenerate(target, messages, spec.stop, **spec.kwargs)
                         message = message_from_result(result)
                     else:
                         message = await target.ainvoke(

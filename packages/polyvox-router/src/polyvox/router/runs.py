@@ -4,8 +4,9 @@ The deployment's model is called as a child run of the router's run, so callback
 tracking, tracing) see the real provider and model, nested under the router. ``_generate``
 receives the router's run manager; ``_stream`` does not: langchain-core calls it without
 one both from ``stream()`` and from ``invoke()``'s streaming branch. So the router hands
-the run over through a context variable, set in the same synchronous step that starts the
-stream and read once by ``_stream``:
+the run over through a context variable (``polyvox.core.langchain_internals``, with the
+other langchain-core internals), set in the same synchronous step that starts the stream
+and read once by ``_stream``:
 
 - ``invoke()`` streaming (a streaming callback handler is attached, e.g. LangGraph's
   ``stream_mode="messages"``): ``_should_stream`` receives the run manager; the router
@@ -20,7 +21,7 @@ other's run.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -32,6 +33,13 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 
+from polyvox.core.langchain_internals import (
+    child_callback_manager,
+    hand_over_run,
+    ls_params,
+    reset_handed_run,
+    take_handed_run,
+)
 from polyvox.costs.tracking.attribution import ATTRIBUTION_KEYS
 
 if TYPE_CHECKING:
@@ -61,34 +69,29 @@ class PendingRun:
     """Whether the stream is async (the child gets an async callback manager)."""
 
 
-_PARENT: ContextVar[RunManager | PendingRun | None] = ContextVar(
-    "polyvox_router_parent", default=None
-)
-
-
-def remember(parent: RunManager | PendingRun) -> Any:
+def remember(parent: RunManager | PendingRun) -> Token[object | None]:
     """Remember the router's run for the ``_stream`` about to start.
 
     Args:
         parent: The run manager or the pending run.
 
     Returns:
-        A token for :meth:`ContextVar.reset`.
+        A token for :func:`reset`.
     """
-    return _PARENT.set(parent)
+    return hand_over_run(parent)
 
 
-def reset(token: Any) -> None:
+def reset(token: Token[object | None]) -> None:
     """Forget what :func:`remember` stored (restoring what was there before)."""
-    _PARENT.reset(token)
+    reset_handed_run(token)
 
 
 def take() -> RunManager | PendingRun | None:
     """Read the remembered run once (it is cleared, so no later stream picks it up)."""
-    parent = _PARENT.get()
-    if parent is not None:
-        _PARENT.set(None)
-    return parent
+    parent = take_handed_run()
+    if isinstance(parent, PendingRun | CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun):
+        return parent
+    return None
 
 
 def child_config(
@@ -122,7 +125,7 @@ def child_config(
             model.verbose,
             config.get("tags"),
             model.tags,
-            {**metadata, **model._get_ls_params(stop=stop, **kwargs)},
+            {**metadata, **ls_params(model, stop, **kwargs)},
             model.metadata,
         )
         inheritable = (
@@ -171,15 +174,8 @@ def _attribution(kwargs: dict[str, Any]) -> dict[str, Any]:
 def _child(
     run_id: UUID, inheritable: tuple[Any, list[str], dict[str, Any]], asynchronous: bool
 ) -> RunnableConfig:
-    """A child callback manager, built as ``ParentRunManager.get_child`` builds one."""
+    """A child callback manager (as ``ParentRunManager.get_child``), tagged ``nostream``."""
     handlers, tags, metadata = inheritable
-    manager: CallbackManager | AsyncCallbackManager
-    if asynchronous:
-        manager = AsyncCallbackManager(handlers=[], parent_run_id=run_id)
-    else:
-        manager = CallbackManager(handlers=[], parent_run_id=run_id)
-    manager.set_handlers(handlers)
-    manager.add_tags(tags)
-    manager.add_metadata(metadata)
+    manager = child_callback_manager(run_id, handlers, tags, metadata, asynchronous=asynchronous)
     manager.add_tags([NOSTREAM_TAG], inherit=False)
     return {"callbacks": manager}

@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from langchain_core._api.beta_decorator import LangChainBetaWarning
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.load import dumpd, load
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -36,6 +35,11 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 
+from polyvox.core.langchain_internals import (
+    LangChainBetaWarning,
+    identifying_params,
+    llm_type,
+)
 from polyvox.core.llamaindex.messages import to_langchain_messages, tool_calls_of
 from polyvox.core.llamaindex.responses import as_chunk, chat_response, completion_response
 from polyvox.core.wrapping import build_wrapped
@@ -174,7 +178,7 @@ class LangChainLLM(FunctionCallingLLM):
     def _model_name(self) -> str:
         """The wrapped model's name, falling back to its `_llm_type`."""
         model = self.chat_model
-        params = model._identifying_params
+        params = identifying_params(model)
         for candidate in (
             getattr(model, "model_name", None),
             getattr(model, "model", None),
@@ -183,7 +187,7 @@ class LangChainLLM(FunctionCallingLLM):
         ):
             if isinstance(candidate, str) and candidate:
                 return candidate
-        return model._llm_type
+        return llm_type(model)
 
     # -- calling the chat model -----------------------------------------------------------
 

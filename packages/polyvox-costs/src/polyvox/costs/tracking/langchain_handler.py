@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, LLMResult
 
+from polyvox.core.invocation import direct_handler
 from polyvox.costs.tracking.attribution import Attribution, attribution_from
 from polyvox.costs.tracking.recorder import CallRecorder
 
@@ -50,6 +51,7 @@ class _Run:
         self.started = time.perf_counter()
 
 
+@direct_handler
 class CostCallbackHandler(BaseCallbackHandler):
     """Records every model call a run makes, priced from the catalog, in a ledger."""
 
