@@ -121,22 +121,7 @@ def _package_graph(package: str) -> dict[str, set[str]]:
     return {name: graph[name] & mine for name in mine}
 
 
-# Being untangled (issue 12); each entry goes when its package has no cycle left.
-UNTANGLING = {"polyvox-router"}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(
-            p.name,
-            marks=[pytest.mark.xfail(strict=True, reason="cycles being removed")]
-            if p.name in UNTANGLING
-            else [],
-        )
-        for p in PACKAGES
-    ],
-)
+@pytest.mark.parametrize("package", [p.name for p in PACKAGES])
 def test_no_import_cycle_inside_a_package(package: str) -> None:
     cycles = _cycles(_package_graph(package))
     assert not cycles, f"{package} has import cycles: {cycles}"

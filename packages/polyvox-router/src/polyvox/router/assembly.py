@@ -16,7 +16,7 @@ from polyvox.router.request import Sensitivity
 from polyvox.router.strategies import get_strategy
 
 if TYPE_CHECKING:
-    from polyvox.router.router import Router
+    from polyvox.costs.catalog import ModelCatalog
 
 __all__ = ["call_keywords", "check", "normalize", "profile"]
 
@@ -51,11 +51,25 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def check(router: Router) -> tuple[dict[str, Deployment], dict[str, Facts]]:
+def check(
+    deployments: Sequence[Deployment],
+    catalog: ModelCatalog | None,
+    *,
+    routes: Mapping[str, Sequence[str] | None],
+    max_retries: int,
+    max_attempts: int | None,
+    max_retry_wait_s: float,
+) -> tuple[dict[str, Deployment], dict[str, Facts]]:
     """Check a router's settings and index its deployments.
 
     Args:
-        router: The router being built.
+        deployments: The router's deployments.
+        catalog: The catalog their facts are read with (the default one when ``None``).
+        routes: Each setting that names deployments (``language_routes``' targets, the
+            fallback lists) by its name, for the check and its message.
+        max_retries: The router's ``max_retries``.
+        max_attempts: The router's ``max_attempts``.
+        max_retry_wait_s: The router's ``max_retry_wait_s``.
 
     Returns:
         Deployments by name, and their facts by name.
@@ -64,10 +78,10 @@ def check(router: Router) -> tuple[dict[str, Deployment], dict[str, Facts]]:
         ValueError: Duplicate names, a route or fallback naming an unknown deployment, or a
             negative limit; the message names the setting.
     """
-    if not router.deployments:
+    if not deployments:
         raise ValueError("Router needs at least one deployment")
     by_name: dict[str, Deployment] = {}
-    for deployment in router.deployments:
+    for deployment in deployments:
         if deployment.name in by_name:
             msg = (
                 f"two deployments are named {deployment.name!r}; name them apart with "
@@ -75,22 +89,18 @@ def check(router: Router) -> tuple[dict[str, Deployment], dict[str, Facts]]:
             )
             raise ValueError(msg)
         by_name[deployment.name] = deployment
-    for key, names in (
-        ("language_routes", list(router.language_routes.values())),
-        ("context_overflow_fallback", router.context_overflow_fallback or []),
-        ("content_policy_fallback", router.content_policy_fallback or []),
-    ):
-        unknown = [name for name in names if name not in by_name]
+    for key, names in routes.items():
+        unknown = [name for name in names or () if name not in by_name]
         if unknown:
             msg = f"{key} names unknown deployments {unknown}; known: {sorted(by_name)}"
             raise ValueError(msg)
-    if router.max_retries < 0:
-        raise ValueError(f"max_retries must be 0 or more, got {router.max_retries}")
-    if router.max_attempts is not None and router.max_attempts < 1:
-        raise ValueError(f"max_attempts must be 1 or more, got {router.max_attempts}")
-    if router.max_retry_wait_s < 0:
-        raise ValueError(f"max_retry_wait_s must be >= 0, got {router.max_retry_wait_s}")
-    facts = {d.name: compute_facts(d, router.catalog) for d in router.deployments}
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+    if max_attempts is not None and max_attempts < 1:
+        raise ValueError(f"max_attempts must be 1 or more, got {max_attempts}")
+    if max_retry_wait_s < 0:
+        raise ValueError(f"max_retry_wait_s must be >= 0, got {max_retry_wait_s}")
+    facts = {d.name: compute_facts(d, catalog) for d in deployments}
     return by_name, facts
 
 

@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from polyvox.costs.catalog import Capability, Tier
-from polyvox.costs.computation import per_token_rates
+from polyvox.costs.computation import compute_cost, per_token_rates, priced_total, usage_tokens
 from polyvox.costs.tracking.estimate import DEFAULT_OUTPUT_TOKENS
 from polyvox.router.request import RouteRequest, Sensitivity
 
 if TYPE_CHECKING:
+    from langchain_core.messages.ai import UsageMetadata
+
     from polyvox.costs.catalog import ModelCatalog, ModelPrice
     from polyvox.router.deployment import Deployment
     from polyvox.router.stats import RouterStats
@@ -125,6 +127,26 @@ class Facts:
         if self.usd_per_input is None or self.usd_per_output is None:
             return 0.0 if self.local else None
         return input_tokens * self.usd_per_input + output_tokens * self.usd_per_output
+
+    def cost_usd(self, usage: UsageMetadata | None) -> Decimal | None:
+        """What a finished call cost, in USD, from its usage.
+
+        Args:
+            usage: The answer's ``usage_metadata``.
+
+        Returns:
+            The cost (``None`` when unpriced, without usage, or for usage the price cannot
+            be applied to: statistics lose a cost, the answer stands).
+        """
+        if not usage or self.price is None or self.usd_rate is None:
+            return None
+        try:
+            if self.usd_rates is not None:  # per-token rates resolved once: a few products
+                return priced_total(usage_tokens(usage), self.usd_rates)
+            total = compute_cost(usage, self.price).total
+        except Exception:  # odd usage from a provider
+            return None
+        return None if total is None else total * self.usd_rate
 
 
 def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -> Facts:

@@ -40,12 +40,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTENT_FILTER",
     "PROGRAMMING_ERROR",
+    "RETRYABLE_KINDS",
+    "UNHEALTHY_KINDS",
     "AllDeploymentsFailedError",
     "NoDeploymentError",
     "RouterContextOverflowError",
     "RouterError",
     "StreamInterruptedError",
     "error_kind",
+    "health",
     "is_caller_refusal",
     "is_content_filter_error",
     "is_programming_error",
@@ -58,6 +61,19 @@ CONTENT_FILTER = "content_filter"
 PROGRAMMING_ERROR = "programming_error"
 """The outcome recorded for a failure that is a bug in the calling code or the model's
 integration (a ``TypeError``, ``KeyError``, ...), not a sign of the deployment's health."""
+
+RETRYABLE_KINDS = frozenset(
+    {ErrorKind.RATE_LIMIT, ErrorKind.API, ErrorKind.TIMEOUT, ErrorKind.CONNECTION}
+)
+"""Failures retried on the same deployment (up to ``Router.max_retries`` times)."""
+
+UNHEALTHY_KINDS = RETRYABLE_KINDS | {
+    ErrorKind.AUTHENTICATION,
+    ErrorKind.PERMISSION_DENIED,
+    ErrorKind.NOT_FOUND,
+}
+"""Failures that say something of the deployment's health (they count on its breaker); a
+rejected request (invalid, too long, filtered) shows the deployment answering fine."""
 
 _PROGRAMMING_ERRORS = (TypeError, ValueError, LookupError, AttributeError)
 
@@ -108,6 +124,23 @@ def error_kind(exc: BaseException) -> ErrorKind:
     if isinstance(exc, ConnectionError):
         return ErrorKind.CONNECTION
     return ErrorKind.API
+
+
+def health(exc: BaseException) -> bool | None:
+    """What a failure says of the deployment's health, for its circuit breaker.
+
+    Args:
+        exc: The failure.
+
+    Returns:
+        True (a failure on the breaker) for rate limits, server errors, timeouts, connection
+        and key problems; False (the deployment answered: a success on the breaker) for
+        requests it rejected (invalid, too long, filtered); ``None`` (nothing to record)
+        for programming errors.
+    """
+    if is_programming_error(exc):
+        return None
+    return error_kind(exc) in UNHEALTHY_KINDS and not is_content_filter_error(exc)
 
 
 def is_caller_refusal(exc: BaseException) -> bool:

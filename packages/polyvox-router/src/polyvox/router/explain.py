@@ -11,15 +11,16 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from polyvox.router import planning
 from polyvox.router.request import RouteRequest
+from polyvox.router.strategies import score_table
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import LanguageModelInput
-    from langchain_core.runnables import RunnableConfig
+    from langchain_core.messages import BaseMessage
 
     from polyvox.router.breaker import BreakerStatus
     from polyvox.router.constraints import FilterResult
-    from polyvox.router.router import Router
+    from polyvox.router.routing import Routing
 
 __all__ = ["CandidateTrace", "RouteDecision", "aexplain", "decide", "explain"]
 
@@ -174,7 +175,7 @@ def _or_any(value: Any) -> str:
 
 
 def decide(
-    router: Router,
+    routing: Routing,
     request: RouteRequest,
     result: FilterResult,
     breakers: Mapping[str, BreakerStatus],
@@ -186,7 +187,7 @@ def decide(
     language routes, as for a call.
 
     Args:
-        router: The router.
+        routing: The router's settings and state.
         request: The request.
         result: What the filters kept and dropped.
         breakers: Breaker status by deployment name.
@@ -194,16 +195,14 @@ def decide(
     Returns:
         The decision.
     """
-    from polyvox.router.strategies import score_table
-
     kept = result.kept
-    table = score_table(router.strategy, kept, request, router.stats) if kept else []
+    table = score_table(routing.strategy, kept, request, routing.stats) if kept else []
     scores = {deployment.name: score for deployment, score in table}
-    order = router._arrange(request, [deployment for deployment, _ in table])
+    order = planning.arrange(routing, request, [deployment for deployment, _ in table])
     rank = {deployment.name: i for i, deployment in enumerate(order)}
-    facts = router._facts
+    facts = routing.facts
     traces = []
-    for deployment in router.deployments:
+    for deployment in routing.deployments:
         name = deployment.name
         fact = facts[name]
         drop = result.dropped.get(name)
@@ -229,7 +228,7 @@ def decide(
         )
     return RouteDecision(
         request=request,
-        strategy=router.strategy.name,
+        strategy=routing.strategy.name,
         candidates=tuple(traces),
         order=tuple(d.name for d in order),
         large_input=result.large_input,
@@ -237,58 +236,44 @@ def decide(
 
 
 def explain(
-    router: Router,
-    input: LanguageModelInput,
-    config: RunnableConfig | None,
+    routing: Routing,
+    messages: list[BaseMessage],
+    metadata: Mapping[str, Any] | None,
     kwargs: dict[str, Any],
 ) -> RouteDecision:
-    """The routing decision for ``input`` (``Router.explain``).
+    """The routing decision for a prompt (``Router.explain``).
 
     Args:
-        router: The router.
-        input: What would be sent.
-        config: A run config (its metadata may carry constraints).
+        routing: The router's settings and state.
+        messages: What would be sent.
+        metadata: The run's metadata (it may carry constraints).
         kwargs: Constraints and call keyword arguments.
 
     Returns:
         The decision.
     """
-    from langchain_core.runnables import ensure_config
-
-    from polyvox.core.invocation import normalize_input
-    from polyvox.router import planning
-
-    messages = normalize_input(router, input)
-    metadata = ensure_config(config).get("metadata")
-    request, spec = planning.request_of(router, messages, None, dict(kwargs), metadata)
-    result = planning.candidates(router, request, spec, planning.availability(router))
-    return decide(router, request, result, router.breakers.snapshot(router._by_name))
+    request, spec = planning.request_of(routing, messages, None, dict(kwargs), metadata)
+    result = planning.candidates(routing, request, spec, planning.availability(routing))
+    return decide(routing, request, result, routing.breakers.snapshot(routing.by_name))
 
 
 async def aexplain(
-    router: Router,
-    input: LanguageModelInput,
-    config: RunnableConfig | None,
+    routing: Routing,
+    messages: list[BaseMessage],
+    metadata: Mapping[str, Any] | None,
     kwargs: dict[str, Any],
 ) -> RouteDecision:
     """Async :func:`explain` (budget and shared breaker state read without blocking).
 
     Args:
-        router: The router.
-        input: What would be sent.
-        config: A run config (its metadata may carry constraints).
+        routing: The router's settings and state.
+        messages: What would be sent.
+        metadata: The run's metadata (it may carry constraints).
         kwargs: Constraints and call keyword arguments.
 
     Returns:
         The decision.
     """
-    from langchain_core.runnables import ensure_config
-
-    from polyvox.core.invocation import normalize_input
-    from polyvox.router import planning
-
-    messages = normalize_input(router, input)
-    metadata = ensure_config(config).get("metadata")
-    request, spec = await planning.arequest(router, messages, None, dict(kwargs), metadata)
-    result = planning.candidates(router, request, spec, await planning.aavailability(router))
-    return decide(router, request, result, await router.breakers.asnapshot(router._by_name))
+    request, spec = await planning.arequest(routing, messages, None, dict(kwargs), metadata)
+    result = planning.candidates(routing, request, spec, await planning.aavailability(routing))
+    return decide(routing, request, result, await routing.breakers.asnapshot(routing.by_name))

@@ -1,9 +1,9 @@
 """Invoking through the router: the attempt loop's drivers for ``invoke`` and ``ainvoke``.
 
-Each driver asks the :class:`~polyvox.router.attempts.AttemptLoop` what to try, consults
-the deployment's breaker, calls the deployment's model (natively sync or async, as a child
-run of the router's), waits before a retry, and reports every outcome back to the loop and
-the breaker.
+Each driver runs :meth:`AttemptLoop.run <polyvox.router.attempt_loop.AttemptLoop.run>`
+and carries out what it asks: a call to the deployment's model (natively sync or async, as
+a child run of the router's) reported back as its outcome, and the rest through
+:mod:`polyvox.router.effects`. The drivers decide nothing.
 """
 
 from __future__ import annotations
@@ -17,20 +17,21 @@ from langchain_core.globals import get_llm_cache
 from polyvox.core.chat_model import PolyvoxChatModel
 from polyvox.core.invocation import message_from_result
 from polyvox.core.langchain_internals import agenerate, generate
-from polyvox.router.attempts import areport, report
-from polyvox.router.errors import is_caller_refusal
-
-_INVOKE = PolyvoxChatModel.invoke
-_AINVOKE = PolyvoxChatModel.ainvoke
-_STREAM_KEYS = ("stream", "ls_structured_output_format", "structured_output_format")
+from polyvox.router.actions import Answered, Call, Failed
+from polyvox.router.effects import aperform, perform
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, BaseMessage
     from langchain_core.runnables import RunnableConfig
 
-    from polyvox.router.attempts import AttemptLoop
+    from polyvox.router.actions import Outcome, Reply
+    from polyvox.router.attempt_loop import AttemptLoop
     from polyvox.router.constraints import CallSpec
-    from polyvox.router.router import Router
+    from polyvox.router.routing import Routing
+
+_INVOKE = PolyvoxChatModel.invoke
+_AINVOKE = PolyvoxChatModel.ainvoke
+_STREAM_KEYS = ("stream", "ls_structured_output_format", "structured_output_format")
 
 __all__ = ["ainvoke", "direct_target", "invoke"]
 
@@ -61,7 +62,7 @@ def direct_target(target: Any, spec: CallSpec) -> TypeGuard[PolyvoxChatModel]:
 
 
 def invoke(
-    router: Router,
+    routing: Routing,
     loop: AttemptLoop,
     messages: list[BaseMessage],
     spec: CallSpec,
@@ -70,7 +71,7 @@ def invoke(
     """Run the attempt loop for one ``invoke`` (sync).
 
     Args:
-        router: The router.
+        routing: The router's settings and shared state.
         loop: The call's attempt loop.
         messages: The prompt.
         spec: What the deployment receives.
@@ -79,58 +80,23 @@ def invoke(
     Returns:
         The answer, with ``response_metadata["router"]``.
     """
-    board, stats = router.breakers, router.stats
-    deployment = loop.next()
-    while deployment is not None:
-        name = deployment.name
-        if not loop.admit(deployment):
-            deployment = loop.next()
-            continue
-        if not board.allow(name):
-            loop.admission.unreserve(name)
-            loop.skipped(deployment)
-            deployment = loop.next()
-            continue
-        loop.begin(deployment)
-        retries = 0
-        while True:
-            start = time.perf_counter()
-            loop.admission.start(name)
-            try:
-                target = router._target(deployment, spec)
-                if direct_target(target, spec) and (config is None or "callbacks" not in config):
-                    # the router's own direct path: nothing observes this call either
-                    result = generate(target, messages, spec.stop, **spec.kwargs)
-                    message = message_from_result(result)
-                else:
-                    message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
-            except BaseException as exc:
-                if not isinstance(exc, Exception) or is_caller_refusal(exc):
-                    stats.ended(name)  # interrupted, or refused by a budget: no outcome
-                    if isinstance(exc, Exception):
-                        board.release(name)  # a probe it was granted goes to the next call
-                    raise
-                wait, verdict = loop.failed(deployment, exc, time.perf_counter() - start, retries)
-                report(board, name, verdict)
-                if wait is None or not board.available(name):  # no retry once it opened
-                    break
-                time.sleep(wait)
-                retries += 1
-                continue
-            board.record_success(name)
-            if loop.succeeded(deployment, message, time.perf_counter() - start):
-                return loop.finish(name, message)
-            break
-        deployment = loop.next()
-    if loop.overflowed and router.large_input_handler is not None:
-        return loop.finish(
-            None, router._large_input(messages, loop.plan.request, config), large_input=True
-        )
-    return loop.exhausted()
+    direct = config is None or "callbacks" not in config  # nothing observes the call
+    flow = loop.run()
+    reply: Reply = None
+    while True:
+        try:
+            action = flow.send(reply)
+        except StopIteration as done:
+            answer: AIMessage = done.value
+            return answer
+        if type(action) is Call:
+            reply = _call(routing, action, messages, spec, config, direct)
+        else:
+            reply = perform(action, routing, messages, config)
 
 
 async def ainvoke(
-    router: Router,
+    routing: Routing,
     loop: AttemptLoop,
     messages: list[BaseMessage],
     spec: CallSpec,
@@ -139,7 +105,7 @@ async def ainvoke(
     """Run the attempt loop for one ``ainvoke`` (native async).
 
     Args:
-        router: The router.
+        routing: The router's settings and shared state.
         loop: The call's attempt loop.
         messages: The prompt.
         spec: What the deployment receives.
@@ -148,56 +114,60 @@ async def ainvoke(
     Returns:
         The answer, with ``response_metadata["router"]``.
     """
-    board, stats = router.breakers, router.stats
-    deployment = loop.next()
-    while deployment is not None:
-        name = deployment.name
-        if not loop.admit(deployment):
-            deployment = loop.next()
-            continue
-        if not await board.aallow(name):
-            loop.admission.unreserve(name)
-            loop.skipped(deployment)
-            deployment = loop.next()
-            continue
-        loop.begin(deployment)
-        retries = 0
-        while True:
-            start = time.perf_counter()
-            cut = asyncio.timeout(loop.remaining())  # the router's own timeout
-            loop.admission.start(name)
-            try:
-                target = router._target(deployment, spec)
-                async with cut:
-                    if direct_target(target, spec) and (
-                        config is None or "callbacks" not in config
-                    ):
-                        result = await agenerate(target, messages, spec.stop, **spec.kwargs)
-                        message = message_from_result(result)
-                    else:
-                        message = await target.ainvoke(
-                            messages, config, stop=spec.stop, **spec.kwargs
-                        )
-            except BaseException as exc:
-                if not isinstance(exc, Exception) or is_caller_refusal(exc):
-                    stats.ended(name)  # cancelled, or refused by a budget: no outcome
-                    if isinstance(exc, Exception):
-                        await board.arelease(name)  # a probe it was granted goes on
-                    raise
-                latency = time.perf_counter() - start
-                wait, verdict = loop.failed(deployment, exc, latency, retries, cut=cut.expired())
-                await areport(board, name, verdict)
-                if wait is None or not await board.aavailable(name):  # no retry once it opened
-                    break
-                await asyncio.sleep(wait)
-                retries += 1
-                continue
-            await board.arecord_success(name)
-            if loop.succeeded(deployment, message, time.perf_counter() - start):
-                return loop.finish(name, message)
-            break
-        deployment = loop.next()
-    if loop.overflowed and router.large_input_handler is not None:
-        answer = await router._alarge_input(messages, loop.plan.request, config)
-        return loop.finish(None, answer, large_input=True)
-    return loop.exhausted()
+    direct = config is None or "callbacks" not in config
+    flow = loop.run()
+    reply: Reply = None
+    while True:
+        try:
+            action = flow.send(reply)
+        except StopIteration as done:
+            answer: AIMessage = done.value
+            return answer
+        if type(action) is Call:
+            reply = await _acall(routing, action, messages, spec, config, direct)
+        else:
+            reply = await aperform(action, routing, messages, config)
+
+
+def _call(
+    routing: Routing,
+    call: Call,
+    messages: list[BaseMessage],
+    spec: CallSpec,
+    config: RunnableConfig | None,
+    direct: bool,
+) -> Outcome:
+    start = time.perf_counter()
+    try:
+        target = routing.target(call.deployment, spec)
+        if direct and direct_target(target, spec):
+            # the router's own direct path: nothing observes this call either
+            message = message_from_result(generate(target, messages, spec.stop, **spec.kwargs))
+        else:
+            message = target.invoke(messages, config, stop=spec.stop, **spec.kwargs)
+    except BaseException as exc:  # the loop decides, and re-raises what is not a failure
+        return Failed(exc, time.perf_counter() - start)
+    return Answered(message, time.perf_counter() - start)
+
+
+async def _acall(
+    routing: Routing,
+    call: Call,
+    messages: list[BaseMessage],
+    spec: CallSpec,
+    config: RunnableConfig | None,
+    direct: bool,
+) -> Outcome:
+    start = time.perf_counter()
+    cut = asyncio.timeout(call.remaining())  # the router's own timeout
+    try:
+        target = routing.target(call.deployment, spec)
+        async with cut:
+            if direct and direct_target(target, spec):
+                result = await agenerate(target, messages, spec.stop, **spec.kwargs)
+                message = message_from_result(result)
+            else:
+                message = await target.ainvoke(messages, config, stop=spec.stop, **spec.kwargs)
+    except BaseException as exc:  # the loop decides, and re-raises what is not a failure
+        return Failed(exc, time.perf_counter() - start, cut=cut.expired())
+    return Answered(message, time.perf_counter() - start)

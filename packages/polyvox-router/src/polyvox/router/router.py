@@ -42,7 +42,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput, Mo
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.runnables import RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation, model_validator
 
 from polyvox.core.invocation import direct_call_allowed, normalize_input
@@ -50,15 +50,14 @@ from polyvox.core.keywords import check_call_keywords
 from polyvox.costs.catalog import Tier
 from polyvox.costs.catalog.catalog import ModelCatalog
 from polyvox.costs.ledger.budgets import BudgetGuard
-from polyvox.router import assembly, invoking, planning, runs, streaming
+from polyvox.router import assembly, explain, invoking, planning, runs, streaming
 from polyvox.router.bindings import Bindings, ToolBindingModel
 from polyvox.router.breaker import BreakerBoard
-from polyvox.router.constraints import (
-    CallSpec,
-    Facts,
-)
+from polyvox.router.constraints import Facts
 from polyvox.router.deployment import Deployment
-from polyvox.router.request import RouteRequest, Sensitivity
+from polyvox.router.large_input import LargeInputHandler
+from polyvox.router.request import Sensitivity
+from polyvox.router.routing import Routing
 from polyvox.router.stats import RouterStats
 from polyvox.router.strategies import RoutingStrategy, get_strategy
 
@@ -66,13 +65,6 @@ if TYPE_CHECKING:
     from polyvox.router.explain import RouteDecision
 
 __all__ = ["LargeInputHandler", "Router"]
-
-LargeInputHandler = Callable[[list[BaseMessage], RouteRequest], Any] | Runnable[Any, Any]
-"""What handles a prompt larger than every window: a function ``(messages, request)``
-returning an ``AIMessage`` or text (an awaitable of one on the async path), or a Runnable
-(the RLM) invoked with the messages."""
-
-_CACHE_SIZE = 256
 
 _INDEXED = frozenset(
     {
@@ -223,6 +215,7 @@ class Router(ToolBindingModel):
     _facts: dict[str, Facts] = PrivateAttr(default_factory=dict)
     _by_name: dict[str, Deployment] = PrivateAttr(default_factory=dict)
     _keywords: frozenset[str] | None = PrivateAttr(default=None)
+    _routing: Routing | None = PrivateAttr(default=None)
 
     def __init__(
         self, deployments: Sequence[BaseChatModel | Deployment] | None = None, /, **kwargs: Any
@@ -245,12 +238,60 @@ class Router(ToolBindingModel):
     def _reindex(self) -> Self:
         fields = self.__dict__  # these fields refuse assignment once built (__setattr__)
         fields["deployments"] = tuple(self.deployments)
-        self._by_name, self._facts = assembly.check(self)
+        self._by_name, self._facts = assembly.check(
+            self.deployments,
+            self.catalog,
+            routes={
+                "language_routes": list(self.language_routes.values()),
+                "context_overflow_fallback": self.context_overflow_fallback,
+                "content_policy_fallback": self.content_policy_fallback,
+            },
+            max_retries=self.max_retries,
+            max_attempts=self.max_attempts,
+            max_retry_wait_s=self.max_retry_wait_s,
+        )
         self._keywords = None  # read from the deployments on the first call (their SDKs)
         fields["language_routes"] = {k.lower(): v for k, v in self.language_routes.items()}
         if self.profile is None:  # BaseChatModel asked before the facts existed
             self.profile = self._resolve_model_profile()
+        self._routing = None
         return self
+
+    def _current_routing(self) -> Routing:
+        """What a call's routing reads of this router (built again after any field changes)."""
+        routing = self._routing
+        if routing is None:
+            routing = self._routing = Routing(
+                deployments=self.deployments,
+                by_name=self._by_name,
+                facts=self._facts,
+                target=self._bindings.target,
+                strategy=self.strategy,
+                stats=self.stats,
+                breakers=self.breakers,
+                budget=self.budget,
+                fallbacks=self.fallbacks,
+                max_attempts=self.max_attempts,
+                max_retries=self.max_retries,
+                max_retry_wait_s=self.max_retry_wait_s,
+                timeout=self.timeout,
+                probation_max_in_flight=self.probation_max_in_flight,
+                mid_stream_fallback=self.mid_stream_fallback,
+                context_overflow_fallback=self.context_overflow_fallback,
+                content_policy_fallback=self.content_policy_fallback,
+                default_sensitivity=self.default_sensitivity,
+                default_tier=self.default_tier,
+                language_routes=self.language_routes,
+                detect_language=self.detect_language,
+                prefer_local=self.prefer_local,
+                max_latency_ms=self.max_latency_ms,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                stop=self.stop,
+                large_input_handler=self.large_input_handler,
+                large_input_handler_local=self.large_input_handler_local,
+            )
+        return routing
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _INDEXED:
@@ -260,6 +301,8 @@ class Router(ToolBindingModel):
             )
             raise AttributeError(msg)
         super().__setattr__(name, value)
+        if name in type(self).model_fields:
+            self._routing = None  # the next call reads the new value
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy of the router, with ``update`` applied and validated like the constructor's.
@@ -276,13 +319,16 @@ class Router(ToolBindingModel):
             The copy.
         """
         if not update:
-            return super().model_copy(deep=deep)
+            copied = super().model_copy(deep=deep)
+            copied._routing = None
+            return copied
         given = dict(update)
         merged = assembly.normalize(
             {"deployments": self.deployments, "catalog": self.catalog, **given}
         )
         given = {key: merged[key] for key in given}
         copied = super().model_copy(update=given, deep=deep)
+        copied._routing = None  # the update bypassed __setattr__
         if not _INDEXED.isdisjoint(given):
             if "profile" not in given and self.profile == assembly.profile(self._facts):
                 copied.profile = None  # the profile came from the old deployments
@@ -340,8 +386,9 @@ class Router(ToolBindingModel):
         self._check_call_keywords(kwargs)
         messages = normalize_input(self, input)
         child = runs.caller_config(config, kwargs)  # before planning consumes the keywords
-        loop, spec = planning.prepare(self, messages, stop, kwargs, config.get("metadata"))
-        return _with_id(invoking.invoke(self, loop, messages, spec, child))
+        routing = self._routing or self._current_routing()
+        loop, spec = planning.prepare(routing, messages, stop, kwargs, config.get("metadata"))
+        return _with_id(invoking.invoke(routing, loop, messages, spec, child))
 
     async def ainvoke(
         self,
@@ -358,8 +405,10 @@ class Router(ToolBindingModel):
         self._check_call_keywords(kwargs)
         messages = normalize_input(self, input)
         child = runs.caller_config(config, kwargs)  # before planning consumes the keywords
-        loop, spec = await planning.aprepare(self, messages, stop, kwargs, config.get("metadata"))
-        return _with_id(await invoking.ainvoke(self, loop, messages, spec, child))
+        routing = self._routing or self._current_routing()
+        metadata = config.get("metadata")
+        loop, spec = await planning.aprepare(routing, messages, stop, kwargs, metadata)
+        return _with_id(await invoking.ainvoke(routing, loop, messages, spec, child))
 
     def stream(
         self,
@@ -445,9 +494,10 @@ class Router(ToolBindingModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        child, metadata = runs.child_config(self, run_manager, stop, kwargs)
-        loop, spec = planning.prepare(self, messages, stop, kwargs, metadata)
-        answer = invoking.invoke(self, loop, messages, spec, child)
+        child, metadata = runs.child_config(self, run_manager, self._ls(stop, kwargs), kwargs)
+        routing = self._routing or self._current_routing()
+        loop, spec = planning.prepare(routing, messages, stop, kwargs, metadata)
+        answer = invoking.invoke(routing, loop, messages, spec, child)
         return ChatResult(generations=[ChatGeneration(message=answer)])
 
     async def _agenerate(
@@ -457,9 +507,10 @@ class Router(ToolBindingModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        child, metadata = runs.child_config(self, run_manager, stop, kwargs)
-        loop, spec = await planning.aprepare(self, messages, stop, kwargs, metadata)
-        answer = await invoking.ainvoke(self, loop, messages, spec, child)
+        child, metadata = runs.child_config(self, run_manager, self._ls(stop, kwargs), kwargs)
+        routing = self._routing or self._current_routing()
+        loop, spec = await planning.aprepare(routing, messages, stop, kwargs, metadata)
+        answer = await invoking.ainvoke(routing, loop, messages, spec, child)
         return ChatResult(generations=[ChatGeneration(message=answer)])
 
     def _stream(
@@ -470,9 +521,10 @@ class Router(ToolBindingModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         parent = run_manager or runs.take()
-        child, metadata = runs.child_config(self, parent, stop, kwargs)
-        loop, spec = planning.prepare(self, messages, stop, kwargs, metadata)
-        yield from streaming.stream(self, loop, messages, spec, child)
+        child, metadata = runs.child_config(self, parent, self._ls(stop, kwargs), kwargs)
+        routing = self._routing or self._current_routing()
+        loop, spec = planning.prepare(routing, messages, stop, kwargs, metadata)
+        yield from streaming.stream(routing, loop, messages, spec, child)
 
     async def _astream(
         self,
@@ -482,30 +534,15 @@ class Router(ToolBindingModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         parent = run_manager or runs.take()
-        child, metadata = runs.child_config(self, parent, stop, kwargs)
-        loop, spec = await planning.aprepare(self, messages, stop, kwargs, metadata)
-        async for chunk in streaming.astream(self, loop, messages, spec, child):
+        child, metadata = runs.child_config(self, parent, self._ls(stop, kwargs), kwargs)
+        routing = self._routing or self._current_routing()
+        loop, spec = await planning.aprepare(routing, messages, stop, kwargs, metadata)
+        async for chunk in streaming.astream(routing, loop, messages, spec, child):
             yield chunk
 
-    # ---- hooks for the attempt loop and explain() -----------------------------------------------
-
-    def _target(self, deployment: Deployment, spec: CallSpec) -> Runnable[Any, Any]:
-        """The deployment's model, bound with the call's tools or structured output."""
-        return self._bindings.target(deployment, spec)
-
-    def _arrange(self, request: RouteRequest, order: list[Deployment]) -> list[Deployment]:
-        """Apply ``prefer_local`` and the language routes to a strategy's order."""
-        return planning.arrange(self, request, order)
-
-    def _large_input(
-        self, messages: list[BaseMessage], request: RouteRequest, config: RunnableConfig | None
-    ) -> AIMessage:
-        return planning.large_input(self, messages, request, config)
-
-    async def _alarge_input(
-        self, messages: list[BaseMessage], request: RouteRequest, config: RunnableConfig | None
-    ) -> AIMessage:
-        return await planning.alarge_input(self, messages, request, config)
+    def _ls(self, stop: list[str] | None, kwargs: dict[str, Any]) -> Callable[[], LangSmithParams]:
+        """The call's LangSmith parameters, read when a child run needs them."""
+        return lambda: self._get_ls_params(stop=stop, **kwargs)
 
     # ---- explain ------------------------------------------------------------------------------
 
@@ -523,9 +560,9 @@ class Router(ToolBindingModel):
             The decision: request, every deployment kept or dropped (and why), scores,
             breaker states and the order the router would try.
         """
-        from polyvox.router.explain import explain
-
-        return explain(self, input, config, kwargs)
+        messages = normalize_input(self, input)
+        metadata = ensure_config(config).get("metadata")
+        return explain.explain(self._current_routing(), messages, metadata, kwargs)
 
     async def aexplain(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
@@ -540,9 +577,9 @@ class Router(ToolBindingModel):
         Returns:
             The decision.
         """
-        from polyvox.router.explain import aexplain
-
-        return await aexplain(self, input, config, kwargs)
+        messages = normalize_input(self, input)
+        metadata = ensure_config(config).get("metadata")
+        return await explain.aexplain(self._current_routing(), messages, metadata, kwargs)
 
     # ---- configuration --------------------------------------------------------------------------
 

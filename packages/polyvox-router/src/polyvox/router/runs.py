@@ -21,6 +21,7 @@ other's run.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from contextvars import Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,6 @@ from langchain_core.callbacks import (
 from polyvox.core.langchain_internals import (
     child_callback_manager,
     hand_over_run,
-    ls_params,
     reset_handed_run,
     take_handed_run,
 )
@@ -97,16 +97,17 @@ def take() -> RunManager | PendingRun | None:
 def child_config(
     model: BaseChatModel,
     parent: RunManager | PendingRun | None,
-    stop: list[str] | None,
+    ls_params: Callable[[], Mapping[str, Any]],
     kwargs: dict[str, Any],
 ) -> tuple[RunnableConfig | None, dict[str, Any] | None]:
     """The deployment call's config (a child callback manager) and the run's metadata.
 
     Args:
-        model: The router.
+        model: The router (its callbacks, tags and metadata).
         parent: The router's run manager, a pending run, or ``None`` (no callbacks).
-        stop: The call's stop sequences (for the LangSmith parameters).
-        kwargs: The call's keyword arguments (for the LangSmith parameters).
+        ls_params: The router's LangSmith parameters for this call (read only for a
+            pending run, whose callback manager is built here).
+        kwargs: The call's keyword arguments (attribution keywords are passed on).
 
     Returns:
         ``(config, metadata)``: the config to call the deployment with (``None`` when
@@ -125,7 +126,7 @@ def child_config(
             model.verbose,
             config.get("tags"),
             model.tags,
-            {**metadata, **ls_params(model, stop, **kwargs)},
+            {**metadata, **ls_params()},
             model.metadata,
         )
         inheritable = (
