@@ -21,7 +21,16 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -35,13 +44,19 @@ from sqlalchemy.exc import (
     StatementError,
 )
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.schema import CreateSchema
+from sqlalchemy.schema import CreateColumn, CreateSchema
 from sqlalchemy.sql import ColumnElement
 
 from polyvox.costs.ledger.errors import LedgerError, LedgerUnavailableError, LedgerURLError
 from polyvox.costs.ledger.location import mask_url
 from polyvox.costs.ledger.records import CallRecord
-from polyvox.costs.ledger.schema import ExactDecimal, calls, metadata, record_to_row
+from polyvox.costs.ledger.schema import (
+    CALLS_TABLE,
+    ExactDecimal,
+    calls,
+    metadata,
+    record_to_row,
+)
 
 __all__ = ["Database", "is_data_error"]
 
@@ -232,7 +247,12 @@ class Database:
             raise LedgerError(msg) from exc
 
     def ensure_schema(self) -> None:
-        """Create the schema and tables when missing (once per process, race-free)."""
+        """Create the schema and tables when missing, and upgrade older ones (once per process).
+
+        A ledger made by an earlier polyvox gets the columns added since (all nullable: its
+        rows read back with ``None`` there). This is race-free between processes: it runs
+        under PostgreSQL's schema advisory lock, or SQLite's write lock.
+        """
         if self._ready:
             return
         with self._ready_lock:
@@ -244,7 +264,35 @@ class Database:
                     if self.schema:
                         conn.execute(CreateSchema(self.schema, if_not_exists=True))
                 metadata.create_all(conn)
+                self._add_missing_columns(conn)
             self._ready = True
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Add the ``ledger_calls`` columns an older ledger lacks (``ALTER TABLE ADD COLUMN``).
+
+        Tolerates another writer adding the same column meanwhile (``IF NOT EXISTS`` on
+        PostgreSQL; SQLite's duplicate-column refusal is ignored).
+        """
+        present = {c["name"] for c in inspect(conn).get_columns(CALLS_TABLE, schema=self.schema)}
+        missing = [column for column in calls.columns if column.name not in present]
+        if not missing:
+            return
+        preparer = conn.dialect.identifier_preparer
+        table = preparer.quote(CALLS_TABLE)
+        if self.schema:
+            table = f"{preparer.quote_schema(self.schema)}.{table}"
+        guard = " IF NOT EXISTS" if self.dialect == "postgresql" else ""
+        for column in missing:
+            if not column.nullable:  # pragma: no cover - every added column is nullable
+                msg = f"ledger {self.masked} lacks the required column {column.name!r}"
+                raise LedgerError(msg)
+            spec = CreateColumn(column).compile(dialect=conn.dialect)
+            try:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN{guard} {spec}")
+            except DBAPIError as exc:
+                if "duplicate column" not in str(exc.orig).lower():
+                    raise
+            logger.info("ledger %s: added the column %s", self.masked, column.name)
 
     def schema_lost(self) -> None:
         """Check the tables again before the next write (after a failure)."""

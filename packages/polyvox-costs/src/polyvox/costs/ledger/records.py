@@ -82,6 +82,14 @@ class CallRecord:
     currency: str | None = None
     """ISO 4217 code of ``cost`` (``"USD"``, ``"RUB"``)."""
 
+    provider_cost: Decimal | None = None
+    """What the provider itself reported the call cost, in ``provider_currency`` (OpenRouter's
+    ``usage.cost``, plus the upstream cost of a BYOK call); ``None`` when it reported none.
+    When the catalog has no price for the model, ``cost`` is this amount."""
+
+    provider_currency: str | None = None
+    """ISO 4217 code of ``provider_cost``."""
+
     latency_ms: float | None = None
     """Wall time from start to end, in milliseconds."""
 
@@ -99,8 +107,10 @@ class CallRecord:
             object.__setattr__(self, "time", self.time.replace(tzinfo=UTC))
         elif self.time.utcoffset():
             object.__setattr__(self, "time", self.time.astimezone(UTC))
-        if self.cost is not None and not isinstance(self.cost, Decimal):
-            object.__setattr__(self, "cost", Decimal(str(self.cost)))
+        for name in ("cost", "provider_cost"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Decimal):
+                object.__setattr__(self, name, Decimal(str(value)))
         if self.outcome not in ("ok", "error"):
             msg = f"CallRecord.outcome must be 'ok' or 'error', not {self.outcome!r}"
             raise ValueError(msg)
@@ -114,8 +124,11 @@ _INTS = frozenset(
 )
 _OPTIONAL_TEXT = frozenset(
     {"run_id", "parent_run_id", "workspace_id", "agent_id", "execution_id", "currency"}
-    | {"error_type"}
+    | {"provider_currency", "error_type"}
 )
+_DECIMALS = frozenset({"cost", "provider_cost"})
+_ADDED_LATER = frozenset({"provider_cost", "provider_currency"})
+"""Optional fields newer than some spill files and CSV exports: absent means ``None``."""
 
 
 def record_to_dict(record: CallRecord) -> dict[str, Any]:
@@ -125,11 +138,13 @@ def record_to_dict(record: CallRecord) -> dict[str, Any]:
         record: The record.
 
     Returns:
-        A dict with one key per field: ``time`` in ISO 8601, ``cost`` as a decimal string.
+        A dict with one key per field: ``time`` in ISO 8601, costs as decimal strings.
     """
     data = {name: getattr(record, name) for name in FIELDS}
     data["time"] = record.time.isoformat()
-    data["cost"] = None if record.cost is None else format(record.cost, "f")
+    for name in _DECIMALS:
+        value = data[name]
+        data[name] = None if value is None else format(value, "f")
     data["attributes"] = dict(record.attributes)
     return data
 
@@ -139,7 +154,8 @@ def record_from_dict(data: Mapping[str, Any]) -> CallRecord:
 
     Args:
         data: The plain data (JSON values, or the strings of a CSV row, where an empty cell
-            of an optional field means ``None``).
+            of an optional field means ``None``). ``provider_cost`` and
+            ``provider_currency`` may be missing (data written before they existed).
 
     Returns:
         The record.
@@ -150,6 +166,8 @@ def record_from_dict(data: Mapping[str, Any]) -> CallRecord:
     values: dict[str, Any] = {}
     for name in FIELDS:
         if name not in data:
+            if name in _ADDED_LATER:
+                continue
             msg = f"record data has no {name!r} field"
             raise ValueError(msg)
         value = data[name]
@@ -159,7 +177,7 @@ def record_from_dict(data: Mapping[str, Any]) -> CallRecord:
             value = value or None
         elif name == "time":
             value = datetime.fromisoformat(value)
-        elif name == "cost":
+        elif name in _DECIMALS:
             value = None if value in (None, "") else Decimal(str(value))
         elif name == "latency_ms":
             value = None if value in (None, "") else float(value)

@@ -6,7 +6,8 @@ Counts, token sums, mean and 95th-percentile latency (``percentile_cont``; a reg
 aggregate on SQLite) are computed in SQL. Costs are summed exactly per currency in a second
 query and then, when asked, converted into one currency with caller-given rates; a cost
 in a currency with no rate is an error, never silently dropped. Unpriced calls are counted
-apart.
+apart. What providers themselves reported the calls cost (``provider_cost``) is summed per
+currency the same way, beside the catalog's cost.
 """
 
 from __future__ import annotations
@@ -103,6 +104,16 @@ class ReportRow:
     """The currency of ``cost``."""
     unpriced_calls: int = 0
     """Calls with no known price (not in ``cost``)."""
+    provider_costs: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+    """Exact cost per currency as the providers reported it (OpenRouter's ``usage.cost``), for
+    the calls whose provider reported one; compare with ``costs``."""
+    provider_cost: Decimal | None = None
+    """``provider_costs`` in one currency: converted into the report's ``currency`` when it
+    asked for one (``None`` when a rate is missing), else the one currency's total."""
+    provider_currency: str | None = None
+    """The currency of ``provider_cost``."""
+    provider_cost_calls: int = 0
+    """Calls whose provider reported a cost (those in ``provider_costs``)."""
 
 
 def _utc(value: datetime | date) -> datetime:
@@ -212,6 +223,43 @@ def _cost_query(
     )
 
 
+def _provider_cost_query(
+    db: Database, dims: list[ColumnElement[Any]], conds: list[ColumnElement[bool]]
+) -> Select[Any]:
+    c = calls.c
+    return (
+        select(*dims, c.provider_currency, db.dsum(c.provider_cost).label("cost"))
+        .where(*conds, c.provider_cost.is_not(None))
+        .group_by(*dims, c.provider_currency)
+    )
+
+
+def _by_group(
+    rows: Sequence[Any], names: Sequence[str], currency: str
+) -> dict[tuple[Any, ...], dict[str, Decimal]]:
+    """Costs per currency (the ``currency`` column) of each group's key."""
+    found: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+    for row in rows:
+        key = tuple(getattr(row, n) for n in names)
+        found.setdefault(key, {})[getattr(row, currency) or ""] = row.cost
+    return found
+
+
+def _provider_total(
+    costs: Mapping[str, Decimal], currency: str | None, rates: Mapping[str, Decimal] | None
+) -> tuple[Decimal | None, str | None]:
+    """``provider_cost`` and ``provider_currency`` of a row (never raises for a rate)."""
+    if currency is None:
+        total = convert(costs, None, None)
+        return total, (next(iter(costs)) if total is not None else None)
+    if not costs:
+        return None, None
+    try:
+        return convert(costs, currency, rates), currency
+    except ValueError:
+        return None, None
+
+
 def costs_by_currency(
     db: Database,
     since: datetime | date | None,
@@ -255,17 +303,17 @@ def build_report(
             func.avg(c.latency_ms).label("mean_latency_ms"),
             db.p95(c.latency_ms).label("p95_latency_ms"),
             total(case((c.cost.is_(None), 1), else_=0)).label("unpriced_calls"),
+            func.count(c.provider_cost).label("provider_cost_calls"),
         )
         .where(*conds)
         .group_by(*dims)
     )
     with db.begin() as conn:
         usage_rows = conn.execute(usage).all()
-        cost_rows = conn.execute(_cost_query(db, dims, conds)).all()
-    costs: dict[tuple[Any, ...], dict[str, Decimal]] = {}
-    for row in cost_rows:
-        key = tuple(getattr(row, n) for n in names)
-        costs.setdefault(key, {})[row.currency or ""] = row.cost
+        costs = _by_group(conn.execute(_cost_query(db, dims, conds)).all(), names, "currency")
+        reported = _by_group(
+            conn.execute(_provider_cost_query(db, dims, conds)).all(), names, "provider_currency"
+        )
     report = []
     for row in usage_rows:
         if not row.calls and names:
@@ -274,6 +322,8 @@ def build_report(
         row_costs = costs.get(key, {})
         cost = convert(row_costs, currency, rates)
         only = next(iter(row_costs)) if len(row_costs) == 1 else None
+        row_reported = reported.get(key, {})
+        provider_cost, provider_currency = _provider_total(row_reported, currency, rates)
         report.append(
             ReportRow(
                 **dict(zip(names, key, strict=True)),
@@ -291,6 +341,10 @@ def build_report(
                 cost=cost,
                 currency=currency if currency is not None else (only if cost is not None else None),
                 unpriced_calls=int(row.unpriced_calls),
+                provider_costs=row_reported,
+                provider_cost=provider_cost,
+                provider_currency=provider_currency,
+                provider_cost_calls=int(row.provider_cost_calls),
             )
         )
     report.sort(

@@ -122,6 +122,8 @@ calls = Table(
     Column("reasoning_tokens", Integer(), nullable=False),
     Column("cost", ExactDecimal()),
     Column("currency", String()),
+    Column("provider_cost", ExactDecimal()),
+    Column("provider_currency", String()),
     Column("latency_ms", Float()),
     Column("cache_hit", Boolean(), nullable=False),
     Column("outcome", String(), nullable=False),
@@ -130,7 +132,8 @@ calls = Table(
     Index("ix_ledger_calls_workspace_time", "workspace_id", "time"),
     Index("ix_ledger_calls_agent_time", "agent_id", "time"),
 )
-"""One row per model call."""
+"""One row per model call (columns added after the first release are nullable, so that
+:meth:`~polyvox.costs.ledger.database.Database.ensure_schema` can add them to older ledgers)."""
 
 reservations = Table(
     RESERVATIONS_TABLE,
@@ -169,6 +172,8 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "reasoning_tokens": record.reasoning_tokens,
         "cost": record.cost,
         "currency": record.currency,
+        "provider_cost": record.provider_cost,
+        "provider_currency": record.provider_currency,
         "latency_ms": record.latency_ms,
         "cache_hit": record.cache_hit,
         "outcome": record.outcome,
