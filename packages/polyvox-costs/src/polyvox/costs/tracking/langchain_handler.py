@@ -226,13 +226,16 @@ class CostCallbackHandler(BaseCallbackHandler):
         usage = getattr(message, "usage_metadata", None)
         if usage is None and generation is not None:
             usage = (generation.generation_info or {}).get("usage_metadata")
+        cache_hit = bool(meta.get("polyvox_cache_hit"))
         self._finish(
             run,
             run_id,
             str(meta.get("model_provider") or run.provider),
             str(meta.get("model_name") or run.model),
             usage,
-            cache_hit=bool(meta.get("polyvox_cache_hit")),
+            cache_hit=cache_hit,
+            # a cached message repeats the original call's metadata, its cost included
+            provider_cost=None if cache_hit else meta.get("provider_cost"),
         )
 
     def on_llm_error(
@@ -310,6 +313,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         *,
         cache_hit: bool = False,
         error: BaseException | None = None,
+        provider_cost: Any = None,
     ) -> None:
         try:
             if run.parent is not None:
@@ -323,6 +327,7 @@ class CostCallbackHandler(BaseCallbackHandler):
                 "outcome": "ok" if error is None else "error",
                 "error_type": None if error is None else type(error).__name__,
                 "record_id": run_id.hex,  # one record per run: a retried write keeps one row
+                "provider_cost": provider_cost,
             }
             if run.reservation is None:
                 # priced and built on the ledger's writer thread, in the next batch

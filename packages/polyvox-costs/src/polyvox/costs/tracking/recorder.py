@@ -2,7 +2,9 @@
 
 Shared by the LangChain callback handler and the LlamaIndex event handler: both hand over
 what they saw (provider, model, usage, timing, outcome, attribution) and the recorder
-prices it from the catalog and enqueues it on the ledger. Recording never raises into the
+prices it from the catalog and enqueues it on the ledger. The cost the provider itself
+reported (``response_metadata["provider_cost"]``, OpenRouter's ``usage.cost``) is recorded
+beside the catalog's, and prices a call the catalog cannot. Recording never raises into the
 call path: an unknown model is recorded unpriced, a ledger outage is the ledger's to buffer.
 """
 
@@ -11,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages.ai import UsageMetadata
 
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from polyvox.costs.catalog import ModelCatalog, ModelPrice
     from polyvox.costs.ledger import CallRecord, Ledger
 
-__all__ = ["CallRecorder", "ObservedCall", "default_ledger"]
+__all__ = ["CallRecorder", "ObservedCall", "ProviderCost", "default_ledger", "provider_cost_of"]
 
 logger = logging.getLogger("polyvox.costs")
 
@@ -48,6 +51,45 @@ def default_ledger() -> Ledger:
 
             _default = Ledger()
         return _default
+
+
+ProviderCost = tuple[str, str | None, str]
+"""A provider-reported cost as captured: ``(amount, upstream amount or None, currency)``, the
+amounts as the decimal strings the message carried."""
+
+
+def provider_cost_of(reported: Any) -> ProviderCost | None:
+    """Capture what a record needs of ``response_metadata["provider_cost"]``.
+
+    Args:
+        reported: The message's ``provider_cost`` (``{"amount": "0.000924", "currency":
+            "USD", "upstream_amount": ...}``), or ``None``.
+
+    Returns:
+        ``(amount, upstream_amount, currency)`` as strings (the currency defaults to USD),
+        or ``None`` when there is no amount.
+    """
+    if not isinstance(reported, Mapping):
+        return None
+    amount = reported.get("amount")
+    if amount is None:
+        return None
+    upstream = reported.get("upstream_amount")
+    currency = reported.get("currency") or "USD"
+    return str(amount), None if upstream is None else str(upstream), str(currency)
+
+
+def _provider_amount(captured: ProviderCost) -> tuple[Decimal | None, str | None]:
+    """The exact total of a captured provider cost: its amount plus a BYOK upstream amount."""
+    amount, upstream, currency = captured
+    try:
+        total = Decimal(amount) + Decimal(upstream or 0)
+    except (InvalidOperation, ValueError):
+        total = None
+    if total is None or not total.is_finite():
+        logger.warning("ignoring an unreadable provider cost %r", captured)
+        return None, None
+    return total, currency
 
 
 @dataclass(frozen=True)
@@ -83,6 +125,9 @@ class ObservedCall:
 
     error_type: str | None = None
     """The exception's class, for failures."""
+
+    provider_cost: Mapping[str, Any] | None = None
+    """What the provider reported the call cost (``response_metadata["provider_cost"]``)."""
 
 
 class CallRecorder:
@@ -173,6 +218,7 @@ class CallRecorder:
             cache_hit=call.cache_hit,
             outcome=call.outcome,
             error_type=call.error_type,
+            provider_cost=call.provider_cost,
         )
 
     def record_call(
@@ -189,6 +235,7 @@ class CallRecorder:
         outcome: Literal["ok", "error"] = "ok",
         error_type: str | None = None,
         record_id: str | None = None,
+        provider_cost: Mapping[str, Any] | None = None,
     ) -> CallRecord:
         """:meth:`record` without building an :class:`ObservedCall` first.
 
@@ -204,6 +251,10 @@ class CallRecorder:
             outcome: Whether the call succeeded.
             error_type: The exception's class, for failures.
             record_id: The record's unique id (a fresh uuid4 when ``None``).
+            provider_cost: What the provider reported the call cost
+                (``response_metadata["provider_cost"]``), recorded beside the catalog's
+                price and used as the cost when the catalog has none. Leave it out for a
+                cache hit (a cached message repeats the original call's).
 
         Returns:
             The record as enqueued.
@@ -222,6 +273,7 @@ class CallRecorder:
             error_type,
             record_id or uuid.uuid4().hex,
             datetime.now(UTC),
+            provider_cost_of(provider_cost),
         )
         self.ledger.record(record)
         return record
@@ -240,6 +292,7 @@ class CallRecorder:
         outcome: Literal["ok", "error"] = "ok",
         error_type: str | None = None,
         record_id: str | None = None,
+        provider_cost: Mapping[str, Any] | None = None,
     ) -> None:
         """:meth:`record_call`, with the pricing and the record made on the writer thread.
 
@@ -259,6 +312,10 @@ class CallRecorder:
             outcome: Whether the call succeeded.
             error_type: The exception's class, for failures.
             record_id: The record's unique id (a fresh uuid4 when ``None``).
+            provider_cost: What the provider reported the call cost
+                (``response_metadata["provider_cost"]``), recorded beside the catalog's
+                price and used as the cost when the catalog has none. Leave it out for a
+                cache hit (a cached message repeats the original call's).
         """
         self.ledger.record_later(
             partial(
@@ -276,6 +333,7 @@ class CallRecorder:
                 error_type,
                 record_id or uuid.uuid4().hex,
                 datetime.now(UTC),
+                provider_cost_of(provider_cost),
             )
         )
 
@@ -294,12 +352,18 @@ class CallRecorder:
         error_type: str | None,
         record_id: str,
         time: datetime,
+        reported: ProviderCost | None = None,
     ) -> CallRecord:
         try:
             cost, currency = self._price(provider, model, tokens, has_usage, cache_hit)
         except Exception:  # pricing must never break a call
             logger.exception("could not price a call to %s/%s", provider, model)
             cost, currency = None, None
+        provider_cost = provider_currency = None
+        if reported is not None and not cache_hit:
+            provider_cost, provider_currency = _provider_amount(reported)
+            if cost is None:  # the catalog cannot price it: the provider's word is the cost
+                cost, currency = provider_cost, provider_currency
         return self._record_cls(
             id=record_id,
             time=time,
@@ -318,6 +382,8 @@ class CallRecorder:
             reasoning_tokens=tokens[4],
             cost=cost,
             currency=currency,
+            provider_cost=provider_cost,
+            provider_currency=provider_currency,
             latency_ms=latency_ms,
             cache_hit=cache_hit,
             outcome=outcome,

@@ -75,9 +75,9 @@ def usage_body(outcome: Outcome) -> dict[str, Any]:
         outcome: The outcome.
 
     Returns:
-        The ``usage`` object.
+        The ``usage`` object (with OpenRouter's ``cost`` when the reply set one).
     """
-    return {
+    body: dict[str, Any] = {
         "prompt_tokens": outcome.prompt_tokens,
         "completion_tokens": outcome.completion_tokens,
         "total_tokens": outcome.total_tokens,
@@ -89,6 +89,9 @@ def usage_body(outcome: Outcome) -> dict[str, Any]:
             "rejected_prediction_tokens": 0,
         },
     }
+    if outcome.cost is not None:  # OpenRouter's usage accounting: a JSON number
+        body["cost"] = float(outcome.cost)
+    return body
 
 
 def _tool_calls(outcome: Outcome) -> list[dict[str, Any]]:

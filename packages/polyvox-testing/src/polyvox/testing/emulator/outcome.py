@@ -49,6 +49,9 @@ class Outcome:
     reasoning_tokens: int = 0
     """Output tokens spent on reasoning."""
 
+    cost: str | None = None
+    """The call's cost as the server reports it (``usage.cost``), a decimal string."""
+
     @property
     def total_tokens(self) -> int:
         """Input plus output tokens."""
@@ -108,6 +111,7 @@ def make_outcome(reply: Reply, request: ChatRequest, fault: Fault | None = None)
         completion_tokens=completion,
         cached_tokens=cached,
         reasoning_tokens=reasoning_tokens,
+        cost=usage.cost if usage is not None else None,
     )
 
 

@@ -63,6 +63,10 @@ class Usage:
     reasoning_tokens: int | None = None
     """Output tokens spent on reasoning."""
 
+    cost: str | None = None
+    """What the server says the call cost, sent as ``usage.cost`` (a JSON number, in US
+    dollars) as OpenRouter does; a decimal string such as ``"0.000924"``. ``None`` sends none."""
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form used by the HTTP control API."""
         return {
@@ -70,6 +74,7 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cost": self.cost,
         }
 
     @classmethod
@@ -77,7 +82,7 @@ class Usage:
         """Build usage overrides from their JSON form.
 
         Args:
-            data: A mapping with any of the four counts.
+            data: A mapping with any of the four counts and ``cost``.
 
         Returns:
             The overrides.
@@ -87,6 +92,7 @@ class Usage:
             completion_tokens=data.get("completion_tokens"),
             cached_tokens=data.get("cached_tokens"),
             reasoning_tokens=data.get("reasoning_tokens"),
+            cost=None if data.get("cost") is None else str(data["cost"]),
         )
 
 
