@@ -5,11 +5,18 @@ Attach it like any callback (``config={"callbacks": [handler]}``, or on a model 
 async, successes and failures, with the run's attribution. It runs inline (no thread hop)
 and only enqueues a record. A polyvox ``LLM`` adapter's outer run is not recorded when its
 inner chat call was, so nothing is counted twice.
+
+A budget refusal reaches the caller as the call's exception. langchain-core's callback
+manager also logs every exception a handler raises (``Error in CostCallbackHandler...``);
+for a refusal that line only repeats the exception, so a filter on its logger drops it for
+the exceptions this handler marked as refusals, and for nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +42,37 @@ logger = logging.getLogger("polyvox.costs")
 
 ROUTER_PROVIDER = "polyvox-router"
 """``ls_provider`` of ``polyvox.router.Router`` runs: they route, the run under them calls."""
+
+_REFUSAL = "_polyvox_budget_refusal"
+"""Set on an exception the handler raises to refuse a call."""
+
+
+class _RefusalLogFilter(logging.Filter):
+    """Drop langchain-core's "Error in ... callback" warning for a budget refusal.
+
+    The warning is logged while the callback manager handles the exception, so the exception
+    is the one ``sys.exc_info()`` sees. Only exceptions marked as refusals are dropped: the
+    refusal itself reaches the caller, and a check that failed closed has already logged
+    its cause on ``polyvox.costs``. Every other handler error is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but a refusal's "Error in ... callback" line."""
+        if not (isinstance(record.msg, str) and record.msg.startswith("Error in ")):
+            return True
+        exc = sys.exc_info()[1]
+        return exc is None or not getattr(exc, _REFUSAL, False)
+
+
+_REFUSAL_FILTER = _RefusalLogFilter()
+_callbacks_logger = logging.getLogger("langchain_core.callbacks.manager")
+if not any(isinstance(f, _RefusalLogFilter) for f in _callbacks_logger.filters):
+    _callbacks_logger.addFilter(_REFUSAL_FILTER)
+
+
+def _mark_refusal(exc: BaseException) -> None:
+    with contextlib.suppress(AttributeError, TypeError):  # a class that takes no attributes
+        setattr(exc, _REFUSAL, True)
 
 
 class _Run:
@@ -122,11 +160,12 @@ class CostCallbackHandler(BaseCallbackHandler):
         if self.budgets is not None and self._reserves(provider, parent_run_id):
             try:
                 run.reservation = self._reserve(run, prompt, params)  # may raise: stops the call
-            except BaseException:
+            except BaseException as exc:
                 # Refused before anything was sent: no call to record, and a router's (or an
                 # adapter's) run above it must not be recorded as a failed call either.
                 if parent_run_id is not None:
                     self._mark_outer_model_run(parent_run_id)
+                _mark_refusal(exc)  # the caller gets it: LangChain need not log it again
                 raise
         with self._lock:
             self._runs[run_id] = run
