@@ -227,7 +227,7 @@ class ModelCatalog(SelectionMixin):
             if old is not None:
                 self._index.remove(key, (old.model, *old.aliases))
             self._entries[key] = entry
-            self._index.add(key, (entry.model, *entry.aliases))
+            self._index.add(key, (entry.model, *entry.aliases), local=entry.local)
             self._resolved.pop(key, None)
             self._prices.clear()
             self.revision += 1

@@ -40,16 +40,27 @@ class NameIndex:
 
     def __init__(self) -> None:
         self._names: dict[str, dict[str, Key]] = {}
+        self._local: set[Key] = set()
 
     def providers(self) -> list[str]:
         """Providers with at least one name, in the order first seen."""
         return [p for p, names in self._names.items() if names]
 
-    def add(self, key: Key, names: Iterable[str]) -> None:
-        """Point ``names`` at ``key`` (a later entry takes over a name)."""
+    def add(self, key: Key, names: Iterable[str], *, local: bool = False) -> None:
+        """Point ``names`` at ``key`` (a later entry takes over a name).
+
+        Args:
+            key: The entry's key.
+            names: Its id and aliases.
+            local: Whether the entry is a local model (see :meth:`find`).
+        """
         table = self._names.setdefault(key[0], {})
         for name in names:
             table[norm(name)] = key
+        if local:
+            self._local.add(key)
+        else:
+            self._local.discard(key)
 
     def remove(self, key: Key, names: Iterable[str]) -> None:
         """Drop those of ``names`` that still point at ``key``."""
@@ -65,13 +76,20 @@ class NameIndex:
         (``gpt-4o-2024-08-06`` → ``gpt-4o``) or a word (``GigaChat-2-Max-preview``), never a
         version number (``GigaChat-3-Max`` is not ``GigaChat``). Without ``provider``,
         providers are tried in order.
+
+        A family match never crosses from a cloud name to a local model: it reaches a local
+        entry only when the lookup names a local provider (``ollama``, ``llamacpp``,
+        ``vllm``), or, without a provider, through an Ollama tag (``mistral:7b``). So
+        ``mistral-large`` is never the local ``ollama/mistral``, priced at 0.
         """
         name = norm(model)
-        providers = [canonical_provider(provider)] if provider else list(self._names)
+        wanted = canonical_provider(provider) if provider else None
+        providers = [wanted] if wanted else list(self._names)
         for p in providers:
             key = self._names.get(p, {}).get(name)
             if key is not None:
                 return key, True
+        local_lookup = wanted in LOCAL_PROVIDERS
         best: Key | None = None
         best_len = 0
         for p in providers:
@@ -79,7 +97,12 @@ class NameIndex:
                 if (
                     best_len < len(known) < len(name)
                     and name.startswith(known)
-                    and _family_suffix(name[len(known) :])
+                    and _family_suffix(rest := name[len(known) :])
+                    and (
+                        local_lookup
+                        or key not in self._local
+                        or (wanted is None and rest[0] == ":")
+                    )
                 ):
                     best, best_len = key, len(known)
         return best, False
