@@ -40,6 +40,7 @@ EXPECTED = {
     "polyvox.openai": {
         "ChatCloudRu",
         "ChatLlamaCpp",
+        "ChatMistral",
         "ChatOpenAI",
         "ChatOpenRouter",
         "ChatTogether",

@@ -19,7 +19,7 @@ DOCS = REPO / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 PAGES = sorted(p for p in DOCS.rglob("*.md") if BLOCK.search(p.read_text(encoding="utf-8")))
 READMES = sorted((REPO / "packages").glob("*/README.md"))
-PROVIDERS = ("OPENAI", "OPENROUTER", "CLOUDRU", "LLAMACPP", "VLLM", "TOGETHER")
+PROVIDERS = ("OPENAI", "OPENROUTER", "CLOUDRU", "LLAMACPP", "VLLM", "TOGETHER", "MISTRAL")
 
 
 def test_docs_have_examples() -> None:

@@ -1,9 +1,9 @@
 """polyvox.openai: OpenAI and every OpenAI-compatible server as LangChain/LlamaIndex models.
 
 ``ChatOpenAI`` is a drop-in for ``langchain_openai.ChatOpenAI``; the presets
-(``ChatOpenRouter``, ``ChatCloudRu``, ``ChatLlamaCpp``, ``ChatVLLM``, ``ChatTogether``)
-are the same model with each server's defaults. ``OpenAILLM`` is the LangChain text ``LLM``;
-the LlamaIndex classes are in :mod:`polyvox.openai.llamaindex`.
+(``ChatOpenRouter``, ``ChatCloudRu``, ``ChatLlamaCpp``, ``ChatVLLM``, ``ChatTogether``,
+``ChatMistral``) are the same model with each server's defaults. ``OpenAILLM`` is the
+LangChain text ``LLM``; the LlamaIndex classes are in :mod:`polyvox.openai.llamaindex`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from polyvox.openai.presets import (
         ChatCloudRu,
         ChatLlamaCpp,
+        ChatMistral,
         ChatOpenRouter,
         ChatTogether,
         ChatVLLM,
@@ -45,6 +46,7 @@ _EXPORTS = {
     "ChatOpenRouter": "polyvox.openai.presets",
     "ChatCloudRu": "polyvox.openai.presets",
     "ChatLlamaCpp": "polyvox.openai.presets",
+    "ChatMistral": "polyvox.openai.presets",
     "ChatVLLM": "polyvox.openai.presets",
     "ChatTogether": "polyvox.openai.presets",
     "OpenAIEmbeddings": "polyvox.openai.embeddings",
@@ -68,6 +70,7 @@ _EXPORTS = {
 __all__ = [
     "ChatCloudRu",
     "ChatLlamaCpp",
+    "ChatMistral",
     "ChatOpenAI",
     "ChatOpenRouter",
     "ChatTogether",

@@ -4,7 +4,8 @@ Every preset is a subclass, so everything ``ChatOpenAI`` does works the same; wh
 changes is the default base URL, the key's environment variable, whether a key is needed,
 the ``model_provider`` reported in ``response_metadata`` (and used by cost tracking), and
 small protocol differences (OpenRouter's attribution headers; ``max_tokens`` rather than
-``max_completion_tokens`` for servers that predate the latter).
+``max_completion_tokens`` for servers that predate the latter; no ``stream_options`` for
+Mistral, which refuses it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from pydantic import model_validator
 from polyvox.core.profiles import get_profile
 from polyvox.openai.chat_models import ChatOpenAI
 
-__all__ = ["ChatCloudRu", "ChatLlamaCpp", "ChatOpenRouter", "ChatTogether", "ChatVLLM"]
+__all__ = [
+    "ChatCloudRu",
+    "ChatLlamaCpp",
+    "ChatMistral",
+    "ChatOpenRouter",
+    "ChatTogether",
+    "ChatVLLM",
+]
 
 
 class ChatOpenRouter(ChatOpenAI):
@@ -131,3 +139,32 @@ class ChatTogether(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "TOGETHER_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://api.together.xyz/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+
+
+class ChatMistral(ChatOpenAI):
+    """Mistral AI's cloud API (La Plateforme) through its OpenAI-compatible endpoint.
+
+    The key comes from ``MISTRAL_API_KEY``; the endpoint defaults to
+    ``https://api.mistral.ai/v1`` (or ``MISTRAL_BASE_URL``). Model ids are Mistral's
+    (``"mistral-large-latest"``, ``"mistral-small-latest"``, ``"codestral-latest"``...); cost
+    tracking prices them as provider ``mistral``, never as the local Ollama models of the
+    same family. Mistral refuses request fields it does not know (HTTP 422), so the output
+    limit is sent as ``max_tokens`` and streams do not ask for ``stream_options``: Mistral
+    puts the usage on a stream's last chunk by itself.
+
+    Example:
+        .. code-block:: python
+
+            from polyvox.openai import ChatMistral
+
+            model = ChatMistral(model="mistral-small-latest", temperature=0)
+    """
+
+    provider: ClassVar[str] = "mistral"
+    api_key_env: ClassVar[str | None] = "MISTRAL_API_KEY"
+    base_url_env: ClassVar[str | None] = "MISTRAL_BASE_URL"
+    default_base_url: ClassVar[str | None] = "https://api.mistral.ai/v1"
+    max_tokens_param: ClassVar[str] = "max_tokens"
+
+    stream_usage: bool = False
+    """Off: Mistral rejects ``stream_options`` and reports a stream's usage without it."""

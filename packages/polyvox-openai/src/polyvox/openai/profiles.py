@@ -4,8 +4,8 @@ The facts (context windows, output limits, capabilities) are written once, in
 :mod:`polyvox.core.facts`; this module adds what the OpenAI-compatible API decides:
 images can be passed by URL where the model takes images, ``tool_choice`` goes with tool
 calling, and OpenAI's reasoning models take no ``temperature``. Profiles are registered for
-OpenAI and for the OpenAI-compatible providers the facts list (OpenRouter, Together AI),
-and built on the first lookup: importing this module reads nothing.
+OpenAI and for the OpenAI-compatible providers the facts list (OpenRouter, Together AI,
+Mistral), and built on the first lookup: importing this module reads nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from polyvox.core.profiles import register_profiles
 
 __all__ = ["OPENAI_PROFILES", "PROVIDERS", "openai_profile"]
 
-PROVIDERS = ("openai", "openrouter", "together")
+PROVIDERS = ("openai", "openrouter", "together", "mistral")
 """The providers whose models get profiles from the facts here."""
 
 
