@@ -7,8 +7,8 @@
 All three send the same ``options.num_ctx``: polyvox asks ``/api/show`` (and ``/api/ps``)
 once per process and sends a window sized to the request (8,192 for these short prompts),
 so the baseline and langchain-ollama are given that window explicitly and the server does
-the same work for each. Each has its own HTTP connection pool (keep-alive); polyvox has no retries (the
-others have none to switch off).
+the same work for each. Each has its own HTTP connection pool (keep-alive); polyvox has no
+retries (the others have none to switch off).
 """
 
 from __future__ import annotations
