@@ -148,8 +148,8 @@ def invoke(ctx: Context) -> Section:
             "langchain-ollama's invoke() requests a stream (stream: true on the wire) and "
             "aggregates its parts; its stream=False row makes the same one-body request as "
             "the SDK and polyvox",
-            "polyvox asks /api/show for the context length once per process: in the untimed "
-            "probe, so every timed call is one /api/chat, as for the others",
+            "polyvox asks /api/show and /api/ps once per process to size num_ctx: in the "
+            "untimed probe, so every timed call is one /api/chat, as for the others",
             NO_TARGET,
             *([UNCHECKED] if failures else []),
         ],

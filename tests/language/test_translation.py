@@ -166,3 +166,13 @@ async def test_ensure_language_async(emulator: Emulator, model: ChatOpenAI) -> N
     chunks = [chunk async for chunk in to_english.astream("Wo ist der Bahnhof?")]
     assert "".join(chunks) == "You said: Wo ist der Bahnhof?"
     _assert_prompt(emulator, "Wo ist der Bahnhof?", "German", "English")
+
+
+def test_ensure_language_starts_loading_the_models_in_the_background(
+    emulator: Emulator, model: ChatOpenAI
+) -> None:
+    fresh = LanguageDetector(["pl", "en", "de"])
+    to_english = ensure_language(model, "en", detector=fresh)
+    assert fresh.wait_preloaded(120), "loaded without any call"
+    assert to_english.invoke(ENGLISH) == ENGLISH
+    assert emulator.requests == []

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from polyvox.ollama import ChatBielik, ChatOllama, OllamaEmbeddings
+from polyvox.ollama.context import clear_context_windows
 from polyvox.testing import Emulator
+
+
+@pytest.fixture(autouse=True)
+def _fresh_windows() -> None:
+    """Each test sizes its windows afresh (the emulator is shared and reset between tests)."""
+    clear_context_windows()
 
 
 @pytest.fixture

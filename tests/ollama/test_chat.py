@@ -50,9 +50,9 @@ def test_invoke_usage_and_metadata(emulator: Emulator, ollama_chat: ChatOllama) 
     assert meta["total_duration"] > 0
 
 
-def test_num_ctx_is_the_models_real_window(emulator: Emulator, ollama_chat: ChatOllama) -> None:
+def test_num_ctx_is_sized_to_the_request(emulator: Emulator, ollama_chat: ChatOllama) -> None:
     ollama_chat.invoke("hi")
-    assert _sent(emulator)["options"]["num_ctx"] == 131072  # llama3.2, from /api/show
+    assert _sent(emulator)["options"]["num_ctx"] == 8192  # not llama3.2's whole 131,072
     shows = [r for r in emulator.requests if r.path == "/api/show"]
     ollama_chat.invoke("again")
     assert len([r for r in emulator.requests if r.path == "/api/show"]) == len(shows) <= 1
@@ -319,4 +319,5 @@ async def test_concurrent_first_calls_share_one_show(emulator: Emulator) -> None
     await model.abatch([f"question {i}" for i in range(12)], config={"max_concurrency": 12})
     shows = [r for r in emulator.requests if r.path == "/api/show"]
     assert len(shows) == 1
-    assert _sent(emulator)["options"]["num_ctx"] == 65536
+    assert len([r for r in emulator.requests if r.path == "/api/ps"]) == 1
+    assert _sent(emulator)["options"]["num_ctx"] == 8192

@@ -6,7 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from langchain_core.exceptions import ModelNotFoundError
+from langchain_core.exceptions import ContextOverflowError, ModelNotFoundError
 
 from polyvox.ollama import ChatOllama
 from polyvox.ollama.context import (
@@ -19,11 +19,6 @@ from polyvox.testing import Emulator
 
 def _shows(emulator: Emulator) -> int:
     return len([r for r in emulator.requests if r.path == "/api/show"])
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    clear_context_windows()
 
 
 def test_instances_share_the_cache(emulator: Emulator) -> None:
@@ -60,14 +55,19 @@ def test_the_key_is_host_and_model(emulator: Emulator) -> None:
 def test_clearing_makes_the_next_call_ask_again(emulator: Emulator) -> None:
     emulator.ollama_models.add("gemma3:4b", context_length=65536)
     model = ChatOllama(model="gemma3:4b", base_url=emulator.ollama_url)
-    model.invoke("hi")
+    long = "word " * 30_000  # 150,000 characters: 37,500 to 50,000 tokens
+    model.invoke(long)
     emulator.ollama_models.add("gemma3:4b", context_length=32768)  # replaced on the server
-    model.invoke("hi")
+    model.invoke(long)
     assert _shows(emulator) == 1
     clear_context_windows()
+    with pytest.raises(ContextOverflowError):  # ~37K tokens at least: it fits no more
+        model.invoke(long)
     model.invoke("hi")
     assert _shows(emulator) == 2
     chats = [r.json for r in emulator.requests if r.path == "/api/chat"]
+    # The server cut the second request's 65,536 to the new model's 32,768 and has it
+    # loaded so: after clearing, "hi" reuses that window rather than reloading at 8,192.
     assert [c["options"]["num_ctx"] for c in chats if isinstance(c, dict)] == [
         65536,
         65536,
@@ -96,3 +96,49 @@ def test_a_failed_lookup_is_not_kept(emulator: Emulator) -> None:
         context_window(model, "phi4")
     model.pull()
     assert context_window(model, "phi4")
+
+
+async def test_a_cancelled_first_lookup_lets_the_waiting_tasks_fetch() -> None:
+    from polyvox.ollama.context import _Lookups
+
+    lookups: _Lookups[str, int] = _Lookups()
+    calls = 0
+    release = asyncio.Event()
+
+    async def fetch() -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await release.wait()  # the first fetch hangs until cancelled
+        return 42
+
+    first = asyncio.create_task(lookups.aget("k", fetch))
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(lookups.aget("k", fetch)) for _ in range(3)]
+    await asyncio.sleep(0)
+    first.cancel()
+    assert await asyncio.gather(*waiters) == [42, 42, 42], "not cancelled themselves"
+    assert first.cancelled()
+    assert calls == 2, "one waiter fetched again; the others shared its fetch"
+
+
+async def test_a_failed_first_lookup_fails_its_waiters_and_is_not_kept() -> None:
+    from polyvox.ollama.context import _Lookups
+
+    lookups: _Lookups[str, int] = _Lookups()
+    gate = asyncio.Event()
+
+    async def broken() -> int:
+        await gate.wait()
+        raise RuntimeError("down")
+
+    tasks = [asyncio.create_task(lookups.aget("k", broken)) for _ in range(3)]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+
+    async def fine() -> int:
+        return 7
+
+    assert await lookups.aget("k", fine) == 7

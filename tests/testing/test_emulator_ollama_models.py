@@ -10,7 +10,11 @@ import ollama
 import pytest
 
 from polyvox.testing import Emulator
-from polyvox.testing.emulator.ollama_protocol import DEFAULT_MODELS, OllamaModel
+from polyvox.testing.emulator.ollama_protocol import (
+    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_MODELS,
+    OllamaModel,
+)
 from polyvox.testing.emulator.ollama_render import describe_model
 
 BIELIK = "SpeakLeash/bielik-11b-v2.3-instruct:Q4_K_M"
@@ -192,10 +196,54 @@ def test_ps_lists_loaded_models(client: ollama.Client) -> None:
     client.embed(model="nomic-embed-text", input="x")
     running = client.ps().models
     assert [m.model for m in running] == ["qwen3:8b", "nomic-embed-text:latest"]
-    assert running[0].context_length == 40960
+    assert running[0].context_length == DEFAULT_CONTEXT_LENGTH  # no num_ctx: the default
+    assert running[1].context_length == 2048  # nomic-embed-text's own is smaller
     assert running[0].expires_at is not None
     client.generate(model="qwen3:8b", keep_alive=0)
     assert [m.model for m in client.ps().models] == ["nomic-embed-text:latest"]
+
+
+def test_ps_reports_the_window_a_model_was_loaded_with(
+    emulator: Emulator, client: ollama.Client
+) -> None:
+    models = emulator.ollama_models
+
+    def window() -> int | None:
+        return next(m.context_length for m in client.ps().models if m.model == "qwen3:8b")
+
+    client.chat(model="qwen3:8b", messages=HELLO, options={"num_ctx": 16384})
+    assert window() == 16384
+    assert models.loaded_window("qwen3:8b") == 16384
+    client.chat(model="qwen3:8b", messages=HELLO, options={"num_ctx": 16384})
+    assert models.load_count("qwen3:8b") == 1, "the same window reuses the loaded model"
+    client.chat(model="qwen3:8b", messages=HELLO, options={"num_ctx": 8192})
+    assert (window(), models.load_count("qwen3:8b")) == (8192, 2), "another window reloads"
+    client.chat(model="qwen3:8b", messages=HELLO, options={"num_ctx": 1_000_000})
+    assert window() == 40960, "cut to the model's context length"
+    client.chat(model="qwen3:8b", messages=HELLO)
+    assert window() == DEFAULT_CONTEXT_LENGTH
+    assert models.load_count("qwen3:8b") == 4
+    emulator.reset()
+    assert models.load_count("qwen3:8b") == 0
+    assert models.loaded_window("qwen3:8b") is None
+
+
+def test_a_modelfile_num_ctx_is_shown_and_used_when_a_request_sets_none(
+    emulator: Emulator, client: ollama.Client, http: httpx.Client
+) -> None:
+    emulator.ollama_models.add("mine:8b", context_length=131072, num_ctx=16384)
+    shown = client.show("mine:8b")
+    assert shown.parameters is not None
+    assert shown.parameters.splitlines()[0].split() == ["num_ctx", "16384"]
+    assert "PARAMETER num_ctx 16384\n" in (shown.modelfile or "")
+    assert "num_ctx" not in (client.show("qwen3:8b").parameters or "")
+    raw = http.post("/api/show", json={"model": "mine:8b"}).json()
+    assert raw["parameters"].startswith("num_ctx" + " " * 24 + "16384")
+    client.chat(model="mine:8b", messages=HELLO)
+    assert client.ps().models[0].context_length == 16384
+    client.chat(model="mine:8b", messages=HELLO, options={"num_ctx": 32768})
+    assert client.ps().models[0].context_length == 32768, "the request's window wins"
+    assert emulator.ollama_models.load_count("mine:8b") == 2
 
 
 def test_delete_removes_a_model(client: ollama.Client) -> None:

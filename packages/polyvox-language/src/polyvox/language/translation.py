@@ -201,8 +201,11 @@ def ensure_language(
     The input's language is detected first (lingua, no model call): text already in
     ``target`` and text without letters come back unchanged; anything else goes through
     :func:`translator` from the detected language. Sync and async calls use the
-    translator's own sync and async paths; the async path loads the detector's models in
-    a worker thread, never on the event loop.
+    translator's own sync and async paths. The detector's models start loading in a
+    background thread as soon as this is called (``preload(background=True)``), so the
+    first call does not pay the 1.5 to 2.5 seconds of loading unless it comes before the
+    load ends (it then waits for it; the async path waits in a worker thread, never on
+    the event loop).
 
     Args:
         model: Any chat model.
@@ -228,6 +231,7 @@ def ensure_language(
     if wanted not in found.languages:
         msg = f"{wanted!r} is not a candidate of {found!r}: text in it could never be recognised"
         raise ValueError(msg)
+    found.preload(background=True)
     translators: dict[str, Runnable[TranslationInput, str]] = {}
     lock = threading.Lock()
 

@@ -19,7 +19,7 @@ from polyvox.core.retry import (
     stream_with_retries,
 )
 from polyvox.ollama import profiles as _profiles  # noqa: F401  (registers the profiles)
-from polyvox.ollama.context import acontext_window, check_fits, context_window
+from polyvox.ollama.context import arequest_window, check_fits, request_window
 from polyvox.ollama.messages import to_ollama_messages
 from polyvox.ollama.responses import ChatStreamReader, message_from_response
 from polyvox.ollama.server import OllamaServerMixin
@@ -45,10 +45,14 @@ def _ollama_keywords() -> frozenset[str]:
 class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     """A chat model served by Ollama (``/api/chat``), local or remote.
 
-    Every request carries ``options.num_ctx``: the model's real context length, read once
-    from ``/api/show`` (or the ``num_ctx`` you set), so long prompts are not cut at
-    Ollama's small default window without a word. Tool calls get stable ids (Ollama sends
-    none); structured output uses Ollama's ``format`` with the JSON schema.
+    Every request carries ``options.num_ctx`` (or the ``num_ctx`` you set), so long prompts
+    are not cut at Ollama's small default window without a word: a window sized to the
+    request, the smallest of 8K, 16K, 32K, ... that holds the prompt and the answer (up to
+    the model's context length from ``/api/show``), which only grows, and reuses the window
+    the server has the model loaded with when it is large enough, so that neither the KV
+    cache nor reloads cost more than the request needs (:mod:`polyvox.ollama.context`).
+    Tool calls get stable ids (Ollama sends none); structured output uses Ollama's
+    ``format`` with the JSON schema.
 
     Example:
         .. code-block:: python
@@ -67,7 +71,8 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     is_local: ClassVar[bool] = True
 
     num_ctx: int | None = None
-    """Context window to request; ``None`` uses the model's own (from ``/api/show``)."""
+    """Context window to request; ``None`` sizes it to each request (8K, 16K, 32K, ... up
+    to the model's own length, growing only; see :mod:`polyvox.ollama.context`)."""
 
     keep_alive: float | str | None = None
     """How long Ollama keeps the model loaded after a call (``"5m"``, seconds, ``-1``)."""
@@ -243,15 +248,14 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     # ---- the context window --------------------------------------------------------------
 
     def _set_num_ctx(self, request: dict[str, Any]) -> None:
-        if "num_ctx" not in request["options"]:
-            window = self.num_ctx or context_window(self, request["model"])
-            if window:
-                request["options"]["num_ctx"] = window
+        """Send the explicit ``num_ctx``, else a window sized to the request; check the fit."""
+        options = request["options"]
+        if "num_ctx" not in options:
+            options["num_ctx"] = self.num_ctx or request_window(self, request)
         check_fits(request)
 
     async def _aset_num_ctx(self, request: dict[str, Any]) -> None:
-        if "num_ctx" not in request["options"]:
-            window = self.num_ctx or await acontext_window(self, request["model"])
-            if window:
-                request["options"]["num_ctx"] = window
+        options = request["options"]
+        if "num_ctx" not in options:
+            options["num_ctx"] = self.num_ctx or await arequest_window(self, request)
         check_fits(request)

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 
 from langchain_core.language_models import ModelProfile
 
-from polyvox.core.facts import ModelFacts, profiles_from_facts
+from polyvox.core.facts import ModelFacts, model_facts, profiles_from_facts
 from polyvox.core.lazy import LazyMapping
 from polyvox.core.profiles import register_profiles
 
-__all__ = ["BIELIK_VARIANTS", "OLLAMA_PROFILES", "ollama_profile"]
+__all__ = ["BIELIK_ALIASES", "BIELIK_VARIANTS", "OLLAMA_PROFILES", "ollama_profile"]
 
 
 def ollama_profile(facts: ModelFacts) -> ModelProfile:
@@ -46,5 +46,15 @@ BIELIK_VARIANTS: Mapping[str, ModelProfile] = LazyMapping(
     lambda: {tag: p for tag, p in OLLAMA_PROFILES.items() if tag.startswith("SpeakLeash/bielik")}
 )
 """Bielik tags on Ollama (SpeakLeash's namespace) and their profiles; any other tag works too."""
+
+BIELIK_ALIASES: Mapping[str, str] = LazyMapping(
+    lambda: {
+        alias: facts.model
+        for facts in model_facts("ollama")
+        if facts.model.startswith("SpeakLeash/bielik")
+        for alias in facts.aliases
+    }
+)
+"""Bielik's short names (``bielik-11b``, ``bielik-4.5b``, ...) and the tag each stands for."""
 
 register_profiles("ollama", lambda: OLLAMA_PROFILES)

@@ -3,7 +3,8 @@
 :class:`OllamaModel` describes one pulled model; :func:`describe_model` guesses a
 description from a name (``qwen3:8b``, ``SpeakLeash/bielik-11b-v2.3-instruct:Q4_K_M``);
 :class:`OllamaModels` is one emulator's pulled set (:func:`models_for` finds it), seeded
-with :data:`DEFAULT_MODELS`.
+with :data:`DEFAULT_MODELS`; it also knows which models are loaded, with the context
+window each was loaded with (what ``/api/ps`` reports), and counts the loads.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from polyvox.testing.emulator.state import EmulatorState
 
 __all__ = [
+    "DEFAULT_CONTEXT_LENGTH",
     "DEFAULT_MODELS",
     "MODIFIED_AT",
     "OllamaModel",
@@ -32,6 +34,11 @@ __all__ = [
 
 MODIFIED_AT = "2025-09-18T10:24:31.123456+02:00"
 """The ``modified_at`` of every model (as if all were pulled at once)."""
+
+DEFAULT_CONTEXT_LENGTH = 4096
+"""The window a model is loaded with when neither the request (``options.num_ctx``) nor
+its Modelfile (``PARAMETER num_ctx``) sets one: Ollama's ``OLLAMA_CONTEXT_LENGTH``
+default."""
 
 _CHAT = ("completion", "tools")
 _EMBED = ("embedding",)
@@ -64,6 +71,28 @@ class OllamaModel:
 
     capabilities: tuple[str, ...] = _CHAT
     """``/api/show`` capabilities: ``completion``, ``tools``, ``thinking``, ``embedding``, ..."""
+
+    num_ctx: int | None = None
+    """The Modelfile's ``PARAMETER num_ctx`` (in ``/api/show``'s ``parameters``): the window
+    the model is loaded with when a request sets none. ``None``: the server's default."""
+
+    def window(self, requested: Any = None) -> int:
+        """The context window Ollama would load this model with for a request.
+
+        The request's ``options.num_ctx`` wins over the Modelfile's, which wins over the
+        server's default; a window larger than the model was trained for is cut to it.
+
+        Args:
+            requested: The request's ``options.num_ctx`` (ignored unless a positive int).
+
+        Returns:
+            The window, in tokens.
+        """
+        if isinstance(requested, int) and not isinstance(requested, bool) and requested > 0:
+            window = requested
+        else:
+            window = self.num_ctx or DEFAULT_CONTEXT_LENGTH
+        return min(window, self.context_length)
 
     @property
     def digest(self) -> str:
@@ -187,14 +216,16 @@ class OllamaModels(MutableMapping[str, OllamaModel]):
         """Start with :data:`DEFAULT_MODELS`."""
         self._lock = threading.Lock()
         self._models: dict[str, OllamaModel] = {}
-        self._loaded: dict[str, None] = {}
+        self._loaded: dict[str, int] = {}  # key -> the window it was loaded with
+        self._loads: dict[str, int] = {}  # key -> how many times it was loaded
         self.reset()
 
     def reset(self) -> None:
-        """Go back to :data:`DEFAULT_MODELS`, none loaded."""
+        """Go back to :data:`DEFAULT_MODELS`, none loaded, no loads counted."""
         with self._lock:
             self._models = {model_key(m.name): m for m in DEFAULT_MODELS}
             self._loaded.clear()
+            self._loads.clear()
 
     def __getitem__(self, name: str) -> OllamaModel:
         with self._lock:
@@ -231,6 +262,7 @@ class OllamaModels(MutableMapping[str, OllamaModel]):
         parameter_size: str | None = None,
         quantization_level: str | None = None,
         capabilities: tuple[str, ...] | None = None,
+        num_ctx: int | None = None,
     ) -> OllamaModel:
         """Pull a model: add (or replace) it; fields left ``None`` are guessed from the name.
 
@@ -242,11 +274,13 @@ class OllamaModels(MutableMapping[str, OllamaModel]):
             parameter_size: ``details.parameter_size`` (``"11.2B"``).
             quantization_level: ``details.quantization_level`` (``"Q4_K_M"``).
             capabilities: ``completion``, ``tools``, ``thinking``, ``embedding``, ``vision``.
+            num_ctx: The Modelfile's ``PARAMETER num_ctx`` (none by default).
 
         Returns:
             The model as stored.
         """
         given: dict[str, Any] = {
+            "num_ctx": num_ctx,
             "context_length": context_length,
             "family": family,
             "embedding_length": embedding_length,
@@ -271,23 +305,70 @@ class OllamaModels(MutableMapping[str, OllamaModel]):
             self._models.pop(model_key(name), None)
             self._loaded.pop(model_key(name), None)
 
-    def mark_loaded(self, name: str, loaded: bool = True) -> None:
-        """Record that a model was loaded (or, with ``loaded=False``, unloaded).
+    def mark_loaded(self, name: str, loaded: bool = True, *, num_ctx: int | None = None) -> bool:
+        """Record that a model was used (or, with ``loaded=False``, unloaded).
+
+        A model not in memory is loaded with the window :meth:`OllamaModel.window` gives
+        for ``num_ctx``; one in memory with another window is reloaded (Ollama restarts
+        its runner to change the KV cache); one in memory with that window is reused.
 
         Args:
             name: The model name.
             loaded: Whether it is now in memory.
+            num_ctx: The request's ``options.num_ctx`` (``None``: the Modelfile's or the
+                server's default).
+
+        Returns:
+            Whether the model was loaded or reloaded by this use.
         """
+        key = model_key(name)
         with self._lock:
             if not loaded:
-                self._loaded.pop(model_key(name), None)
-            elif model_key(name) in self._models:
-                self._loaded[model_key(name)] = None
+                self._loaded.pop(key, None)
+                return False
+            model = self._models.get(key)
+            if model is None:
+                return False
+            window = model.window(num_ctx)
+            if self._loaded.get(key) == window:
+                return False
+            self._loaded.pop(key, None)
+            self._loaded[key] = window
+            self._loads[key] = self._loads.get(key, 0) + 1
+            return True
 
     def loaded(self) -> list[OllamaModel]:
         """Return the models in memory (``/api/ps``), least recently loaded first."""
+        return [model for model, _ in self.running()]
+
+    def running(self) -> list[tuple[OllamaModel, int]]:
+        """Return the models in memory with the window each was loaded with (``/api/ps``).
+
+        Returns:
+            ``(model, context length)`` pairs, least recently loaded first.
+        """
         with self._lock:
-            return [self._models[k] for k in self._loaded if k in self._models]
+            return [(self._models[k], n) for k, n in self._loaded.items() if k in self._models]
+
+    def loaded_window(self, name: str) -> int | None:
+        """Return the window a model is loaded with, or ``None`` when it is not loaded.
+
+        Args:
+            name: The model name.
+        """
+        with self._lock:
+            return self._loaded.get(model_key(name))
+
+    def load_count(self, name: str) -> int:
+        """Return how many times a model was loaded since the last reset.
+
+        A request with another window than the loaded one counts: it reloads the model.
+
+        Args:
+            name: The model name.
+        """
+        with self._lock:
+            return self._loads.get(model_key(name), 0)
 
 
 _registries: weakref.WeakKeyDictionary[EmulatorState, OllamaModels] = weakref.WeakKeyDictionary()

@@ -15,7 +15,15 @@ Names match as Ollama matches them: case-insensitively, ``llama3.2`` meaning
 ``llama3.2:latest``. A chat, generate or embed request for a model not in the set answers
 404 with the error ``model "NAME" not found, try pulling it first``; ``/api/pull`` adds
 any name, except names starting with ``no-such-``, which fail as an unknown manifest does.
-``/api/show`` reports ``model_info["<family>.context_length"]``.
+``/api/show`` reports ``model_info["<family>.context_length"]`` and, in ``parameters``,
+the Modelfile's ``num_ctx`` when the model has one (``add(..., num_ctx=16384)``).
+
+Loading: a chat, generate or embed request loads its model with the window Ollama would
+give it (``options.num_ctx``, else the Modelfile's ``num_ctx``, else
+:data:`DEFAULT_CONTEXT_LENGTH`; never more than the model's context length); a request
+with another window than the loaded one reloads it. ``GET /api/ps`` lists the loaded
+models with that window as ``context_length``; ``emulator.ollama_models.load_count(name)``
+counts the loads, reloads included, and ``keep_alive: 0`` unloads.
 
 Chat and generate go through the script queue, else the auto behaviour (tools, JSON via
 ``format``, echo), with ``options.num_predict`` (done_reason ``length``) and
@@ -41,6 +49,7 @@ from polyvox.testing.emulator.auto import auto_reply
 from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest, ToolSpec
 from polyvox.testing.emulator.embedding_vectors import embed_text
 from polyvox.testing.emulator.faults import Fault
+from polyvox.testing.emulator.ollama_models import DEFAULT_CONTEXT_LENGTH
 from polyvox.testing.emulator.ollama_render import (
     DEFAULT_MODELS,
     Kind,
@@ -74,6 +83,7 @@ from polyvox.testing.emulator.streaming import send_frames
 from polyvox.testing.emulator.tokens import count_tokens
 
 __all__ = [
+    "DEFAULT_CONTEXT_LENGTH",
     "DEFAULT_MODELS",
     "PROTOCOL",
     "UNKNOWN_MODEL_PREFIX",
@@ -228,7 +238,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if reply is not None and reply.raw_response is not None:
             raw = reply.raw_response
             return raw_response(raw.body, raw.content_type, raw.status)
-        models.mark_loaded(model, not _unloads(body.get("keep_alive")))
+        window = _options(body).get("num_ctx")
+        models.mark_loaded(model, not _unloads(body.get("keep_alive")), num_ctx=window)
         return body, model, fault
 
     async def answer(request: Request, kind: Kind) -> Response:
@@ -313,7 +324,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def running(request: Request) -> Response:
         await receive(request, state)
-        return json_response({"models": [model_entry(m, loaded=True) for m in models.loaded()]})
+        entries = [model_entry(m, loaded=True, context_length=n) for m, n in models.running()]
+        return json_response({"models": entries})
 
     async def named(request: Request) -> tuple[dict[str, Any], str] | Response:
         recorded = await receive(request, state)
