@@ -82,10 +82,16 @@ def shared_client(key: Hashable, build: Callable[[], T]) -> T:
     return client  # type: ignore[no-any-return]
 
 
+async def _aclose(client: Any) -> None:
+    closer = getattr(client, "aclose", None) or client.close
+    await closer()
+
+
 def shared_async_holder(key: Hashable) -> PerLoop[Any]:
     """The holder of ``key``'s async clients, one per event loop (``holder.get(build)``).
 
-    A model keeps the holder, so each call costs one :meth:`PerLoop.get`.
+    A model keeps the holder, so each call costs one :meth:`PerLoop.get`. Each client is
+    closed on its own loop (its ``close()``/``aclose()`` awaited) when the loop shuts down.
 
     Args:
         key: From :func:`client_key`.
@@ -96,7 +102,7 @@ def shared_async_holder(key: Hashable) -> PerLoop[Any]:
     with _lock:
         holder = _async.get(key)
         if holder is None:
-            holder = _async[key] = PerLoop()
+            holder = _async[key] = PerLoop(_aclose)
             while len(_async) > MAX_SHARED:
                 _async.popitem(last=False)
         else:
