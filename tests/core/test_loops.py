@@ -97,6 +97,8 @@ for model in models:
         asyncio.run(collect_during_a_call(model))
 asyncio.run(embeddings.aembed_query("hi"))
 asyncio.run(embeddings.aembed_query("hi"))
+for model in [*models, embeddings]:
+    model.close()
 gc.collect()
 print("ok")
 """
