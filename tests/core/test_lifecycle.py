@@ -7,6 +7,7 @@ gives its share back, and the clients close with the last model holding them.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -162,3 +163,27 @@ def test_the_llm_adapter_closes_its_chat_model(emulator: Emulator, make: Factory
 
     asyncio.run(run())
     assert llm.chat_model.closed
+
+
+@pytest.mark.parametrize("provider", sorted(CHAT))
+def test_copies_take_their_own_share(emulator: Emulator, provider: str) -> None:
+    model = CHAT[provider](emulator)
+    model.invoke("hi")
+    client = model.client
+    shallow = model.model_copy(update={"temperature": 0.5})
+    deep = copy.deepcopy(model)
+    for copied in (shallow, deep):
+        assert copied.invoke("hi").content
+        assert copied.client is client, "same settings: the same shared client"
+    model.close()
+    for copied in (shallow, deep):
+        assert not copied.closed, "a copy holds its own share"
+        assert copied.invoke("hi").content
+    shallow.close()
+    assert not _is_closed(client)
+    deep.close()
+    assert _is_closed(client)
+    reopened = model.model_copy()  # a copy of a closed model is a new, open one
+    assert reopened.invoke("hi").content
+    assert reopened.client is not client
+    reopened.close()

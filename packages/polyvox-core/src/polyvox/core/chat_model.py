@@ -110,7 +110,8 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
     Subclasses set :attr:`provider`, :attr:`api_key_env` and friends, and implement
     ``_generate``, ``_agenerate``, ``_stream`` and ``_astream`` natively. Their SDK clients
     are shared with the models of the same settings; ``close()``, ``aclose()``, ``with``
-    and ``async with`` give them back (:mod:`polyvox.core.lifecycle`).
+    and ``async with`` give them back, and copies and pickles leave them out
+    (:mod:`polyvox.core.lifecycle`).
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())

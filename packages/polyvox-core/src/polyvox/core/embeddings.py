@@ -25,7 +25,8 @@ class PolyvoxEmbeddings(ClientsMixin, BaseModel, Embeddings):
     """Base class of every polyvox embeddings class.
 
     Its SDK clients are shared as a chat model's are; ``close()``, ``aclose()``, ``with``
-    and ``async with`` give them back (:mod:`polyvox.core.lifecycle`).
+    and ``async with`` give them back, and copies and pickles leave them out
+    (:mod:`polyvox.core.lifecycle`).
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())

@@ -1,4 +1,4 @@
-"""A model's SDK clients: closing them, and context managers that do.
+"""A model's SDK clients: closing them, context managers, copies and pickles without them.
 
 Every polyvox chat model and embeddings class takes its SDK clients from
 :mod:`polyvox.core.clients`, where models with the same connection settings share them.
@@ -6,14 +6,18 @@ So closing a model releases *its share*: the shared clients are closed when the 
 holding them closes, and another model using the same client keeps working.
 
 A closed model stays closed: using it again raises :class:`ModelClosedError` (make a new
-one).
+one, or a copy: ``model.model_copy()``). Copies and pickles never carry clients or their
+locks: an unpickled model, like a copy, takes its own share on first use. The API key, a
+``SecretStr``, survives pickling as pydantic pickles it (the pickle holds the key: treat it
+as a secret).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Hashable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from polyvox.core.clients import lease_async_holder, lease_client
 
@@ -47,11 +51,13 @@ class ClientsMixin:
     """
 
     client_attributes: ClassVar[tuple[str, ...]] = ("_client", "_async_client", "_held")
-    """Private attributes that hold clients: reset on close."""
+    """Private attributes that hold clients: reset in copies and pickles, and on close."""
 
     if TYPE_CHECKING:
         _held: _Held | None
         __pydantic_private__: dict[str, Any] | None
+
+        def __setstate__(self, state: dict[Any, Any]) -> None: ...
 
     # ---- taking clients --------------------------------------------------------------
 
@@ -62,7 +68,8 @@ class ClientsMixin:
         if held.closed:
             msg = (
                 f"this {type(self).__name__} was closed (close(), aclose() or the end of its "
-                "with block) and gave back its SDK clients; make a new model"
+                "with block) and gave back its SDK clients; make a new model, or a copy "
+                "with model_copy()"
             )
             raise ModelClosedError(msg)
         return held
@@ -165,3 +172,34 @@ class ClientsMixin:
     ) -> None:
         """Close the model (:meth:`aclose`)."""
         await self.aclose()
+
+    # ---- copies and pickles ----------------------------------------------------------
+
+    def _without_clients(self, private: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not private:
+            return private
+        reset = {name: None for name in type(self).client_attributes if name in private}
+        return {**private, **reset}
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pydantic's state without the SDK clients (rebuilt on first use)."""
+        state = cast("dict[Any, Any]", super().__getstate__())
+        state["__pydantic_private__"] = self._without_clients(state["__pydantic_private__"])
+        return state
+
+    def __copy__(self) -> Self:
+        """A shallow copy that takes its own share of the clients on first use."""
+        copied: Self = super().__copy__()  # type: ignore[misc]
+        object.__setattr__(
+            copied, "__pydantic_private__", self._without_clients(copied.__pydantic_private__)
+        )
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy of everything but the clients (which cannot be copied)."""
+        memo = {} if memo is None else memo
+        cls = type(self)
+        copied = cls.__new__(cls)
+        memo[id(self)] = copied
+        copied.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return copied
