@@ -14,6 +14,7 @@ EXPECTED = {
         "ErrorFamily",
         "ErrorKind",
         "MissingAPIKeyError",
+        "ModelClosedError",
         "PolyvoxChatModel",
         "PolyvoxEmbeddings",
         "ProviderErrorMixin",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
-from polyvox.core.clients import client_key, shared_async_holder, shared_client
+from polyvox.core.clients import client_key, lease_async_holder, lease_client
 from polyvox.ollama import ChatOllama
 from polyvox.openai import ChatOpenAI, OpenAIEmbeddings
 from polyvox.testing import Emulator
@@ -49,7 +50,35 @@ def test_async_clients_are_shared_per_event_loop(emulator: Emulator) -> None:
     assert three is not one, "a new loop gets its own client"
 
 
+class _Holder:
+    """Stands for a model (leases hold their holders weakly)."""
+
+
 def test_the_key_freezes_mappings_in_order() -> None:
     assert client_key("x", {"h": {"b": 1, "a": 2}}) == client_key("x", {"h": {"a": 2, "b": 1}})
-    assert shared_client(("test", 1), lambda: object()) is shared_client(("test", 1), object)
-    assert shared_async_holder(("test", 2)) is shared_async_holder(("test", 2))
+    one, two = _Holder(), _Holder()
+    first = lease_client(("test", 1), object, one)
+    assert first.value is lease_client(("test", 1), object, two).value
+    assert lease_async_holder(("test", 2), one).value is lease_async_holder(("test", 2), two).value
+
+
+def test_the_last_holder_to_release_gets_the_client_to_close() -> None:
+    one, two = _Holder(), _Holder()
+    first = lease_client(("test", 3), object, one)
+    second = lease_client(("test", 3), object, two)
+    assert first.release() is None, "another holder still uses it"
+    assert first.release() is None, "a second release does nothing"
+    assert second.release() is first.value
+    third = lease_client(("test", 3), object, one)
+    assert third.value is not first.value, "a closed client is never handed out again"
+
+
+def test_a_collected_holder_lets_go_without_closing() -> None:
+    kept = _Holder()
+    gone = _Holder()
+    lease = lease_client(("test", 4), object, gone)
+    del gone
+    gc.collect()
+    again = lease_client(("test", 4), object, kept)
+    assert again.value is lease.value, "the warm client is still shared"
+    assert again.release() is lease.value, "its last holder closes it"

@@ -2,7 +2,8 @@
 
 Usage normalisation, the error-mapping base, safety-filter detection, the base chat
 model (standard parameters, tools, structured output, profiles), the OpenAI wire format
-shared by OpenAI-compatible providers, the chat-model → LangChain ``LLM`` adapter and the
+shared by OpenAI-compatible providers, shared SDK clients and closing them
+(``ModelClosedError``), the chat-model → LangChain ``LLM`` adapter and the
 chat-model → LlamaIndex bridge (``polyvox.core.llamaindex``, with the ``llamaindex`` extra).
 Names load lazily, so ``import polyvox.core`` is cheap.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         parse_retry_after,
         rebrand,
     )
+    from polyvox.core.lifecycle import ModelClosedError
     from polyvox.core.llm import ChatModelLLM, as_llm
     from polyvox.core.metadata import is_blocked, response_metadata
     from polyvox.core.profiles import get_profile, register_profiles, registered_models
@@ -45,6 +47,7 @@ _EXPORTS = {
     "is_context_overflow": "polyvox.core.errors",
     "parse_retry_after": "polyvox.core.errors",
     "rebrand": "polyvox.core.errors",
+    "ModelClosedError": "polyvox.core.lifecycle",
     "ChatModelLLM": "polyvox.core.llm",
     "as_llm": "polyvox.core.llm",
     "is_blocked": "polyvox.core.metadata",
@@ -60,6 +63,7 @@ __all__ = [
     "ErrorFamily",
     "ErrorKind",
     "MissingAPIKeyError",
+    "ModelClosedError",
     "PolyvoxChatModel",
     "PolyvoxEmbeddings",
     "ProviderErrorMixin",

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import AliasChoices, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
 from polyvox.core.invocation import ObservedCall, direct_callbacks, message_from_result
@@ -29,6 +29,7 @@ from polyvox.core.langchain_internals import (
     invocation_params,
     normalize_messages,
 )
+from polyvox.core.lifecycle import ClientsMixin
 from polyvox.core.profiles import get_profile
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
 
@@ -103,11 +104,14 @@ def _known_keywords(cls: type[BaseChatModel], api: frozenset[str]) -> frozenset[
     return field_keywords(cls) | STANDARD_CALL_KEYWORDS | api
 
 
-class PolyvoxChatModel(BaseChatModel):
+class PolyvoxChatModel(ClientsMixin, BaseChatModel):
     """Base class of every polyvox chat model.
 
     Subclasses set :attr:`provider`, :attr:`api_key_env` and friends, and implement
-    ``_generate``, ``_agenerate``, ``_stream`` and ``_astream`` natively.
+    ``_generate``, ``_agenerate``, ``_stream`` and ``_astream`` natively. Their SDK clients
+    are shared with the models of the same settings; ``close()``, ``aclose()``, ``with``
+    and ``async with`` give them back, and copies and pickles leave them out
+    (:mod:`polyvox.core.lifecycle`).
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
@@ -170,6 +174,8 @@ class PolyvoxChatModel(BaseChatModel):
 
     base_url: str | None = None
     """The server's base URL; read from :attr:`base_url_env` or the default when not given."""
+
+    _held: Any = PrivateAttr(default=None)  # this model's shares of the SDK clients
 
     @model_validator(mode="after")
     def _resolve_key_and_url(self) -> Self:

@@ -8,20 +8,26 @@ async forms live here once.
 from __future__ import annotations
 
 import functools
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
 from polyvox.core.errors import ProviderResponseError
+from polyvox.core.lifecycle import ClientsMixin
 from polyvox.core.retry import acall_with_retries, call_with_retries
 
 __all__ = ["PolyvoxEmbeddings"]
 
 
-class PolyvoxEmbeddings(BaseModel, Embeddings):
-    """Base class of every polyvox embeddings class."""
+class PolyvoxEmbeddings(ClientsMixin, BaseModel, Embeddings):
+    """Base class of every polyvox embeddings class.
+
+    Its SDK clients are shared as a chat model's are; ``close()``, ``aclose()``, ``with``
+    and ``async with`` give them back, and copies and pickles leave them out
+    (:mod:`polyvox.core.lifecycle`).
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
@@ -63,6 +69,8 @@ class PolyvoxEmbeddings(BaseModel, Embeddings):
 
     chunk_size: int = Field(default=1000, gt=0)
     """Texts sent in one request."""
+
+    _held: Any = PrivateAttr(default=None)  # this model's shares of the SDK clients
 
     @model_validator(mode="after")
     def _resolve_key_and_url(self) -> Self:

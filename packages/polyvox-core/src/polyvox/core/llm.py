@@ -15,7 +15,8 @@ arguments.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -228,6 +229,48 @@ class ChatModelLLM(LLM):
         if self.custom_get_token_ids is not None:
             return self.custom_get_token_ids(text)
         return self.chat_model.get_token_ids(text)
+
+    # -- resources ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the wrapped chat model (when it can be closed, as polyvox models can)."""
+        close = getattr(self.chat_model, "close", None)
+        if callable(close):
+            close()
+
+    async def aclose(self) -> None:
+        """Close the wrapped chat model asynchronously (or with its ``close()``)."""
+        aclose = getattr(self.chat_model, "aclose", None)
+        if callable(aclose):
+            await aclose()
+        else:
+            self.close()
+
+    def __enter__(self) -> Self:
+        """Use the adapter in a ``with`` block, which closes the chat model at the end."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the chat model (:meth:`close`)."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Use the adapter in an ``async with`` block, which closes the chat model at the end."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the chat model (:meth:`aclose`)."""
+        await self.aclose()
 
     # -- batching -----------------------------------------------------------------------
 

@@ -12,7 +12,11 @@ from pydantic import SecretStr, ValidationError
 from polyvox.ollama._sdk import sdk, transport_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     import ollama
+
+    from polyvox.core.loops import PerLoop
 
 __all__ = ["OllamaHealth", "OllamaServerMixin", "PullProgress"]
 
@@ -70,7 +74,8 @@ class OllamaServerMixin:
     """Clients and server operations for the pydantic Ollama model classes.
 
     The classes declare ``model``, ``base_url``, ``api_key``, ``timeout``, ``headers``
-    and the private ``_client``/``_async_client``.
+    and the private ``_client``/``_async_client``, and take shares of the shared clients
+    through :class:`~polyvox.core.lifecycle.ClientsMixin`.
     """
 
     if TYPE_CHECKING:
@@ -81,6 +86,9 @@ class OllamaServerMixin:
         headers: dict[str, str] | None
         _client: Any
         _async_client: Any
+
+        def _lease_client(self, key: Hashable, build: Callable[[], Any]) -> Any: ...
+        def _lease_async_holder(self, key: Hashable) -> PerLoop[Any]: ...
 
     @property
     def host(self) -> str:
@@ -98,13 +106,16 @@ class OllamaServerMixin:
         """The ``ollama.Client``.
 
         Made on first use and shared by every model with the same server, timeout and
-        headers (:mod:`polyvox.core.clients`).
+        headers (:mod:`polyvox.core.clients`); closed when the last of them closes.
+
+        Raises:
+            ModelClosedError: The model was closed.
         """
         if self._client is None:
-            from polyvox.core.clients import client_key, shared_client
+            from polyvox.core.clients import client_key
 
             kwargs = self._client_kwargs()
-            self._client = shared_client(
+            self._client = self._lease_client(
                 client_key("ollama", kwargs), lambda: sdk().Client(**kwargs)
             )
         return self._client  # type: ignore[no-any-return]
@@ -113,15 +124,18 @@ class OllamaServerMixin:
     def async_client(self) -> ollama.AsyncClient:
         """The ``ollama.AsyncClient`` of the running event loop (one per loop).
 
-        Its connection pool belongs to the loop that first used it (see
-        :mod:`polyvox.core.loops`).
+        Its connection pool belongs to the loop that first used it, which closes it when it
+        shuts down (see :mod:`polyvox.core.loops`).
+
+        Raises:
+            ModelClosedError: The model was closed.
         """
         holder = self._async_client
         if holder is None:
-            from polyvox.core.clients import client_key, shared_async_holder
+            from polyvox.core.clients import client_key
 
             key = client_key("ollama-async", self._client_kwargs())
-            holder = self._async_client = shared_async_holder(key)
+            holder = self._async_client = self._lease_async_holder(key)
         return holder.get(self._new_async_client)  # type: ignore[no-any-return]
 
     def _new_async_client(self) -> ollama.AsyncClient:

@@ -12,8 +12,12 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+
     import openai
     from pydantic import SecretStr
+
+    from polyvox.core.loops import PerLoop
 
 __all__ = ["SDKClientMixin", "sdk", "transport_errors"]
 
@@ -43,7 +47,8 @@ class SDKClientMixin:
     """The ``openai`` clients of a model, created on first use from its settings.
 
     Mixed into the pydantic models (``ChatOpenAI``, ``OpenAIEmbeddings``), which declare
-    ``_client`` and ``_async_client`` as private attributes.
+    ``_client`` and ``_async_client`` as private attributes and take shares of the shared
+    clients through :class:`~polyvox.core.lifecycle.ClientsMixin`.
     """
 
     if TYPE_CHECKING:
@@ -53,6 +58,9 @@ class SDKClientMixin:
         max_retries: int
         _client: Any
         _async_client: Any
+
+        def _lease_client(self, key: Hashable, build: Callable[[], Any]) -> Any: ...
+        def _lease_async_holder(self, key: Hashable) -> PerLoop[Any]: ...
 
     def _extra_client_kwargs(self) -> dict[str, Any]:
         """Further ``openai.OpenAI`` arguments (headers, organization, ...)."""
@@ -73,13 +81,16 @@ class SDKClientMixin:
 
         Made on first use and shared by every model with the same connection settings (key,
         URL, timeout, retries, headers), with its warm connections
-        (:mod:`polyvox.core.clients`).
+        (:mod:`polyvox.core.clients`); closed when the last of them closes.
+
+        Raises:
+            ModelClosedError: The model was closed.
         """
         if self._client is None:
-            from polyvox.core.clients import client_key, shared_client
+            from polyvox.core.clients import client_key
 
             kwargs = self._client_kwargs()
-            self._client = shared_client(
+            self._client = self._lease_client(
                 client_key("openai", kwargs), lambda: sdk().OpenAI(**kwargs)
             )
         return cast("openai.OpenAI", self._client)
@@ -90,15 +101,18 @@ class SDKClientMixin:
 
         Its connection pool belongs to the loop that first used it, so a model used from
         several loops (``asyncio.run`` twice, a notebook and a worker thread) gets a client
-        for each, made on first use in that loop. Shared, like :attr:`client`, by the models
-        with the same connection settings.
+        for each, made on first use in that loop and closed on it when the loop shuts down.
+        Shared, like :attr:`client`, by the models with the same connection settings.
+
+        Raises:
+            ModelClosedError: The model was closed.
         """
         holder = self._async_client
         if holder is None:
-            from polyvox.core.clients import client_key, shared_async_holder
+            from polyvox.core.clients import client_key
 
             key = client_key("openai-async", self._client_kwargs())
-            holder = self._async_client = shared_async_holder(key)
+            holder = self._async_client = self._lease_async_holder(key)
         return cast("openai.AsyncOpenAI", holder.get(self._new_async_client))
 
     def _new_async_client(self) -> openai.AsyncOpenAI:
