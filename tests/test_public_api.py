@@ -14,6 +14,7 @@ EXPECTED = {
         "ErrorFamily",
         "ErrorKind",
         "MissingAPIKeyError",
+        "ParameterRangeError",
         "PolyvoxChatModel",
         "PolyvoxEmbeddings",
         "ProviderErrorMixin",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from polyvox.core.llm import ChatModelLLM, as_llm
     from polyvox.core.metadata import is_blocked, response_metadata
     from polyvox.core.profiles import get_profile, register_profiles, registered_models
+    from polyvox.core.ranges import ParameterRangeError
     from polyvox.core.usage import make_usage
 
 _EXPORTS = {
@@ -52,6 +53,7 @@ _EXPORTS = {
     "get_profile": "polyvox.core.profiles",
     "register_profiles": "polyvox.core.profiles",
     "registered_models": "polyvox.core.profiles",
+    "ParameterRangeError": "polyvox.core.ranges",
     "make_usage": "polyvox.core.usage",
 }
 
@@ -60,6 +62,7 @@ __all__ = [
     "ErrorFamily",
     "ErrorKind",
     "MissingAPIKeyError",
+    "ParameterRangeError",
     "PolyvoxChatModel",
     "PolyvoxEmbeddings",
     "ProviderErrorMixin",

@@ -10,7 +10,7 @@ key from the environment, hiding it, LangSmith parameters, ``bind_tools``,
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, Self
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
@@ -30,6 +30,7 @@ from polyvox.core.langchain_internals import (
     normalize_messages,
 )
 from polyvox.core.profiles import get_profile
+from polyvox.core.ranges import ParameterRanges
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
 
 __all__ = ["PolyvoxChatModel", "ToolLike", "field_keywords", "format_tool_choice"]
@@ -138,6 +139,10 @@ class PolyvoxChatModel(BaseChatModel):
     """Parameters of the provider's API a call may pass besides the model's own fields (a
     near miss of any known keyword is refused, see :mod:`polyvox.core.keywords`)."""
 
+    parameter_ranges: ClassVar[ParameterRanges | None] = None
+    """The ranges the provider documents for its parameters (see :mod:`polyvox.core.ranges`):
+    checked on the model's fields at construction and on every call's keywords."""
+
     model: str = Field(validation_alias=AliasChoices("model", "model_name"))
     """The model id, as the provider names it."""
 
@@ -183,6 +188,11 @@ class PolyvoxChatModel(BaseChatModel):
         if self.max_retries < 0:
             msg = f"max_retries must be 0 or more, got {self.max_retries}"
             raise ValueError(msg)
+        if (ranges := self._parameter_ranges()) is not None:
+            fields = type(self).model_fields
+            ranges.check({name: getattr(self, name) for name in ranges.ranges if name in fields})
+            for extra in self._configured_parameters():
+                ranges.check(extra)
         return self
 
     @property
@@ -307,6 +317,29 @@ class PolyvoxChatModel(BaseChatModel):
         if kwargs:
             check_call_keywords(type(self).__name__, kwargs, self.known_call_keywords())
 
+    def _parameter_ranges(self) -> ParameterRanges | None:
+        """The table this model's parameters are checked against (override to pick by server)."""
+        return type(self).parameter_ranges
+
+    def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
+        """Request parameters set outside the model's fields (``model_kwargs``, ``options``).
+
+        They are checked against the ranges at construction too.
+        """
+        return ()
+
+    def _check_ranges(self, values: Mapping[str, Any]) -> None:
+        """Refuse a parameter outside the range its provider documents (nothing is sent).
+
+        Args:
+            values: Call keywords, bound keywords or extra request fields.
+
+        Raises:
+            ParameterRangeError: For a value of the wrong type or out of range.
+        """
+        if values and (ranges := self._parameter_ranges()) is not None:
+            ranges.check(values)
+
     def _resolve_model_profile(self) -> ModelProfile | None:
         return get_profile(type(self).provider, self.model)
 
@@ -337,6 +370,7 @@ class PolyvoxChatModel(BaseChatModel):
         Returns:
             A runnable that calls the model with the tools.
         """
+        self._check_ranges(kwargs)  # refused here rather than at the first call
         formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
         choice = format_tool_choice(tool_choice, formatted)
         if choice is not None:

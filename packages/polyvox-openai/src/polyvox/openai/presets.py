@@ -15,6 +15,13 @@ from langchain_core.language_models import ModelProfile
 from pydantic import model_validator
 
 from polyvox.core.profiles import get_profile
+from polyvox.core.ranges import (
+    LLAMACPP_RANGES,
+    OPENAI_COMPATIBLE_RANGES,
+    OPENROUTER_RANGES,
+    VLLM_RANGES,
+    ParameterRanges,
+)
 from polyvox.openai.chat_models import ChatOpenAI
 
 __all__ = ["ChatCloudRu", "ChatLlamaCpp", "ChatOpenRouter", "ChatTogether", "ChatVLLM"]
@@ -43,6 +50,7 @@ class ChatOpenRouter(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "OPENROUTER_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://openrouter.ai/api/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENROUTER_RANGES
 
     site_url: str | None = None
     """Your site, sent as ``HTTP-Referer`` for OpenRouter's app attribution."""
@@ -82,6 +90,7 @@ class ChatCloudRu(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "CLOUDRU_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://foundation-models.api.cloud.ru/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES
 
 
 class ChatLlamaCpp(ChatOpenAI):
@@ -100,6 +109,7 @@ class ChatLlamaCpp(ChatOpenAI):
     requires_api_key: ClassVar[bool] = False
     is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = LLAMACPP_RANGES
 
     model: str = "local"
     """The model name (llama-server serves the one model it was started with)."""
@@ -121,6 +131,7 @@ class ChatVLLM(ChatOpenAI):
     requires_api_key: ClassVar[bool] = False
     is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = VLLM_RANGES
 
 
 class ChatTogether(ChatOpenAI):
@@ -131,3 +142,4 @@ class ChatTogether(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "TOGETHER_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://api.together.xyz/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES

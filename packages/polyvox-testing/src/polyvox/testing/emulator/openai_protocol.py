@@ -6,6 +6,12 @@ without a fault). Chat requests are answered by the script queue, else by the au
 behaviour; embeddings are deterministic hashed bags of words; any model name is accepted
 and echoed back, except names starting with ``no-such-``, which answer OpenAI's 404
 ``model_not_found`` (so examples can show an unknown model without scripting a fault).
+
+For OpenAI's own model names (``gpt-*``, ``o1``/``o3``/``o4``, ``chatgpt-*``) a chat
+request is refused as OpenAI refuses it: 400 for a field it does not know, and for a value
+outside the range OpenAI documents (``max_tokens=-5``: ``integer_below_min_value``;
+``temperature=5``: ``decimal_above_max_value``; a fraction where an integer is needed:
+``invalid_type``; the table is :data:`polyvox.core.ranges.OPENAI_RANGES`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
+from polyvox.core.ranges import OPENAI_RANGES, is_openai_model
 from polyvox.testing.emulator.auto import auto_reply
 from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest, ToolSpec
 from polyvox.testing.emulator.embedding_vectors import embed_text, encode_base64, model_dimensions
@@ -113,18 +120,30 @@ CHAT_FIELDS = frozenset(
 """The fields of OpenAI's chat-completions request; OpenAI answers 400 to any other."""
 
 
-_OPENAI_MODEL_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
-
-
 def _unrecognized(body: Mapping[str, Any]) -> Response | None:
     """OpenAI's 400 for a request field it does not know (compatible servers: theirs too)."""
     model = str(body.get("model") or "")
     known = CHAT_FIELDS
-    if not model.startswith(_OPENAI_MODEL_PREFIXES):
+    if not is_openai_model(model):
         known = CHAT_FIELDS | OPENAI_COMPATIBLE_FIELDS
     for name in body:
         if name not in known:
             return _error(400, f"Unrecognized request argument supplied: {name}")
+    return None
+
+
+def _out_of_range(body: Mapping[str, Any]) -> Response | None:
+    """OpenAI's 400 for a value outside the range it documents (its own models only).
+
+    ``max_tokens=-5`` answers ``integer_below_min_value``, ``temperature=5``
+    ``decimal_above_max_value`` and ``max_tokens=1.5`` ``invalid_type``, worded as OpenAI
+    words them. Other models stand for other servers, whose ranges differ: not checked.
+    """
+    if not is_openai_model(str(body.get("model") or "")):
+        return None
+    if found := OPENAI_RANGES.openai_error(body):
+        message, param, code = found
+        return _error(400, message, param=param, code=code)
     return None
 
 
@@ -245,7 +264,9 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if isinstance(started, Response):
             return started
         body, fault = started
-        if invalid := _missing(body, "model", "messages") or _unrecognized(body):
+        if invalid := (
+            _missing(body, "model", "messages") or _unrecognized(body) or _out_of_range(body)
+        ):
             return invalid
         model = str(body["model"])
         chat = parse_chat_request(body)
