@@ -113,7 +113,13 @@ class Range:
         Returns:
             The verdict.
         """
-        return self.admits_type(value) and not self.below(value) and not self.above(value)
+        kind = type(value)
+        if kind is float:  # the common cases first: this runs on every call's keywords
+            if not math.isfinite(value) or (self.integer and not value.is_integer()):
+                return False
+        elif kind is not int and not self.admits_type(value):  # bool, str, an int subclass
+            return False
+        return not self.below(value) and not self.above(value)
 
     def describe(self) -> str:
         """The admitted values in words: ``"a number from 0 to 2"``, ``"an integer >= 1"``."""

@@ -116,7 +116,7 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     ) -> dict[str, Any]:
         if kwargs:
             self._check_ranges(kwargs)
-            if isinstance(extra := kwargs.get("options"), Mapping):
+            if isinstance(extra := kwargs.get("options"), dict):
                 self._check_ranges(extra)
         options: dict[str, Any] = dict(self.options)
         for key in _OPTION_FIELDS:

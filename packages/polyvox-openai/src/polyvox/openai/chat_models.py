@@ -146,7 +146,7 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     ) -> dict[str, Any]:
         if kwargs:
             self._check_ranges(kwargs)
-            if isinstance(extra := kwargs.get("extra_body"), Mapping):
+            if isinstance(extra := kwargs.get("extra_body"), dict):
                 self._check_ranges(extra)
         body: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(messages)}
         for key in ("temperature", "top_p", "frequency_penalty", "presence_penalty", "seed"):
