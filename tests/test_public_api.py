@@ -19,6 +19,8 @@ EXPECTED = {
         "PolyvoxEmbeddings",
         "ProviderErrorMixin",
         "ProviderResponseError",
+        "TokenEstimateWarning",
+        "TokenizerUnavailableError",
         "as_llm",
         "classify",
         "format_tool_choice",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from polyvox.core.metadata import is_blocked, response_metadata
     from polyvox.core.profiles import get_profile, register_profiles, registered_models
     from polyvox.core.ranges import ParameterRangeError
+    from polyvox.core.token_counting import TokenEstimateWarning, TokenizerUnavailableError
     from polyvox.core.usage import make_usage
 
 _EXPORTS = {
@@ -54,6 +55,8 @@ _EXPORTS = {
     "register_profiles": "polyvox.core.profiles",
     "registered_models": "polyvox.core.profiles",
     "ParameterRangeError": "polyvox.core.ranges",
+    "TokenEstimateWarning": "polyvox.core.token_counting",
+    "TokenizerUnavailableError": "polyvox.core.token_counting",
     "make_usage": "polyvox.core.usage",
 }
 
@@ -67,6 +70,8 @@ __all__ = [
     "PolyvoxEmbeddings",
     "ProviderErrorMixin",
     "ProviderResponseError",
+    "TokenEstimateWarning",
+    "TokenizerUnavailableError",
     "as_llm",
     "classify",
     "format_tool_choice",

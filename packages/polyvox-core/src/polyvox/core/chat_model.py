@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -32,6 +32,9 @@ from polyvox.core.langchain_internals import (
 from polyvox.core.profiles import get_profile
 from polyvox.core.ranges import ParameterRanges
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
+
+if TYPE_CHECKING:
+    from polyvox.core.token_counting import TokenCounter
 
 __all__ = ["PolyvoxChatModel", "ToolLike", "field_keywords", "format_tool_choice"]
 
@@ -342,6 +345,79 @@ class PolyvoxChatModel(BaseChatModel):
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return get_profile(type(self).provider, self.model)
+
+    # ---- token counting (see polyvox.core.token_counting) -------------------------------
+
+    def _token_counter(self) -> TokenCounter:
+        """This model's tokenizer (override with the provider's); the estimate by default."""
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter(f"{type(self).__name__} has no tokenizer polyvox can run")
+
+    def _counter(self) -> TokenCounter:
+        if self.custom_get_token_ids is not None:
+            from polyvox.core.token_counting import IdsCounter
+
+            return IdsCounter(self.custom_get_token_ids)
+        return self._token_counter()
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Tokenize text with the model's tokenizer.
+
+        Args:
+            text: The text.
+
+        Returns:
+            The token ids, in order.
+
+        Raises:
+            TokenizerUnavailableError: When no tokenizer for the model can be had
+                (counting still works: :meth:`get_num_tokens` estimates).
+        """
+        ids = self._counter().encode(text)
+        if ids is None:
+            from polyvox.core.token_counting import TokenizerUnavailableError
+
+            msg = (
+                f"{type(self).__name__} has no tokenizer for {self.model!r} here, so it has "
+                "no token ids; get_num_tokens() estimates the count instead"
+            )
+            raise TokenizerUnavailableError(msg)
+        return ids
+
+    def get_num_tokens(self, text: str) -> int:
+        """Count the tokens of a text: exact with the model's tokenizer, else estimated.
+
+        Args:
+            text: The text.
+
+        Returns:
+            The count (an estimate, with a warning once, where no tokenizer can be had).
+        """
+        return self._counter().count([text]) if text else 0
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Count the prompt tokens of a conversation, framing and tools included.
+
+        This is what ``trim_messages(..., token_counter=model)`` calls. The counting rules
+        are OpenAI's for its chat models (:mod:`polyvox.core.token_counting`).
+
+        Args:
+            messages: The conversation.
+            tools: Tools offered with it (anything ``bind_tools`` accepts).
+
+        Returns:
+            The count (an estimate, with a warning once, where no tokenizer can be had).
+        """
+        from polyvox.core.openai_format import to_openai_messages
+        from polyvox.core.token_counting import count_openai_messages
+
+        specs = [convert_to_openai_tool(tool) for tool in tools or ()]
+        return count_openai_messages(to_openai_messages(messages), self._counter(), specs)
 
     def _resolve_stop(self, stop: list[str] | None) -> list[str] | None:
         """The stop sequences of a call: the call's own, else the model's."""

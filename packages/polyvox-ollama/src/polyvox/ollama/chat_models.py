@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
@@ -24,6 +24,9 @@ from polyvox.ollama.context import acontext_window, check_fits, context_window
 from polyvox.ollama.messages import to_ollama_messages
 from polyvox.ollama.responses import ChatStreamReader, message_from_response
 from polyvox.ollama.server import OllamaServerMixin
+
+if TYPE_CHECKING:
+    from polyvox.core.token_counting import TokenCounter
 
 __all__ = ["ChatOllama"]
 
@@ -106,6 +109,16 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
 
     def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
         return (self.options,)
+
+    def _token_counter(self) -> TokenCounter:
+        """The estimate: Ollama has no token-count endpoint.
+
+        Its tokenizers run only on the server; a call's ``usage_metadata`` has the exact
+        count afterwards.
+        """
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Ollama has no token-count endpoint")
 
     def _request(
         self,

@@ -35,6 +35,7 @@ from polyvox.openai._sdk import STREAM_BROKE, SDKClientMixin, sdk, transport_err
 if TYPE_CHECKING:
     import openai
 
+    from polyvox.core.token_counting import TokenCounter
     from polyvox.openai.streaming import ChatStreamReader
 
 __all__ = ["ChatOpenAI"]
@@ -140,6 +141,17 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
 
     def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
         return (self.model_kwargs,)
+
+    def _token_counter(self) -> TokenCounter:
+        """``tiktoken``'s encoding for the model, else the estimate.
+
+        At OpenAI, ``o200k_base`` for a model ``tiktoken`` does not know yet; at another
+        server, only a model ``tiktoken`` knows gets its encoding.
+        """
+        from polyvox.openai.tokenize import tiktoken_counter
+
+        default = "o200k_base" if self._is_openai_itself() else None
+        return tiktoken_counter(self.model, default_encoding=default)
 
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any

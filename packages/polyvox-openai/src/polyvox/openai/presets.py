@@ -9,7 +9,7 @@ small protocol differences (OpenRouter's attribution headers; ``max_tokens`` rat
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from langchain_core.language_models import ModelProfile
 from pydantic import model_validator
@@ -23,6 +23,9 @@ from polyvox.core.ranges import (
     ParameterRanges,
 )
 from polyvox.openai.chat_models import ChatOpenAI
+
+if TYPE_CHECKING:
+    from polyvox.core.token_counting import TokenCounter
 
 __all__ = ["ChatCloudRu", "ChatLlamaCpp", "ChatOpenRouter", "ChatTogether", "ChatVLLM"]
 
@@ -66,6 +69,16 @@ class ChatOpenRouter(ChatOpenAI):
         vendor, _, name = self.model.partition("/")
         return get_profile(vendor, name) if name else None
 
+    def _token_counter(self) -> TokenCounter:
+        """``tiktoken`` for ``openai/*`` models, else the estimate (no count endpoint)."""
+        from polyvox.core.token_counting import EstimateCounter
+        from polyvox.openai.tokenize import tiktoken_counter
+
+        vendor, _, name = self.model.partition("/")
+        if vendor == "openai" and name:
+            return tiktoken_counter(name, default_encoding="o200k_base")
+        return EstimateCounter(f"OpenRouter has no token-count endpoint for {self.model!r}")
+
     @model_validator(mode="after")
     def _attribution_headers(self) -> Self:
         headers = dict(self.default_headers or {})
@@ -92,6 +105,11 @@ class ChatCloudRu(ChatOpenAI):
     max_tokens_param: ClassVar[str] = "max_tokens"
     parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES
 
+    def _token_counter(self) -> TokenCounter:
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Cloud.ru has no token-count endpoint polyvox can call")
+
 
 class ChatLlamaCpp(ChatOpenAI):
     """A local GGUF model served by llama.cpp's ``llama-server``.
@@ -114,6 +132,18 @@ class ChatLlamaCpp(ChatOpenAI):
     model: str = "local"
     """The model name (llama-server serves the one model it was started with)."""
 
+    def _token_counter(self) -> TokenCounter:
+        """The server's tokenizer (llama.cpp's ``/tokenize``)."""
+        from polyvox.openai.tokenize import ServerTokenCounter
+
+        return ServerTokenCounter(
+            client=lambda: self.client,
+            base_url=self.base_url or "",
+            model=self.model,
+            fail=self._fail,
+            style="llamacpp",
+        )
+
 
 class ChatVLLM(ChatOpenAI):
     """A model served by vLLM's OpenAI-compatible server (``vllm serve MODEL``).
@@ -133,6 +163,18 @@ class ChatVLLM(ChatOpenAI):
     max_tokens_param: ClassVar[str] = "max_tokens"
     parameter_ranges: ClassVar[ParameterRanges | None] = VLLM_RANGES
 
+    def _token_counter(self) -> TokenCounter:
+        """The server's tokenizer (vLLM's ``/tokenize``)."""
+        from polyvox.openai.tokenize import ServerTokenCounter
+
+        return ServerTokenCounter(
+            client=lambda: self.client,
+            base_url=self.base_url or "",
+            model=self.model,
+            fail=self._fail,
+            style="vllm",
+        )
+
 
 class ChatTogether(ChatOpenAI):
     """Together AI's OpenAI-compatible API; the key comes from ``TOGETHER_API_KEY``."""
@@ -143,3 +185,8 @@ class ChatTogether(ChatOpenAI):
     default_base_url: ClassVar[str | None] = "https://api.together.xyz/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
     parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES
+
+    def _token_counter(self) -> TokenCounter:
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Together has no token-count endpoint")

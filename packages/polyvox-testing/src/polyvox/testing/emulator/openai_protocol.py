@@ -12,12 +12,16 @@ request is refused as OpenAI refuses it: 400 for a field it does not know, and f
 outside the range OpenAI documents (``max_tokens=-5``: ``integer_below_min_value``;
 ``temperature=5``: ``decimal_above_max_value``; a fraction where an integer is needed:
 ``invalid_type``; the table is :data:`polyvox.core.ranges.OPENAI_RANGES`).
+
+``POST /tokenize`` (at the server root, no key needed) answers llama.cpp's and vLLM's
+tokenizer requests with :func:`token_ids`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -51,8 +55,9 @@ from polyvox.testing.emulator.protocol import (
 )
 from polyvox.testing.emulator.state import EmulatorState, RecordedRequest
 from polyvox.testing.emulator.streaming import send_frames
+from polyvox.testing.emulator.tokens import split_tokens
 
-__all__ = ["CATALOG", "PROTOCOL", "parse_chat_request"]
+__all__ = ["CATALOG", "PROTOCOL", "parse_chat_request", "token_ids"]
 
 CATALOG = (
     "gpt-4o",
@@ -315,12 +320,37 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
             return failed
         return json_response(_model(name))
 
+    async def tokenize(request: Request) -> Response:
+        """llama.cpp's (``content``) and vLLM's (``prompt``) ``/tokenize``, at the root."""
+        recorded = await receive(request, state)
+        body = recorded.json if isinstance(recorded.json, dict) else {}
+        text = body.get("content", body.get("prompt"))
+        if not isinstance(text, str):
+            return _error(400, "'content' (llama.cpp) or 'prompt' (vLLM) must be a string")
+        ids = token_ids(text)
+        if "content" in body:
+            return json_response({"tokens": ids})
+        return json_response({"count": len(ids), "max_model_len": 32768, "tokens": ids})
+
     return [
+        Route("/tokenize", tokenize, methods=["POST"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     ]
+
+
+def token_ids(text: str) -> list[int]:
+    """The emulator's token ids of a text: one per :func:`~.tokens.split_tokens` piece.
+
+    Args:
+        text: The text.
+
+    Returns:
+        Stable ids (a checksum of each piece), as many as the emulator counts tokens.
+    """
+    return [zlib.crc32(piece.encode()) % 100_000 for piece in split_tokens(text)]
 
 
 def _embeddings(body: Mapping[str, Any], model: str) -> Response:
