@@ -15,6 +15,7 @@ from langchain_core.outputs import LLMResult
 from langchain_core.prompts import PromptTemplate
 from pydantic import ValidationError
 
+from polyvox.core import TokenEstimateWarning
 from polyvox.openai import ChatOpenAI, ChatOpenRouter, OpenAIAPIError, OpenAILLM
 from polyvox.testing import Emulator, Fault, Reply, Usage
 
@@ -423,14 +424,16 @@ async def test_callbacks_in_agenerate_nest_per_prompt(llm: OpenAILLM) -> None:
     assert parent_of == llm_run_of
 
 
-@pytest.mark.filterwarnings("ignore:Using fallback GPT-2 tokenizer:UserWarning")
-@pytest.mark.xfail(
-    strict=True,
-    raises=ImportError,
-    reason="not built yet: ChatOpenAI has no get_token_ids, so get_num_tokens falls back to "
-    "LangChain's GPT-2 tokenizer, which needs transformers; exact counts need tiktoken's "
-    "encodings, which download at first use and cannot be tested offline here",
-)
+@pytest.mark.usefixtures("tiktoken_offline")
 def test_get_num_tokens(llm: OpenAILLM) -> None:
-    count = llm.get_num_tokens("hello world")
-    assert 1 <= count <= 3
+    # offline, gpt-4o-mini's o200k_base cannot be downloaded: the estimate, said once, and
+    # never LangChain's GPT-2 fallback asking for transformers
+    with pytest.warns(TokenEstimateWarning, match="o200k_base"):
+        assert llm.get_num_tokens("hello world") == 4
+
+
+@pytest.mark.usefixtures("encodings_cached")
+def test_get_num_tokens_exact(emulator: Emulator) -> None:
+    llm = OpenAILLM(model="gpt-4", api_key="sk-test", base_url=emulator.openai_base_url)
+    assert llm.get_num_tokens("hello world") == 2
+    assert llm.get_token_ids("hello world") == [15339, 1917]

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from polyvox.core.llm import ChatModelLLM, as_llm
     from polyvox.core.metadata import is_blocked, response_metadata
     from polyvox.core.profiles import get_profile, register_profiles, registered_models
+    from polyvox.core.ranges import ParameterRangeError
+    from polyvox.core.token_counting import TokenEstimateWarning, TokenizerUnavailableError
     from polyvox.core.usage import make_usage
 
 _EXPORTS = {
@@ -55,6 +57,9 @@ _EXPORTS = {
     "get_profile": "polyvox.core.profiles",
     "register_profiles": "polyvox.core.profiles",
     "registered_models": "polyvox.core.profiles",
+    "ParameterRangeError": "polyvox.core.ranges",
+    "TokenEstimateWarning": "polyvox.core.token_counting",
+    "TokenizerUnavailableError": "polyvox.core.token_counting",
     "make_usage": "polyvox.core.usage",
 }
 
@@ -64,10 +69,13 @@ __all__ = [
     "ErrorKind",
     "MissingAPIKeyError",
     "ModelClosedError",
+    "ParameterRangeError",
     "PolyvoxChatModel",
     "PolyvoxEmbeddings",
     "ProviderErrorMixin",
     "ProviderResponseError",
+    "TokenEstimateWarning",
+    "TokenizerUnavailableError",
     "as_llm",
     "classify",
     "format_tool_choice",

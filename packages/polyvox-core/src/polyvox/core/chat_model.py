@@ -10,12 +10,12 @@ key from the environment, hiding it, LangSmith parameters, ``bind_tools``,
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal, Self
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -31,7 +31,11 @@ from polyvox.core.langchain_internals import (
 )
 from polyvox.core.lifecycle import ClientsMixin
 from polyvox.core.profiles import get_profile
+from polyvox.core.ranges import ParameterRanges
 from polyvox.core.structured import StructuredOutputMethod, build_structured_output
+
+if TYPE_CHECKING:
+    from polyvox.core.token_counting import TokenCounter
 
 __all__ = ["PolyvoxChatModel", "ToolLike", "field_keywords", "format_tool_choice"]
 
@@ -142,6 +146,10 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
     """Parameters of the provider's API a call may pass besides the model's own fields (a
     near miss of any known keyword is refused, see :mod:`polyvox.core.keywords`)."""
 
+    parameter_ranges: ClassVar[ParameterRanges | None] = None
+    """The ranges the provider documents for its parameters (see :mod:`polyvox.core.ranges`):
+    checked on the model's fields at construction and on every call's keywords."""
+
     model: str = Field(validation_alias=AliasChoices("model", "model_name"))
     """The model id, as the provider names it."""
 
@@ -189,6 +197,11 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
         if self.max_retries < 0:
             msg = f"max_retries must be 0 or more, got {self.max_retries}"
             raise ValueError(msg)
+        if (ranges := self._parameter_ranges()) is not None:
+            fields = type(self).model_fields
+            ranges.check({name: getattr(self, name) for name in ranges.ranges if name in fields})
+            for extra in self._configured_parameters():
+                ranges.check(extra)
         return self
 
     @property
@@ -313,8 +326,104 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
         if kwargs:
             check_call_keywords(type(self).__name__, kwargs, self.known_call_keywords())
 
+    def _parameter_ranges(self) -> ParameterRanges | None:
+        """The table this model's parameters are checked against (override to pick by server)."""
+        return type(self).parameter_ranges
+
+    def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
+        """Request parameters set outside the model's fields (``model_kwargs``, ``options``).
+
+        They are checked against the ranges at construction too.
+        """
+        return ()
+
+    def _check_ranges(self, values: Mapping[str, Any]) -> None:
+        """Refuse a parameter outside the range its provider documents (nothing is sent).
+
+        Args:
+            values: Call keywords, bound keywords or extra request fields.
+
+        Raises:
+            ParameterRangeError: For a value of the wrong type or out of range.
+        """
+        if values and (ranges := self._parameter_ranges()) is not None:
+            ranges.check(values)
+
     def _resolve_model_profile(self) -> ModelProfile | None:
         return get_profile(type(self).provider, self.model)
+
+    # ---- token counting (see polyvox.core.token_counting) -------------------------------
+
+    def _token_counter(self) -> TokenCounter:
+        """This model's tokenizer (override with the provider's); the estimate by default."""
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter(f"{type(self).__name__} has no tokenizer polyvox can run")
+
+    def _counter(self) -> TokenCounter:
+        if self.custom_get_token_ids is not None:
+            from polyvox.core.token_counting import IdsCounter
+
+            return IdsCounter(self.custom_get_token_ids)
+        return self._token_counter()
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Tokenize text with the model's tokenizer.
+
+        Args:
+            text: The text.
+
+        Returns:
+            The token ids, in order.
+
+        Raises:
+            TokenizerUnavailableError: When no tokenizer for the model can be had
+                (counting still works: :meth:`get_num_tokens` estimates).
+        """
+        ids = self._counter().encode(text)
+        if ids is None:
+            from polyvox.core.token_counting import TokenizerUnavailableError
+
+            msg = (
+                f"{type(self).__name__} has no tokenizer for {self.model!r} here, so it has "
+                "no token ids; get_num_tokens() estimates the count instead"
+            )
+            raise TokenizerUnavailableError(msg)
+        return ids
+
+    def get_num_tokens(self, text: str) -> int:
+        """Count the tokens of a text: exact with the model's tokenizer, else estimated.
+
+        Args:
+            text: The text.
+
+        Returns:
+            The count (an estimate, with a warning once, where no tokenizer can be had).
+        """
+        return self._counter().count([text]) if text else 0
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Count the prompt tokens of a conversation, framing and tools included.
+
+        This is what ``trim_messages(..., token_counter=model)`` calls. The counting rules
+        are OpenAI's for its chat models (:mod:`polyvox.core.token_counting`).
+
+        Args:
+            messages: The conversation.
+            tools: Tools offered with it (anything ``bind_tools`` accepts).
+
+        Returns:
+            The count (an estimate, with a warning once, where no tokenizer can be had).
+        """
+        from polyvox.core.openai_format import to_openai_messages
+        from polyvox.core.token_counting import count_openai_messages
+
+        specs = [convert_to_openai_tool(tool) for tool in tools or ()]
+        return count_openai_messages(to_openai_messages(messages), self._counter(), specs)
 
     def _resolve_stop(self, stop: list[str] | None) -> list[str] | None:
         """The stop sequences of a call: the call's own, else the model's."""
@@ -343,6 +452,7 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
         Returns:
             A runnable that calls the model with the tools.
         """
+        self._check_ranges(kwargs)  # refused here rather than at the first call
         formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
         choice = format_tool_choice(tool_choice, formatted)
         if choice is not None:

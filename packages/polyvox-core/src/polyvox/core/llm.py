@@ -272,6 +272,35 @@ class ChatModelLLM(LLM):
         """Close the chat model (:meth:`aclose`)."""
         await self.aclose()
 
+    def get_num_tokens(self, text: str) -> int:
+        """Count the tokens of a text as the wrapped chat model counts them.
+
+        Args:
+            text: The text.
+
+        Returns:
+            The count (the chat model's estimate where it has no tokenizer).
+        """
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
+        return self.chat_model.get_num_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Count the prompt tokens of a conversation as the wrapped chat model counts them.
+
+        Args:
+            messages: The conversation.
+            tools: Tools offered with it.
+
+        Returns:
+            The count.
+        """
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        return self.chat_model.get_num_tokens_from_messages(messages, tools)
+
     # -- batching -----------------------------------------------------------------------
 
     def batch(

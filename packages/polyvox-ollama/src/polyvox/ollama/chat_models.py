@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, ClassVar, Literal
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
@@ -12,6 +12,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from polyvox.core.chat_model import PolyvoxChatModel
+from polyvox.core.ranges import OLLAMA_RANGES, ParameterRanges
 from polyvox.core.retry import (
     acall_with_retries,
     astream_with_retries,
@@ -23,6 +24,9 @@ from polyvox.ollama.context import arequest_window, check_fits, request_window
 from polyvox.ollama.messages import to_ollama_messages
 from polyvox.ollama.responses import ChatStreamReader, message_from_response
 from polyvox.ollama.server import OllamaServerMixin
+
+if TYPE_CHECKING:
+    from polyvox.core.token_counting import TokenCounter
 
 __all__ = ["ChatOllama"]
 
@@ -69,6 +73,7 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     default_base_url: ClassVar[str | None] = "http://127.0.0.1:11434"
     requires_api_key: ClassVar[bool] = False
     is_local: ClassVar[bool] = True
+    parameter_ranges: ClassVar[ParameterRanges | None] = OLLAMA_RANGES
 
     num_ctx: int | None = None
     """Context window to request; ``None`` sizes it to each request (8K, 16K, 32K, ... up
@@ -107,6 +112,19 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
     def _api_keywords(self) -> frozenset[str]:
         return _ollama_keywords()
 
+    def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
+        return (self.options,)
+
+    def _token_counter(self) -> TokenCounter:
+        """The estimate: Ollama has no token-count endpoint.
+
+        Its tokenizers run only on the server; a call's ``usage_metadata`` has the exact
+        count afterwards.
+        """
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Ollama has no token-count endpoint")
+
     def _request(
         self,
         messages: list[BaseMessage],
@@ -114,12 +132,18 @@ class ChatOllama(OllamaServerMixin, PolyvoxChatModel):
         stream: bool,
         kwargs: dict[str, Any],
     ) -> dict[str, Any]:
+        if kwargs:
+            self._check_ranges(kwargs)
+            if isinstance(extra := kwargs.get("options"), dict):
+                self._check_ranges(extra)
         options: dict[str, Any] = dict(self.options)
         for key in _OPTION_FIELDS:
             value = getattr(self, key)
             if value is not None:
                 options[key] = value
-        if (max_tokens := kwargs.pop("max_tokens", None) or self.max_tokens) is not None:
+        if (max_tokens := kwargs.pop("max_tokens", None)) is None:
+            max_tokens = self.max_tokens
+        if max_tokens is not None:
             options["num_predict"] = max_tokens
         if stop := self._resolve_stop(stop):
             options["stop"] = stop

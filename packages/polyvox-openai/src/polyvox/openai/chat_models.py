@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -23,12 +23,19 @@ from polyvox.core.openai_format import (
     to_openai_messages,
     usage_from_openai,
 )
+from polyvox.core.ranges import (
+    OPENAI_COMPATIBLE_RANGES,
+    OPENAI_RANGES,
+    ParameterRanges,
+    is_openai_model,
+)
 from polyvox.openai import profiles as _profiles  # noqa: F401  (registers the profiles)
 from polyvox.openai._sdk import STREAM_BROKE, SDKClientMixin, sdk, transport_errors
 
 if TYPE_CHECKING:
     import openai
 
+    from polyvox.core.token_counting import TokenCounter
     from polyvox.openai.streaming import ChatStreamReader
 
 __all__ = ["ChatOpenAI"]
@@ -68,6 +75,7 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
     max_tokens_param: ClassVar[str] = "max_completion_tokens"
     """The request field ``max_tokens`` is sent as (OpenAI's reasoning models need this one)."""
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_RANGES
 
     organization: str | None = None
     """OpenAI organization id (``OpenAI-Organization`` header)."""
@@ -113,15 +121,45 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
 
     # ---- request ---------------------------------------------------------------------
 
-    def _api_keywords(self) -> frozenset[str]:
+    def _is_openai_itself(self) -> bool:
+        """Whether this is ``ChatOpenAI`` talking to OpenAI (not a compatible server)."""
         url = self.base_url
-        if type(self).provider == "openai" and (url is None or "api.openai.com" in url):
+        return type(self).provider == "openai" and (url is None or "api.openai.com" in url)
+
+    def _api_keywords(self) -> frozenset[str]:
+        if self._is_openai_itself():
             return _sdk_params()
         return _compatible_params()  # another server: its own parameters are known too
+
+    def _parameter_ranges(self) -> ParameterRanges | None:
+        """OpenAI's ranges at OpenAI or for OpenAI's models; a compatible server's else."""
+        if type(self).provider != "openai" or self._is_openai_itself():
+            return type(self).parameter_ranges
+        if is_openai_model(self.model):  # Azure, a proxy: OpenAI's model, OpenAI's ranges
+            return OPENAI_RANGES
+        return OPENAI_COMPATIBLE_RANGES  # another server's model behind ChatOpenAI
+
+    def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
+        return (self.model_kwargs,)
+
+    def _token_counter(self) -> TokenCounter:
+        """``tiktoken``'s encoding for the model, else the estimate.
+
+        At OpenAI, ``o200k_base`` for a model ``tiktoken`` does not know yet; at another
+        server, only a model ``tiktoken`` knows gets its encoding.
+        """
+        from polyvox.openai.tokenize import tiktoken_counter
+
+        default = "o200k_base" if self._is_openai_itself() else None
+        return tiktoken_counter(self.model, default_encoding=default)
 
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
     ) -> dict[str, Any]:
+        if kwargs:
+            self._check_ranges(kwargs)
+            if isinstance(extra := kwargs.get("extra_body"), dict):
+                self._check_ranges(extra)
         body: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(messages)}
         for key in ("temperature", "top_p", "frequency_penalty", "presence_penalty", "seed"):
             value = getattr(self, key)
@@ -129,7 +167,9 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
                 body[key] = value
         if self.reasoning_effort is not None:
             body["reasoning_effort"] = self.reasoning_effort
-        max_tokens = kwargs.pop("max_tokens", None) or self.max_tokens
+        max_tokens = kwargs.pop("max_tokens", None)
+        if max_tokens is None:
+            max_tokens = self.max_tokens
         if max_tokens is not None:
             body[type(self).max_tokens_param] = max_tokens
         if stop := self._resolve_stop(stop):

@@ -10,13 +10,23 @@ Mistral, which refuses it).
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from langchain_core.language_models import ModelProfile
 from pydantic import model_validator
 
 from polyvox.core.profiles import get_profile
+from polyvox.core.ranges import (
+    LLAMACPP_RANGES,
+    OPENAI_COMPATIBLE_RANGES,
+    OPENROUTER_RANGES,
+    VLLM_RANGES,
+    ParameterRanges,
+)
 from polyvox.openai.chat_models import ChatOpenAI
+
+if TYPE_CHECKING:
+    from polyvox.core.token_counting import TokenCounter
 
 __all__ = [
     "ChatCloudRu",
@@ -51,6 +61,7 @@ class ChatOpenRouter(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "OPENROUTER_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://openrouter.ai/api/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENROUTER_RANGES
 
     site_url: str | None = None
     """Your site, sent as ``HTTP-Referer`` for OpenRouter's app attribution."""
@@ -65,6 +76,16 @@ class ChatOpenRouter(ChatOpenAI):
             return own
         vendor, _, name = self.model.partition("/")
         return get_profile(vendor, name) if name else None
+
+    def _token_counter(self) -> TokenCounter:
+        """``tiktoken`` for ``openai/*`` models, else the estimate (no count endpoint)."""
+        from polyvox.core.token_counting import EstimateCounter
+        from polyvox.openai.tokenize import tiktoken_counter
+
+        vendor, _, name = self.model.partition("/")
+        if vendor == "openai" and name:
+            return tiktoken_counter(name, default_encoding="o200k_base")
+        return EstimateCounter(f"OpenRouter has no token-count endpoint for {self.model!r}")
 
     @model_validator(mode="after")
     def _attribution_headers(self) -> Self:
@@ -90,6 +111,12 @@ class ChatCloudRu(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "CLOUDRU_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://foundation-models.api.cloud.ru/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES
+
+    def _token_counter(self) -> TokenCounter:
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Cloud.ru has no token-count endpoint polyvox can call")
 
 
 class ChatLlamaCpp(ChatOpenAI):
@@ -108,9 +135,22 @@ class ChatLlamaCpp(ChatOpenAI):
     requires_api_key: ClassVar[bool] = False
     is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = LLAMACPP_RANGES
 
     model: str = "local"
     """The model name (llama-server serves the one model it was started with)."""
+
+    def _token_counter(self) -> TokenCounter:
+        """The server's tokenizer (llama.cpp's ``/tokenize``)."""
+        from polyvox.openai.tokenize import ServerTokenCounter
+
+        return ServerTokenCounter(
+            client=lambda: self.client,
+            base_url=self.base_url or "",
+            model=self.model,
+            fail=self._fail,
+            style="llamacpp",
+        )
 
 
 class ChatVLLM(ChatOpenAI):
@@ -129,6 +169,19 @@ class ChatVLLM(ChatOpenAI):
     requires_api_key: ClassVar[bool] = False
     is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = VLLM_RANGES
+
+    def _token_counter(self) -> TokenCounter:
+        """The server's tokenizer (vLLM's ``/tokenize``)."""
+        from polyvox.openai.tokenize import ServerTokenCounter
+
+        return ServerTokenCounter(
+            client=lambda: self.client,
+            base_url=self.base_url or "",
+            model=self.model,
+            fail=self._fail,
+            style="vllm",
+        )
 
 
 class ChatTogether(ChatOpenAI):
@@ -139,6 +192,12 @@ class ChatTogether(ChatOpenAI):
     base_url_env: ClassVar[str | None] = "TOGETHER_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://api.together.xyz/v1"
     max_tokens_param: ClassVar[str] = "max_tokens"
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES
+
+    def _token_counter(self) -> TokenCounter:
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Together has no token-count endpoint")
 
 
 class ChatMistral(ChatOpenAI):
@@ -168,3 +227,9 @@ class ChatMistral(ChatOpenAI):
 
     stream_usage: bool = False
     """Off: Mistral rejects ``stream_options`` and reports a stream's usage without it."""
+    parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_COMPATIBLE_RANGES
+
+    def _token_counter(self) -> TokenCounter:
+        from polyvox.core.token_counting import EstimateCounter
+
+        return EstimateCounter("Mistral's API has no token-count endpoint")

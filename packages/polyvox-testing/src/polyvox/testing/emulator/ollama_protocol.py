@@ -27,7 +27,10 @@ counts the loads, reloads included, and ``keep_alive: 0`` unloads.
 
 Chat and generate go through the script queue, else the auto behaviour (tools, JSON via
 ``format``, echo), with ``options.num_predict`` (done_reason ``length``) and
-``options.stop``; ``think`` adds a thinking text. Tool calls carry object arguments and no
+``options.stop``; ``think`` adds a thinking text. What Ollama refuses is refused alike:
+``top_logprobs`` outside 0..20 (400) and an option of the wrong type (500, ``option
+"num_predict" must be of type integer``); out-of-range option values pass, as they do
+on the real server. Tool calls carry object arguments and no
 ``id``, each whole in one stream line. Faults hit the inference endpoints and
 ``/api/pull`` only, never ``/api/show``, ``/api/tags`` or the health checks; a fault's
 ``first_chunk_delay`` is a model loading (it is reported as ``load_duration``).
@@ -45,6 +48,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from polyvox.core.ranges import OLLAMA_RANGES
 from polyvox.testing.emulator.auto import auto_reply
 from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest, ToolSpec
 from polyvox.testing.emulator.embedding_vectors import embed_text
@@ -204,6 +208,49 @@ def _error(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
 
 
+_BOOLEAN_OPTIONS = frozenset(
+    {"numa", "low_vram", "f16_kv", "vocab_only", "use_mmap", "use_mlock", "penalize_newline"}
+)
+_NOT_OPTIONS = frozenset({"max_tokens", "top_logprobs"})  # polyvox's name; a request field
+
+
+def _refused(body: Mapping[str, Any]) -> Response | None:
+    """What Ollama itself refuses: ``top_logprobs`` outside 0..20 (400), bad option types.
+
+    An option of the wrong type fails in Ollama's scheduler, which answers 500.
+
+    Out-of-range option values are *not* refused: Ollama passes them to the runner, which
+    clamps or misreads them, so the emulator, like the server, accepts them (polyvox's
+    chat models refuse them before sending, see :mod:`polyvox.core.ranges`).
+    """
+    top = body.get("top_logprobs")
+    if top is not None:
+        if isinstance(top, bool) or not isinstance(top, int):
+            message = (
+                f"json: cannot unmarshal {type(top).__name__} into Go struct field "
+                "top_logprobs of type int"
+            )
+            return _error(400, message)
+        if not 0 <= top <= 20:
+            return _error(400, "top_logprobs must be between 0 and 20")
+    for name, value in _options(body).items():
+        if value is None:
+            continue
+        allowed = OLLAMA_RANGES.ranges.get(name)
+        if allowed is not None and name not in _NOT_OPTIONS:
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not numeric:
+                kind = "integer" if allowed.integer else "float32"
+                return _error(500, f'option "{name}" must be of type {kind}')
+        elif name in _BOOLEAN_OPTIONS and not isinstance(value, bool):
+            return _error(500, f'option "{name}" must be of type boolean')
+        elif name == "stop" and not isinstance(value, list):
+            return _error(500, 'option "stop" must be of type array')
+        elif name == "stop" and not all(isinstance(s, str) for s in value):
+            return _error(500, 'option "stop" must be of an array of strings')
+    return None
+
+
 def _unloads(keep_alive: Any) -> bool:
     return keep_alive in (0, 0.0, "0", "0s", "0m")
 
@@ -247,6 +294,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if isinstance(started, Response):
             return started
         body, model, fault = started
+        if refused := _refused(body):
+            return refused
         if kind == "chat":
             chat = parse_ollama_chat_request(body)
             empty = not chat.messages

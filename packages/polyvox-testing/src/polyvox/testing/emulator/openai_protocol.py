@@ -6,12 +6,22 @@ without a fault). Chat requests are answered by the script queue, else by the au
 behaviour; embeddings are deterministic hashed bags of words; any model name is accepted
 and echoed back, except names starting with ``no-such-``, which answer OpenAI's 404
 ``model_not_found`` (so examples can show an unknown model without scripting a fault).
+
+For OpenAI's own model names (``gpt-*``, ``o1``/``o3``/``o4``, ``chatgpt-*``) a chat
+request is refused as OpenAI refuses it: 400 for a field it does not know, and for a value
+outside the range OpenAI documents (``max_tokens=-5``: ``integer_below_min_value``;
+``temperature=5``: ``decimal_above_max_value``; a fraction where an integer is needed:
+``invalid_type``; the table is :data:`polyvox.core.ranges.OPENAI_RANGES`).
+
+``POST /tokenize`` (at the server root, no key needed) answers llama.cpp's and vLLM's
+tokenizer requests with :func:`token_ids`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -20,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
+from polyvox.core.ranges import OPENAI_RANGES, is_openai_model
 from polyvox.testing.emulator.auto import auto_reply
 from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest, ToolSpec
 from polyvox.testing.emulator.embedding_vectors import embed_text, encode_base64, model_dimensions
@@ -44,8 +55,9 @@ from polyvox.testing.emulator.protocol import (
 )
 from polyvox.testing.emulator.state import EmulatorState, RecordedRequest
 from polyvox.testing.emulator.streaming import send_frames
+from polyvox.testing.emulator.tokens import split_tokens
 
-__all__ = ["CATALOG", "PROTOCOL", "parse_chat_request"]
+__all__ = ["CATALOG", "PROTOCOL", "parse_chat_request", "token_ids"]
 
 CATALOG = (
     "gpt-4o",
@@ -113,18 +125,30 @@ CHAT_FIELDS = frozenset(
 """The fields of OpenAI's chat-completions request; OpenAI answers 400 to any other."""
 
 
-_OPENAI_MODEL_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
-
-
 def _unrecognized(body: Mapping[str, Any]) -> Response | None:
     """OpenAI's 400 for a request field it does not know (compatible servers: theirs too)."""
     model = str(body.get("model") or "")
     known = CHAT_FIELDS
-    if not model.startswith(_OPENAI_MODEL_PREFIXES):
+    if not is_openai_model(model):
         known = CHAT_FIELDS | OPENAI_COMPATIBLE_FIELDS
     for name in body:
         if name not in known:
             return _error(400, f"Unrecognized request argument supplied: {name}")
+    return None
+
+
+def _out_of_range(body: Mapping[str, Any]) -> Response | None:
+    """OpenAI's 400 for a value outside the range it documents (its own models only).
+
+    ``max_tokens=-5`` answers ``integer_below_min_value``, ``temperature=5``
+    ``decimal_above_max_value`` and ``max_tokens=1.5`` ``invalid_type``, worded as OpenAI
+    words them. Other models stand for other servers, whose ranges differ: not checked.
+    """
+    if not is_openai_model(str(body.get("model") or "")):
+        return None
+    if found := OPENAI_RANGES.openai_error(body):
+        message, param, code = found
+        return _error(400, message, param=param, code=code)
     return None
 
 
@@ -245,7 +269,9 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if isinstance(started, Response):
             return started
         body, fault = started
-        if invalid := _missing(body, "model", "messages") or _unrecognized(body):
+        if invalid := (
+            _missing(body, "model", "messages") or _unrecognized(body) or _out_of_range(body)
+        ):
             return invalid
         model = str(body["model"])
         chat = parse_chat_request(body)
@@ -294,12 +320,37 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
             return failed
         return json_response(_model(name))
 
+    async def tokenize(request: Request) -> Response:
+        """llama.cpp's (``content``) and vLLM's (``prompt``) ``/tokenize``, at the root."""
+        recorded = await receive(request, state)
+        body = recorded.json if isinstance(recorded.json, dict) else {}
+        text = body.get("content", body.get("prompt"))
+        if not isinstance(text, str):
+            return _error(400, "'content' (llama.cpp) or 'prompt' (vLLM) must be a string")
+        ids = token_ids(text)
+        if "content" in body:
+            return json_response({"tokens": ids})
+        return json_response({"count": len(ids), "max_model_len": 32768, "tokens": ids})
+
     return [
+        Route("/tokenize", tokenize, methods=["POST"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     ]
+
+
+def token_ids(text: str) -> list[int]:
+    """The emulator's token ids of a text: one per :func:`~.tokens.split_tokens` piece.
+
+    Args:
+        text: The text.
+
+    Returns:
+        Stable ids (a checksum of each piece), as many as the emulator counts tokens.
+    """
+    return [zlib.crc32(piece.encode()) % 100_000 for piece in split_tokens(text)]
 
 
 def _embeddings(body: Mapping[str, Any], model: str) -> Response:
