@@ -76,6 +76,7 @@ from polyvox.router.errors import (
     UNHEALTHY_KINDS,
     AllDeploymentsFailedError,
     StreamInterruptedError,
+    brief,
     error_kind,
     health,
     is_caller_refusal,
@@ -330,7 +331,7 @@ class AttemptLoop:
             self.last_error = exc
             return None, None
         if is_programming_error(exc):  # would fail again, and says nothing of its health
-            self._record_failure(deployment, _brief(exc), PROGRAMMING_ERROR, latency, None)
+            self._record_failure(deployment, brief(exc), PROGRAMMING_ERROR, latency, None)
             self.last_error = exc
             if not routing.fallbacks:
                 self.queue.clear()
@@ -341,7 +342,7 @@ class AttemptLoop:
         retry_after = retry_after_of(exc)
         unhealthy = kind in UNHEALTHY_KINDS and not filtered
         self._record_failure(
-            deployment, _brief(exc), outcome, latency, retry_after, unhealthy=unhealthy
+            deployment, brief(exc), outcome, latency, retry_after, unhealthy=unhealthy
         )
         self.last_error = exc
         left = self.remaining()
@@ -457,7 +458,7 @@ class AttemptLoop:
             Attempt(
                 deployment.name,
                 INTERRUPTED,
-                f"{kind.value} after {delivered} chunks: {_brief(exc)}",
+                f"{kind.value} after {delivered} chunks: {brief(exc)}",
                 latency,
             )
         )
@@ -596,9 +597,3 @@ class AttemptLoop:
 def _backoff(retries: int, cap: float) -> float:
     jitter = 0.5 + random.random() / 2  # spreading retries, not cryptography
     return float(min(cap, _BACKOFF_BASE_S * 2**retries) * jitter)
-
-
-def _brief(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first[:300]}"

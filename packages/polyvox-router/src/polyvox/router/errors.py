@@ -47,6 +47,7 @@ __all__ = [
     "RouterContextOverflowError",
     "RouterError",
     "StreamInterruptedError",
+    "brief",
     "error_kind",
     "health",
     "is_caller_refusal",
@@ -97,6 +98,20 @@ _CONTENT_FILTER = re.compile(
     r"responsible ?ai policy|safety (?:system|filter)",
     re.IGNORECASE,
 )
+
+
+def brief(exc: BaseException) -> str:
+    """A failure in one line, as a route's attempts record it.
+
+    Args:
+        exc: The failure.
+
+    Returns:
+        ``"<class name>: <first line of its message, at most 300 characters>"``.
+    """
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first[:300]}"
 
 
 def error_kind(exc: BaseException) -> ErrorKind:
