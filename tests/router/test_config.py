@@ -227,6 +227,32 @@ def test_from_env_with_given_deployments_and_a_config_file(
     assert tagged.deployments[0].entry.model == "llama3.2"  # the catalog resolves the family
 
 
+def test_a_misspelt_provider_prefix_is_refused_not_sent_to_the_cloud(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "olama:llama3.2" once became an OpenAI model called "olama:llama3.2"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with pytest.raises(RouterConfigError) as info:
+        Router.from_env(environ={"POLYVOX_ROUTER_MODELS": "gpt-4o-mini, olama:llama3.2"})
+    assert info.value.key == "POLYVOX_ROUTER_MODELS[olama:llama3.2]"
+    message = str(info.value)
+    assert "unknown provider 'olama'; did you mean 'ollama'?" in message
+    assert "known: openai, openrouter, cloudru, llamacpp, vllm, together, ollama, bielik" in (
+        message
+    )
+    # the YAML config says the same for the same mistake (one error, one wording)
+    with pytest.raises(RouterConfigError, match="did you mean 'ollama'"):
+        Router.from_config({"deployments": [{"provider": "olama", "model": "llama3.2"}]})
+    # a colon that is no provider's misspelling still belongs to the model name
+    tuned = Router.from_env(environ={"POLYVOX_ROUTER_MODELS": "ft:gpt-4o-mini:acme::abc123"})
+    assert tuned.deployments[0].model.model == "ft:gpt-4o-mini:acme::abc123"
+    # and with an Ollama default provider, any colon is a tag
+    tagged = Router.from_env(
+        environ={"POLYVOX_ROUTER_MODELS": "llama2:7b", "POLYVOX_ROUTER_DEFAULT_PROVIDER": "ollama"}
+    )
+    assert tagged.deployments[0].model.model == "llama2:7b"
+
+
 @pytest.mark.parametrize(
     ("environ", "key"),
     [
@@ -281,9 +307,11 @@ def test_cost_optimized(fleet: list[Any]) -> None:
     router = chains.cost_optimized(fleet)
     assert router.strategy.name == "cost"
     order = router.explain("x").order
-    local = {"ollama/llama3.2", BIELIK}
-    assert set(order[:2]) == local  # local models cost nothing
-    assert order[2] == "openai/gpt-4o-mini"
+    assert order[0] == "ollama/llama3.2"  # local models cost nothing
+    assert order[1] == "openai/gpt-4o-mini"
+    assert order[-1] == BIELIK  # a Polish model, free but not favoured for other languages
+    polish = router.explain("x", language="pl").order
+    assert set(polish[:2]) == {"ollama/llama3.2", BIELIK}  # the strategy's order stands
 
 
 def test_fast(fleet: list[Any]) -> None:

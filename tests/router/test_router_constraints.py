@@ -257,6 +257,32 @@ def test_polish_goes_to_bielik(
     assert router.explain("Dzień dobry, jak się masz?").request.language == "pl"
 
 
+def test_the_default_router_does_not_answer_english_with_bielik(
+    openai_model: OpenAIFactory, ollama: ChatOllama, bielik: ChatBielik, emulator: Emulator
+) -> None:
+    # Local and free, Bielik tops the default (balanced) ranking; made for Polish, it must
+    # not be favoured for another language, nor for a prompt whose language is not known.
+    models = [openai_model("gpt-4o-mini"), openai_model("gpt-4.1"), ollama, bielik]
+    router = Router(models)
+    answer = router.invoke("What is the capital of France?")
+    assert answer.response_metadata["router"]["deployment"] == "ollama/llama3.2"
+    assert router.explain("What is the capital of France?", language="en").order[-1] == BIELIK
+    polish_order = router.explain("Jaka jest stolica Francji?", language="pl").order
+    assert BIELIK in polish_order[:2]  # for Polish the strategy's order stands (tied with llama)
+    # with detection and a route, English goes elsewhere and Polish to Bielik
+    routed = Router(models, detect_language=True, language_routes={"pl": BIELIK})
+    english = routed.invoke("What is the capital of France, and how many people live there?")
+    assert english.response_metadata["router"]["deployment"] != BIELIK
+    polish = routed.invoke("Jaka jest stolica Francji i ilu ma mieszkańców?")
+    assert polish.response_metadata["router"]["deployment"] == BIELIK
+    # asked to keep data local, a specialist still goes ahead of the cloud, after llama
+    local = Router(models, strategy="local_first").explain("hello").order
+    assert local[:2] == ("ollama/llama3.2", BIELIK)
+    assert Router([openai_model("gpt-4o-mini"), bielik], prefer_local=True).explain(
+        "hello"
+    ).order == (BIELIK, "openai/gpt-4o-mini")
+
+
 def test_language_given_by_the_caller_needs_no_detection(
     openai_model: OpenAIFactory, bielik: ChatBielik
 ) -> None:

@@ -44,7 +44,9 @@ Environment (:meth:`Router.from_env <polyvox.router.router.Router.from_env>`):
 
 - ``POLYVOX_ROUTER_CONFIG``: a configuration file, read first;
 - ``POLYVOX_ROUTER_MODELS``: deployments as ``provider:model`` items separated by commas
-  (``gpt-4o-mini,ollama:llama3.2``);
+  (``gpt-4o-mini,ollama:llama3.2``); a colon after no provider name belongs to the model
+  (an Ollama tag, ``ft:...``), but a prefix one or two edits from a provider name
+  (``olama:``) is refused as an unknown provider, as in a configuration file;
 - ``POLYVOX_ROUTER_DEFAULT_PROVIDER``: the provider of deployments that name none (in
   ``POLYVOX_ROUTER_MODELS`` and in the configuration file; ``openai`` when unset);
 - ``POLYVOX_ROUTER_STRATEGY``, ``POLYVOX_ROUTER_FALLBACKS``, ``POLYVOX_ROUTER_PREFER_LOCAL``,
@@ -61,6 +63,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from polyvox.core.keywords import near_miss
 from polyvox.router.deployment import Deployment
 
 if TYPE_CHECKING:
@@ -79,6 +82,9 @@ PROVIDERS: dict[str, str] = {
     "bielik": "polyvox.ollama:ChatBielik",
 }
 """Provider name → the polyvox chat model class (``module:Class``) a deployment builds."""
+
+_TAGGED_PROVIDERS = frozenset({"ollama", "bielik"})
+"""Providers whose model names carry a ``:tag`` (``llama3.2:3b``)."""
 
 _DISTRIBUTIONS = {"polyvox.openai": "polyvox-openai", "polyvox.ollama": "polyvox-ollama"}
 
@@ -280,10 +286,7 @@ def build_model(
             raise RouterConfigError(f"{key}.provider", "missing (or give class:)")
         target = PROVIDERS.get(provider.strip().lower())
         if target is None:
-            known = ", ".join(PROVIDERS)
-            raise RouterConfigError(
-                f"{key}.provider", f"unknown provider {provider!r}; known: {known}"
-            )
+            raise _unknown_provider(provider, f"{key}.provider")
     module_name, _, class_name = target.partition(":")
     where = f"{key}.class" if cls else f"{key}.provider"
     try:
@@ -450,12 +453,27 @@ def _deployment(
         raise RouterConfigError(key, str(exc)) from exc
 
 
+def _unknown_provider(provider: str, key: str) -> RouterConfigError:
+    """The error for a provider name polyvox does not know, with the closest known one."""
+    known = ", ".join(PROVIDERS)
+    close = near_miss(provider.strip().lower(), PROVIDERS)
+    hint = f"; did you mean {close!r}?" if close else ""
+    return RouterConfigError(key, f"unknown provider {provider!r}{hint} (known: {known})")
+
+
 def _from_spec(spec: str, default_provider: str) -> Deployment:
+    key = f"POLYVOX_ROUTER_MODELS[{spec}]"
     provider, sep, model = spec.partition(":")
     if not sep or provider.strip().lower() not in PROVIDERS:
-        # no provider, or a colon inside the model name (an Ollama tag such as llama3.2:3b)
+        # No provider, or a colon inside the model name: an Ollama tag (llama3.2:3b) when
+        # the default provider serves tags, an OpenAI-style name (ft:gpt-4o-mini:org::id)
+        # otherwise. A prefix one or two edits from a provider name (olama:llama3.2) is a
+        # misspelt provider, not a model to send to the default provider's cloud.
+        tagged = default_provider.strip().lower() in _TAGGED_PROVIDERS
+        if sep and not tagged and near_miss(provider.strip().lower(), PROVIDERS) is not None:
+            raise _unknown_provider(provider, key)
         provider, model = default_provider, spec
-    return Deployment.of(build_model(provider, model, key=f"POLYVOX_ROUTER_MODELS[{spec}]"))
+    return Deployment.of(build_model(provider, model, key=key))
 
 
 def _env_bool(value: str, var: str) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from polyvox.router.attempt_loop import AttemptLoop, Plan
 from polyvox.router.constraints import CallSpec, FilterResult, filter_candidates, read_call
 from polyvox.router.errors import NoDeploymentError, RouterContextOverflowError
+from polyvox.router.languages import specialists_last
 from polyvox.router.large_input import refuse_large_input
 from polyvox.router.request import RouteRequest
 
@@ -180,7 +181,10 @@ async def aavailability(routing: Routing) -> Callable[[str], bool]:
 
 
 def arrange(routing: Routing, request: RouteRequest, order: list[Deployment]) -> list[Deployment]:
-    """Apply ``prefer_local`` and the language routes to the strategy's order.
+    """Apply language specialists, ``prefer_local`` and the language routes to the order.
+
+    A language specialist not made for the request's language goes after the other
+    candidates (:mod:`polyvox.router.languages`).
 
     Args:
         routing: The router's settings and state.
@@ -190,6 +194,9 @@ def arrange(routing: Routing, request: RouteRequest, order: list[Deployment]) ->
     Returns:
         The order to try.
     """
+    if len(order) > 1:
+        by_locality = routing.strategy.name == "local_first"
+        order = specialists_last(order, request.language, by_locality=by_locality)
     if routing.prefer_local and len(order) > 1:
         facts = routing.facts
         order = [d for d in order if facts[d.name].local] + [
