@@ -123,6 +123,23 @@ def test_multi_step_run_sync(emulator: Emulator, make_rlm: Make) -> None:
     result = make_rlm().invoke({"question": "What is the launch code?", "context": _haystack()})
     assert result.answer == "4711"
     assert result.usage.calls == 8
+    # printing the result shows a summary, never the 200,000 characters of the context
+    for shown in (repr(result), str(result)):
+        assert len(shown) < 400
+        assert "Nothing to see" not in shown
+        assert shown.startswith("RLMResult(answer='4711', context=199,9")
+        assert "steps=4, sub_calls=4" in shown
+        assert "calls=8, tokens=" in shown
+
+
+def test_a_printed_result_cuts_a_long_answer(emulator: Emulator, make_rlm: Make) -> None:
+    emulator.script(repl("FINAL(context * 3)"), model=ROOT)
+    result = make_rlm().invoke({"question": "q", "context": ["x" * 400, "y"]})
+    assert len(result.answer) > 1000
+    shown = repr(result)
+    assert "x" * 200 + f"... ({len(result.answer):,} chars)" in shown
+    assert "x" * 201 not in shown
+    assert "in 2 documents" in shown
 
 
 async def test_sync_invoke_inside_a_running_event_loop(emulator: Emulator, make_rlm: Make) -> None:

@@ -68,9 +68,18 @@ class PreparedContext:
         return self.text if self.metadata is None else self.parts
 
 
-@dataclass
+_ANSWER_SHOWN = 200
+"""Characters of the answer a printed result shows."""
+
+
+@dataclass(repr=False)
 class RLMResult:
-    """What an RLM run returns."""
+    """What an RLM run returns.
+
+    Printed (``print(result)``, ``repr``), it is a one-line summary: the answer (cut at 200
+    characters), the context's size, steps, sub-calls, what was read, tokens and cost;
+    never the context itself, which may be megabytes (read :attr:`context` for it).
+    """
 
     answer: str
     """The final answer (given by code that ran)."""
@@ -87,6 +96,25 @@ class RLMResult:
     def subqueries(self) -> list[SubCall]:
         """Every sub-call of the tree (``llm_query`` and ``rlm_query``), root turns excluded."""
         return [c for c in self.trajectory.calls() if c.kind != "root"]
+
+    def __repr__(self) -> str:
+        answer = self.answer
+        if len(answer) > _ANSWER_SHOWN:
+            answer = f"{answer[:_ANSWER_SHOWN]}... ({len(self.answer):,} chars)"
+        chars = self.trajectory.context_chars
+        documents = self.trajectory.documents
+        size = f"{chars:,} chars" + (f" in {documents} documents" if documents else "")
+        read = sum(end - start for start, end in self.read_spans)
+        cost = self.usage.total_cost_usd
+        return (
+            f"RLMResult(answer={answer!r}, context={size}, "
+            f"steps={len(self.trajectory.steps)}, sub_calls={len(self.subqueries)}, "
+            f"read={read:,} chars, calls={self.usage.calls}, "
+            f"tokens={self.usage.total_tokens:,}, "
+            f"cost_usd={'unpriced' if cost is None else f'{cost:.6f}'})"
+        )
+
+    __str__ = __repr__
 
 
 def prepare_context(value: Any) -> PreparedContext:
