@@ -316,6 +316,7 @@ HOOK_PARAMETERS = {
     "_get_invocation_params": ["self", "stop", "kwargs"],
     "_get_ls_params": ["self", "stop", "kwargs"],
     "_should_stream": ["self", "async_api", "run_manager", "kwargs"],
+    "_convert_input": ["self", "model_input"],
     "_generate_helper": ["self", "prompts", "stop", "run_managers", "new_arg_supported", "kwargs"],
     "_agenerate_helper": ["self", "prompts", "stop", "run_managers", "new_arg_supported", "kwargs"],
 }

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -28,6 +29,7 @@ from polyvox.core.langchain_internals import (
     convert_input,
     invocation_params,
     normalize_messages,
+    refuse_bytes,
 )
 from polyvox.core.lifecycle import ClientsMixin
 from polyvox.core.profiles import get_profile
@@ -301,6 +303,10 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
             call.failed(exc)
             raise
         return call.finished(result)
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        refuse_bytes(model_input)  # langchain-core would say "Unsupported message type: int"
+        return super()._convert_input(model_input)
 
     def _get_invocation_params(
         self, stop: list[str] | None = None, **kwargs: Any

@@ -93,6 +93,7 @@ __all__ = [
     "ls_params_with_defaults",
     "new_run_id",
     "normalize_messages",
+    "refuse_bytes",
     "reset_handed_run",
     "run_metadata",
     "serialized",
@@ -107,8 +108,10 @@ OVERRIDDEN_HOOKS: Mapping[str, tuple[str, ...]] = {
         "_get_invocation_params",  # PolyvoxChatModel, Router: refuse near-miss keywords
         "_get_ls_params",  # PolyvoxChatModel, Router: provider and model in traces
         "_should_stream",  # Router: remembers the run manager for _stream
+        "_convert_input",  # PolyvoxChatModel, Router: bytes refused (refuse_bytes)
     ),
     "langchain_core.language_models.BaseLLM": (
+        "_convert_input",  # ChatModelLLM: bytes refused
         "_generate_helper",  # ChatModelLLM: every prompt's run manager to _generate
         "_agenerate_helper",
         "_get_ls_params",
@@ -120,6 +123,29 @@ OVERRIDDEN_HOOKS: Mapping[str, tuple[str, ...]] = {
 # ---- input -------------------------------------------------------------------------------
 
 
+def refuse_bytes(value: object) -> None:
+    """Refuse ``bytes`` input with an error that says what to do.
+
+    langchain-core takes ``bytes`` for a sequence of messages and fails on its first item
+    with "Unsupported message type: int". Every polyvox model's input conversion calls this
+    first.
+
+    Args:
+        value: The input of ``invoke``, ``stream``, ``batch`` and friends.
+
+    Raises:
+        TypeError: For ``bytes``, ``bytearray`` or ``memoryview``.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        msg = (
+            f"the input is {type(value).__name__}; a model takes text (a str), messages or a "
+            "prompt value, not bytes. Decode it first, e.g. model.invoke(data.decode()) "
+            "(or data.decode('utf-8', errors='replace') for text of unknown encoding); for "
+            "an image or a file, send a content block (see the provider's page)"
+        )
+        raise TypeError(msg)
+
+
 def convert_input(model: BaseChatModel, value: Any) -> PromptValue:
     """Turn ``invoke``'s input (a string, messages, a prompt value) into a prompt value.
 
@@ -128,7 +154,8 @@ def convert_input(model: BaseChatModel, value: Any) -> PromptValue:
         value: The input.
 
     Returns:
-        The prompt value, as ``BaseChatModel.invoke`` makes it.
+        The prompt value, as ``BaseChatModel.invoke`` makes it (a polyvox model's
+        ``_convert_input`` refuses ``bytes`` first, :func:`refuse_bytes`).
     """
     return model._convert_input(value)
 

@@ -27,6 +27,7 @@ from langchain_core.language_models.llms import LLM
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field, model_validator
 
@@ -35,6 +36,7 @@ from polyvox.core.langchain_internals import (
     identifying_params,
     llm_type,
     ls_params,
+    refuse_bytes,
 )
 from polyvox.core.wrapping import build_wrapped
 
@@ -178,6 +180,10 @@ class ChatModelLLM(LLM):
     """Chat model class built from the constructor's keyword arguments, when set."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        refuse_bytes(model_input)  # langchain-core would say "Unsupported message type: int"
+        return super()._convert_input(model_input)
 
     def __init__(self, chat_model: BaseChatModel | None = None, /, **kwargs: Any) -> None:
         """Create the adapter.

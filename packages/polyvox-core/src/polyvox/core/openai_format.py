@@ -70,12 +70,40 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                 item["name"] = message.name
             out.append(item)
             continue
+        if isinstance(content, list) and any(_untyped(block) for block in content):
+            message = message.model_copy(update={"content": _typed_blocks(content)})
         converted = convert_to_openai_messages(message)
         # OpenAI wants null (not "" or []) content beside tool calls.
         if converted.get("tool_calls") and not converted.get("content"):
             converted["content"] = None
         out.append(converted)
     return out
+
+
+def _untyped(block: object) -> bool:
+    return isinstance(block, Mapping) and "type" not in block
+
+
+def _typed_blocks(content: list[Any]) -> list[Any]:
+    """Content blocks with a ``type``: an untyped ``{"text": ...}`` block is a text block.
+
+    Raises:
+        ValueError: For an untyped block that holds no text (what it is cannot be told).
+    """
+    blocks: list[Any] = []
+    for index, block in enumerate(content):
+        if not _untyped(block):
+            blocks.append(block)
+        elif isinstance(block.get("text"), str):
+            blocks.append({"type": "text", **block})
+        else:
+            msg = (
+                f"content block {index} has no 'type' (its keys: {sorted(block)}); give each "
+                'block a type, e.g. {"type": "text", "text": "..."} or {"type": "image_url", '
+                '"image_url": {"url": "..."}}'
+            )
+            raise ValueError(msg)
+    return blocks
 
 
 def parse_openai_tool_calls(

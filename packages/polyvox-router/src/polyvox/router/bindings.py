@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage
+from langchain_core.prompt_values import PromptValue
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
+from polyvox.core.langchain_internals import refuse_bytes
 from polyvox.router.constraints import STRUCTURED_KEY, TOOL_OPTIONS_KEY
 from polyvox.router.structured import METHODS, StructuredSpec, build_parser
 
@@ -150,6 +152,10 @@ class ToolBindingModel(BaseChatModel):
     """
 
     _bindings: Bindings = PrivateAttr(default_factory=Bindings)
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        refuse_bytes(model_input)  # langchain-core would say "Unsupported message type: int"
+        return super()._convert_input(model_input)
 
     def bind_tools(
         self,
