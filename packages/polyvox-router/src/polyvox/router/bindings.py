@@ -45,6 +45,10 @@ class Bindings:
 
     __slots__ = ("_bound", "_formatted", "_lock")
 
+    def __reduce__(self) -> tuple[type[Bindings], tuple[()]]:
+        """Pickled, the caches start empty (bound models are rebuilt on first use)."""
+        return (type(self), ())
+
     def __init__(self) -> None:
         """Start empty."""
         self._lock = threading.Lock()

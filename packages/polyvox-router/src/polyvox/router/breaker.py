@@ -77,6 +77,10 @@ class MemoryBreakerStore(BreakerStore):
         self._lock = threading.Lock()
         self._breakers: dict[str, _Breaker] = {}
 
+    def __reduce__(self) -> tuple[type[MemoryBreakerStore], tuple[()]]:
+        """Pickled, a store starts again with every breaker closed (state stays here)."""
+        return (type(self), ())
+
     def allow(self, name: str, config: BreakerConfig, clock: Clock) -> bool:
         """Whether a call may go to ``name`` now (granting a probe when one is due)."""
         breaker = self._breakers.get(name)

@@ -120,6 +120,19 @@ class RedisBreakerStore(BreakerStore):
         self._skip_until = 0.0
         self._clients = shared_redis(self.url, socket_timeout=socket_timeout)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The settings, for pickling: an unpickled store connects again on first use."""
+        return {
+            "url": self.url,
+            "prefix": self.prefix,
+            "ttl_s": self.ttl_s,
+            "socket_timeout": self.socket_timeout,
+            "retry_interval_s": self.retry_interval_s,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
     def __repr__(self) -> str:
         return f"RedisBreakerStore(url={redact_url(self.url)!r}, prefix={self.prefix!r})"
 

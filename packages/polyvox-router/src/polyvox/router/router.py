@@ -304,6 +304,30 @@ class Router(ToolBindingModel):
         if name in type(self).model_fields:
             self._routing = None  # the next call reads the new value
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pydantic's state without what a call built (rebuilt on the first call).
+
+        The deployments pickle without their SDK clients (:mod:`polyvox.core.lifecycle`);
+        the strategy, statistics and breakers without their locks: an unpickled router
+        starts with empty statistics and, in memory, closed breakers (a Redis board
+        connects to the same server and shares its state again).
+
+        Raises:
+            TypeError: For a router with a ``budget`` (its ledger connection cannot travel).
+        """
+        if self.budget is not None:
+            msg = (
+                "a Router with budget= does not pickle: its BudgetGuard holds a live ledger "
+                "connection. Pickle router.model_copy(update={'budget': None}) and give each "
+                "process its own BudgetGuard on the same ledger URL"
+            )
+            raise TypeError(msg)
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_routing": None, "_keywords": None}
+        return state
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy of the router, with ``update`` applied and validated like the constructor's.
 

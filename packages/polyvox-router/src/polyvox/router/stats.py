@@ -256,6 +256,13 @@ class RouterStats:
         self._pending: dict[str, int] = {}
         self._total = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The settings, for pickling: an unpickled copy starts with empty statistics."""
+        return {"ewma_alpha": self.ewma_alpha, "window": self.window, "max_agents": self.max_agents}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
     def record(
         self,
         deployment: str,

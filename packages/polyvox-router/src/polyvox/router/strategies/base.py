@@ -87,6 +87,16 @@ class ScoredStrategy(ABC):
         self._lock = threading.Lock()
         self._current: dict[str, float] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The settings, for pickling: the lock and the round-robin position stay behind."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+        state["_current"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @abstractmethod
     def scores(
         self, candidates: Sequence[Deployment], request: RouteRequest, stats: RouterStats
