@@ -10,6 +10,7 @@ status and body.
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 from typing import Any
@@ -217,3 +218,27 @@ def test_the_classes_are_constructed_as_the_sdks_are() -> None:
     assert timeout.kind is ErrorKind.TIMEOUT
     stream = errors.OpenAIStreamError("Upstream error", request, body=None)
     assert (stream.message, stream.kind) == ("Upstream error", ErrorKind.API)
+
+
+def test_a_base_url_without_v1_gets_a_hint(emulator: Emulator) -> None:
+    # the emulator, like OpenAI-compatible servers, serves the API under /v1 only
+    bare = emulator.openai_base_url.removesuffix("/v1")
+    hint = f"{bare} answered 404 Not Found: did you mean {bare}/v1?"
+    model = ChatOpenAI(model="gpt-4o-mini", api_key="sk-test", base_url=bare, max_retries=0)
+    with pytest.raises(errors.OpenAINotFoundError, match=re.escape(hint)) as caught:
+        model.invoke("hi")
+    assert isinstance(caught.value, openai.NotFoundError)  # still what the SDK raised
+    assert caught.value.status_code == 404
+    with pytest.raises(openai.NotFoundError, match=re.escape(hint)):
+        list(model.stream("hi"))
+    embedder = polyvox.openai.OpenAIEmbeddings(api_key="sk-test", base_url=bare, max_retries=0)
+    with pytest.raises(openai.NotFoundError, match=re.escape(hint)):
+        embedder.embed_query("hi")
+    # with /v1 already there, a 404 means something else: no hint
+    right = ChatOpenAI(
+        model="gpt-4o-mini", api_key="sk-test", base_url=emulator.openai_base_url, max_retries=0
+    )
+    emulator.fail(Fault.server_error(404), times=1)
+    with pytest.raises(openai.NotFoundError) as other:
+        right.invoke("hi")
+    assert "did you mean" not in str(other.value)

@@ -12,7 +12,6 @@ import os
 import sys
 from contextlib import ExitStack
 from typing import TextIO
-from urllib.parse import urlsplit
 
 from langchain_core.exceptions import (
     ModelAuthenticationError,
@@ -27,6 +26,7 @@ from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.tools import tool
 
 from polyvox.cli.errors import CommandError, url_problem
+from polyvox.core.credentials import missing_v1
 from polyvox.openai import ChatOpenAI
 
 __all__ = ["run_demo"]
@@ -112,8 +112,7 @@ def _explain(exc: ModelError, *, model: str, base_url: str | None) -> CommandErr
     where = base_url or "the OpenAI API"
     local = "start a local server with `polyvox emulate`, or run `polyvox demo --emulator`"
     if isinstance(exc, ModelNotFoundError):
-        if base_url and not urlsplit(base_url).path.rstrip("/").endswith("/v1"):
-            fixed = base_url.rstrip("/") + "/v1"
+        if (fixed := missing_v1(base_url)) is not None:
             return CommandError(
                 f"{base_url} answered 404 Not Found: did you mean {fixed}?",
                 hint="OpenAI-compatible servers (the emulator, Ollama, vLLM, llama.cpp) serve "

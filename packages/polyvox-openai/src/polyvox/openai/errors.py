@@ -16,6 +16,7 @@ from typing import Any
 
 import openai
 
+from polyvox.core.credentials import missing_v1
 from polyvox.core.errors import ErrorFamily, ErrorKind, classify, parse_retry_after, rebrand
 from polyvox.openai._sdk import STREAM_BROKE
 
@@ -169,9 +170,13 @@ def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | 
         )
     if isinstance(exc, openai.APIStatusError):
         kind = classify(exc.status_code, exc.message, _body_code(exc.body) or exc.code)
-        return ERRORS.rebrand(
-            exc, kind, provider=provider, retry_after=parse_retry_after(exc.response.headers)
-        )
+        attrs: dict[str, Any] = {"retry_after": parse_retry_after(exc.response.headers)}
+        if exc.status_code == 404 and (fixed := missing_v1(base_url)) is not None:
+            attrs["message"] = (
+                f"{exc.message} ({where} answered 404 Not Found: did you mean {fixed}? "
+                "OpenAI-compatible servers serve the API under /v1)"
+            )
+        return ERRORS.rebrand(exc, kind, provider=provider, **attrs)
     if isinstance(exc, openai.APIError):  # an error event inside a stream
         code = _body_code({"error": exc.body}) or exc.code
         status = int(code) if code is not None and str(code).isdigit() else None
