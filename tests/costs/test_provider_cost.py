@@ -257,3 +257,45 @@ def test_records_turn_provider_amounts_into_decimals() -> None:
     record = CallRecord(provider="p", model="m", time=T0, provider_cost=0.25)  # type: ignore[arg-type]
     assert record.provider_cost == Decimal("0.25")
     assert replace(record, provider_cost=None).provider_cost is None
+
+
+def test_the_llamaindex_handler_records_it_too(emulator: Emulator, ledger: Ledger) -> None:
+    # as the LangChain handler does: beside the catalog price, and pricing an unknown model
+    from llama_index.core import instrumentation
+
+    from polyvox.core.llamaindex import to_llamaindex
+    from polyvox.costs.tracking import track_llamaindex_costs
+
+    handler = track_llamaindex_costs(ledger)
+    try:
+        emulator.script(
+            Reply("a", usage=Usage(prompt_tokens=1000, completion_tokens=100, cost="0.00021")),
+            Reply("b", usage=Usage(prompt_tokens=500, completion_tokens=50, cost="0.0004")),
+        )
+        to_llamaindex(_router(emulator)).complete("priced")
+        to_llamaindex(_router(emulator, UNKNOWN)).complete("unknown")
+    finally:
+        instrumentation.get_dispatcher().event_handlers.remove(handler)
+    ledger.flush()
+    found = {r.model: r for r in ledger.records()}
+    priced, unknown = found[PRICED], found[UNKNOWN]
+    assert (priced.cost, priced.provider_cost) == (_catalog_cost(1000, 100), Decimal("0.00021"))
+    assert (unknown.cost, unknown.provider_cost) == (Decimal("0.0004"), Decimal("0.0004"))
+
+
+def test_the_llamaindex_handler_reads_another_llms_raw_usage_cost() -> None:
+    # a LlamaIndex LLM of another package keeps the SDK's response as raw, usage.cost included
+    from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+    from openai.types import CompletionUsage
+
+    from polyvox.costs.tracking.llamaindex_handler import _usage
+
+    usage = CompletionUsage.model_validate(
+        {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10, "cost": 0.000123}
+    )
+    response = ChatResponse(message=ChatMessage(content="x"), raw={"usage": usage})
+    tokens, meta = _usage(response)
+    assert tokens is not None
+    assert (tokens["input_tokens"], tokens["output_tokens"]) == (7, 3)
+    assert meta["provider_cost"] == {"amount": "0.000123", "currency": "USD"}
+    assert provider_cost_of(meta["provider_cost"]) == ("0.000123", None, "USD")

@@ -30,6 +30,7 @@ from llama_index.core.instrumentation.events.span import (  # type: ignore[attr-
 )
 from pydantic import PrivateAttr
 
+from polyvox.core.openai_format import provider_cost_from_openai
 from polyvox.core.usage import make_usage
 from polyvox.costs.tracking.attribution import attribution_from
 from polyvox.costs.tracking.recorder import CallRecorder, ObservedCall
@@ -42,10 +43,19 @@ __all__ = ["LlamaIndexCostHandler", "track_llamaindex_costs"]
 
 
 def _usage(response: Any) -> tuple[UsageMetadata | None, dict[str, Any]]:
-    """Usage and metadata from a LlamaIndex response (polyvox's raw, or common fields)."""
+    """Usage and metadata from a LlamaIndex response (polyvox's raw, or common fields).
+
+    The metadata's ``provider_cost`` is polyvox's, or else read from the raw ``usage`` of
+    another OpenAI-protocol LLM (OpenRouter's ``usage.cost``), as the LangChain handler
+    records it.
+    """
     raw = getattr(response, "raw", None)
     raw = raw if isinstance(raw, Mapping) else getattr(raw, "__dict__", {}) or {}
     meta = dict(raw.get("response_metadata") or {})
+    if meta.get("provider_cost") is None:
+        reported = provider_cost_from_openai(_as_mapping(raw.get("usage")))
+        if reported is not None:
+            meta["provider_cost"] = reported
     if usage := raw.get("usage_metadata"):
         return cast(UsageMetadata, dict(usage)), meta
     extra = getattr(response, "additional_kwargs", None) or {}
@@ -75,6 +85,15 @@ def _error_name(err_str: str) -> str:
     """LlamaIndex passes only the error's text: keep its first line, shortened."""
     first = (err_str or "error").strip().splitlines()[0] if err_str else "error"
     return first[:120]
+
+
+def _as_mapping(usage: Any) -> Mapping[str, Any] | None:
+    """A raw ``usage`` as a mapping: a dict, or the SDK's object (its extra fields kept)."""
+    if isinstance(usage, Mapping):
+        return usage
+    dump = getattr(usage, "model_dump", None)
+    dumped = dump() if callable(dump) else None
+    return dumped if isinstance(dumped, Mapping) else None
 
 
 def _field(obj: Any, key: str) -> Any:
@@ -143,6 +162,7 @@ class LlamaIndexCostHandler(BaseEventHandler):
             return
         began, provider, model, tags = started
         usage, meta = _usage(response) if response is not None else (None, {})
+        cache_hit = bool(meta.get("polyvox_cache_hit"))
         self._recorder.record(
             ObservedCall(
                 provider=str(meta.get("model_provider") or provider),
@@ -151,9 +171,11 @@ class LlamaIndexCostHandler(BaseEventHandler):
                 latency_ms=(time.perf_counter() - began) * 1000,
                 attribution=attribution_from(tags),
                 run_id=span,
-                cache_hit=bool(meta.get("polyvox_cache_hit")),
+                cache_hit=cache_hit,
                 outcome="error" if error is not None else "ok",
                 error_type=error,
+                # a cached answer repeats the original call's metadata, its cost included
+                provider_cost=None if cache_hit else meta.get("provider_cost"),
             )
         )
 
