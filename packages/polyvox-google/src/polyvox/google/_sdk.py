@@ -134,4 +134,10 @@ class GenAIClientMixin:
         return holder.get(self._new_async_client)
 
     def _new_async_client(self) -> Any:
-        return sdk().Client(**self._client_kwargs()).aio
+        import httpx2
+
+        kwargs = self._client_kwargs()
+        # An explicit transport keeps the SDK on httpx2 for async calls too: with aiohttp
+        # installed it would switch to aiohttp, whose errors (and connection pool) differ.
+        kwargs["http_options"]["async_client_args"] = {"transport": httpx2.AsyncHTTPTransport()}
+        return sdk().Client(**kwargs).aio

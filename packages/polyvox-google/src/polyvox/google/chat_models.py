@@ -97,10 +97,11 @@ class GoogleModelMixin(GenAIClientMixin):
             )
             raise MissingAPIKeyError(msg)
 
-    def _fail(self, exc: BaseException) -> BaseException:
+    def _fail(self, exc: BaseException, events: int = 0) -> BaseException:
         from polyvox.google.errors import map_google_error
 
-        return map_google_error(exc, provider="google", base_url=getattr(self, "base_url", None))
+        url = getattr(self, "base_url", None)
+        return map_google_error(exc, provider="google", base_url=url, events=events)
 
 
 class ChatGoogleGenerativeAI(GoogleModelMixin, PolyvoxChatModel):
@@ -381,7 +382,7 @@ class ChatGoogleGenerativeAI(GoogleModelMixin, PolyvoxChatModel):
                 for event in self.client.models.generate_content_stream(**request):
                     yield from reader.feed(event)
             except _errors() as exc:
-                raise self._fail(exc) from exc
+                raise self._fail(exc, reader.events) from exc
             except _unreadable() as exc:
                 raise _malformed(self.provider, exc) from exc
             yield reader.finish()
@@ -411,7 +412,7 @@ class ChatGoogleGenerativeAI(GoogleModelMixin, PolyvoxChatModel):
                     for chunk in reader.feed(event):
                         yield chunk
             except _errors() as exc:
-                raise self._fail(exc) from exc
+                raise self._fail(exc, reader.events) from exc
             except _unreadable() as exc:
                 raise _malformed(self.provider, exc) from exc
             yield reader.finish()

@@ -134,13 +134,16 @@ def _headers(exc: BaseException) -> Mapping[str, str] | None:
     return headers if isinstance(headers, Mapping) else None
 
 
-def map_google_error(exc: BaseException, *, provider: str, base_url: str | None) -> BaseException:
+def map_google_error(
+    exc: BaseException, *, provider: str, base_url: str | None, events: int = 0
+) -> BaseException:
     """Turn what the SDK raised into polyvox's mapped class for it.
 
     Args:
         exc: The SDK's ``APIError``, or its HTTP library's transport error.
         provider: The provider id for the error's ``provider`` attribute.
         base_url: The API's base URL, named in connection errors.
+        events: Stream events received before the failure (an error inside a stream).
 
     Returns:
         The mapped exception (raise it ``from exc``); ``exc`` itself when it is neither
@@ -156,6 +159,10 @@ def map_google_error(exc: BaseException, *, provider: str, base_url: str | None)
             wait = parse_retry_after(_headers(exc))
         text = exc.message or str(exc)
         message = f"{provider}: {exc.code} {exc.status}: {text}"
+        if events:
+            message = f"{provider} reported an error mid-stream, after {events} events: " + (
+                f"{exc.code} {exc.status}: {text}"
+            )
         if kind is ErrorKind.AUTHENTICATION:
             message += " Check api_key (GOOGLE_API_KEY or GEMINI_API_KEY)."
         return ERRORS.rebrand(exc, kind, provider=provider, retry_after=wait, message=message)
@@ -177,7 +184,9 @@ def map_google_error(exc: BaseException, *, provider: str, base_url: str | None)
         else:
             message = (
                 f"{provider}: the connection to {where} broke before the answer was complete "
-                f"({type(exc).__name__}: {exc}). Retrying may succeed."
+                f"({type(exc).__name__}: {exc}"
+                + (f", after {events} stream events" if events else "")
+                + "). Retrying may succeed."
             )
             kind = ErrorKind.CONNECTION
         return ERRORS.rebrand(

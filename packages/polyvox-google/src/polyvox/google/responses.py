@@ -176,6 +176,12 @@ def chat_result(response: Any, *, model: str, provider: str, turn: int) -> ChatR
         msg = f"{provider} returned something that is not a GenerateContentResponse: {response!r}"
         raise ProviderResponseError(msg, provider=provider, body=repr(response)[:2000])
     candidate = _first_candidate(response)
+    if candidate is None and response.prompt_feedback is None:
+        msg = (
+            f"{provider} returned a response with no candidates and no promptFeedback (an "
+            "empty body, or one that is not JSON): there is no answer to read"
+        )
+        raise ProviderResponseError(msg, provider=provider, body=repr(response)[:2000])
     content = candidate.content if candidate is not None else None
     parts = _Parts(turn, 0).read((content.parts or []) if content is not None else [])
     finish = _name(candidate.finish_reason) if candidate is not None else None

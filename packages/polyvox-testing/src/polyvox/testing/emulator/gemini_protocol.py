@@ -377,6 +377,10 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
             if isinstance(error, str):
                 return raw_response(error, _JSON, fault.status, dict(fault.headers))
             return json_response(error, fault.status, dict(fault.headers))
+        reply = state.take_reply(model, raw_only=True)  # a recorded body, sent as it is
+        if reply is not None and reply.raw_response is not None:
+            raw = reply.raw_response
+            return raw_response(raw.body, raw.content_type, raw.status)
         try:
             return handler(state, body, model, fault)
         except _InvalidError as exc:
@@ -399,10 +403,6 @@ def _generate(
         if stream:
             return send_frames([malformed_frame()], None, content_type=_SSE)
         return raw_response(malformed_body(), _JSON)
-    reply = state.take_reply(model, raw_only=True)
-    if reply is not None and reply.raw_response is not None:
-        raw = reply.raw_response
-        return raw_response(raw.body, raw.content_type, raw.status)
     chat, thoughts = parse_generate_request(body, model, stream=stream)
     reply = state.take_reply(model) or auto_reply(chat)
     if thoughts and reply.reasoning is None:
