@@ -235,9 +235,11 @@ class ChatGoogleGenerativeAI(GoogleModelMixin, PolyvoxChatModel):
         """
         if self.custom_get_token_ids is not None:
             return super().get_num_tokens_from_messages(messages, tools)
+        from langchain_core.messages import convert_to_messages
+
         from polyvox.google.tokens import count_contents
 
-        contents, system = to_gemini_contents(messages)
+        contents, system = to_gemini_contents(convert_to_messages(messages))
         extra = list((system or {}).get("parts", []))
         if tools:
             import json
