@@ -57,6 +57,19 @@ except ModuleNotFoundError as e:
 else:
     raise SystemExit("polyvox-language is not installed, yet no error named the extra")
 """,
+    "polyvox-google": """
+import importlib.util
+from polyvox.google import ChatGoogleGenerativeAI, GoogleGenerativeAIEmbeddings
+ChatGoogleGenerativeAI(model="gemini-2.5-flash", api_key="x")
+GoogleGenerativeAIEmbeddings(api_key="x")
+assert importlib.util.find_spec("polyvox.costs") is None  # a provider needs core alone
+try:
+    import polyvox.google.llamaindex
+except ModuleNotFoundError as e:
+    assert "polyvox-google[llamaindex]" in str(e), e
+else:
+    raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
+""",
     "polyvox-router": """
 from polyvox.router import Router
 from polyvox.core import PolyvoxChatModel

@@ -27,6 +27,7 @@ from langchain_core.exceptions import (
 from langchain_core.language_models import BaseChatModel
 
 from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
+from polyvox.google import ChatGoogleGenerativeAI
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
 from polyvox.testing import Emulator, Fault, Reply
@@ -77,12 +78,25 @@ CAUSES: dict[str, dict[str, str]] = {
         "error-event-mid-stream": r"Ollama at .* reported an error mid-stream",
         REFUSED: r"Ollama is not reachable at .*ollama serve",
     },
+    "gemini": {
+        "401": r"401 UNAUTHENTICATED",
+        "429": r"429 RESOURCE_EXHAUSTED",
+        "500": r"500 INTERNAL",
+        "503": r"503 UNAVAILABLE",
+        "malformed-200": r"not JSON",
+        "empty-200": r"not JSON|no candidates|without a finish reason",
+        "cut-mid-answer": r"broke before the answer was complete",
+        "slow": r"no answer from .* within the timeout",
+        "error-event-mid-stream": r"reported an error mid-stream",
+        REFUSED: r"could not connect to .*Is base_url right",
+    },
 }
 """Per protocol: a pattern the message must match, naming the real cause."""
 
 WRONG_CAUSE = {
     "openai": r"could not connect",
     "ollama": r"not reachable",
+    "gemini": r"could not connect",
 }
 """What no fault but a refused connection may say."""
 
@@ -110,12 +124,23 @@ def _ollama(cls: type[Any], **fields: Any) -> Factory:
     return make
 
 
+def _gemini(cls: type[Any], model: str) -> Factory:
+    def make(url: str) -> BaseChatModel:
+        model_: BaseChatModel = cls(
+            model=model, api_key="test-key", base_url=url, max_retries=0, timeout=TIMEOUT_S
+        )
+        return model_
+
+    return make
+
+
 MODELS: dict[str, tuple[str, Factory]] = {
     "ChatOpenAI": ("openai", _openai(ChatOpenAI, "gpt-4o-mini")),
     "ChatOpenRouter": ("openai", _openai(ChatOpenRouter, "openai/gpt-4.1")),
     "ChatLlamaCpp": ("openai", _openai(ChatLlamaCpp, "qwen2.5")),
     "ChatOllama": ("ollama", _ollama(ChatOllama, model="llama3.2")),
     "ChatBielik": ("ollama", _ollama(ChatBielik)),
+    "ChatGoogleGenerativeAI": ("gemini", _gemini(ChatGoogleGenerativeAI, "gemini-2.5-flash")),
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
@@ -123,12 +148,20 @@ MODELS: dict[str, tuple[str, Factory]] = {
 def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
     if protocol == "openai":
         return "http://127.0.0.1:1/v1" if refused else emulator.openai_base_url
+    if protocol == "gemini":
+        return "http://127.0.0.1:1" if refused else emulator.gemini_base_url
     return "http://127.0.0.1:1" if refused else emulator.ollama_url
 
 
+_CHAT_PATHS = {
+    "openai": ("/chat/completions",),
+    "ollama": ("/api/chat",),
+    "gemini": (":generateContent", ":streamGenerateContent"),
+}
+
+
 def _calls(emulator: Emulator, protocol: str) -> int:
-    path = "/chat/completions" if protocol == "openai" else "/api/chat"
-    return sum(1 for r in emulator.requests if r.path.endswith(path))
+    return sum(1 for r in emulator.requests if r.path.endswith(_CHAT_PATHS[protocol]))
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,8 @@ def _run_blocks(page: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(f"{name}_API_KEY", "sk-docs-example")
         monkeypatch.setenv(f"{name}_BASE_URL", emulator.openai_base_url)
     monkeypatch.setenv("OLLAMA_HOST", emulator.ollama_url)
+    monkeypatch.setenv("GOOGLE_API_KEY", "docs-example-key")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.gemini_base_url)
     namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")

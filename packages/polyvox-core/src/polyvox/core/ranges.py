@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "GEMINI_RANGES",
     "LLAMACPP_RANGES",
     "OLLAMA_RANGES",
     "OPENAI_COMPATIBLE_RANGES",
@@ -353,6 +354,24 @@ OPENAI_COMPATIBLE_RANGES = ParameterRanges(
 )
 """What every OpenAI-compatible server polyvox knows refuses or cannot mean (Together,
 Cloud.ru, and ``ChatOpenAI`` pointed at a server other than OpenAI's)."""
+
+GEMINI_RANGES = ParameterRanges(
+    "Gemini",
+    {
+        "temperature": Range(low=0, high=2),
+        "top_p": _UNIT,
+        "top_k": Range(low=1, integer=True),
+        "max_tokens": _TOKENS,
+        "max_output_tokens": _TOKENS,
+        "presence_penalty": _PENALTY,
+        "frequency_penalty": _PENALTY,
+        "candidate_count": Range(low=1, high=8, integer=True),
+        "seed": Range(integer=True),
+        "thinking_budget": Range(low=0, integer=True, also=(-1,), meaning="-1: dynamic"),
+    },
+    source="https://ai.google.dev/api/generate-content#generationconfig",
+)
+"""The Gemini API's ``generationConfig`` (Developer API and Vertex AI alike)."""
 
 _NUM_PREDICT = Range(
     low=1, integer=True, also=(-1, -2), meaning="-1: no limit, -2: until the context is full"

@@ -10,7 +10,6 @@ tool result's ``tool_name``. Ollama's tool calls come back without ids:
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +24,8 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
+
+from polyvox.core.tool_ids import stable_tool_call_id as tool_call_id
 
 __all__ = ["to_ollama_messages", "tool_call_id", "tool_calls_from_ollama"]
 
@@ -274,25 +275,6 @@ def to_ollama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     for message in messages:
         _convert(message, names, out)
     return out
-
-
-def tool_call_id(turn: int, index: int, name: str, args: dict[str, Any]) -> str:
-    """A stable id for a tool call Ollama returned without one.
-
-    The same call at the same point of the same conversation gets the same id (so retries
-    and replays line up), and different turns get different ids.
-
-    Args:
-        turn: How many messages preceded the answer.
-        index: The call's position in the answer.
-        name: The tool's name.
-        args: The call's arguments.
-
-    Returns:
-        An id like ``call_3f2a...``.
-    """
-    key = f"{turn}:{index}:{name}:{json.dumps(args, sort_keys=True, default=str)}"
-    return "call_" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def tool_calls_from_ollama(

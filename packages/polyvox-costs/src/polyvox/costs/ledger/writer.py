@@ -324,7 +324,7 @@ class Writer:
     def _write_pending(self) -> None:
         retrying = Retrying(
             retry=retry_if_exception_type(Exception),
-            wait=wait_exponential_jitter(multiplier=0.05, max=self._max_backoff, jitter=0.05),
+            wait=wait_exponential_jitter(initial=0.05, max=self._max_backoff, jitter=0.05),
             stop=self._give_up,
             sleep=self._idle,
             before_sleep=self._failed,

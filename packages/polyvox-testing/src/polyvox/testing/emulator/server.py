@@ -47,6 +47,7 @@ __all__ = [
 PROTOCOL_MODULES: tuple[str, ...] = (
     "polyvox.testing.emulator.openai_protocol",
     "polyvox.testing.emulator.ollama_protocol",
+    "polyvox.testing.emulator.gemini_protocol",
 )
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 
@@ -158,6 +159,11 @@ class Emulator:
     def openai_base_url(self) -> str:
         """The ``base_url`` for OpenAI clients, ``{url}/v1``."""
         return f"{self.url}/v1"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """The ``base_url`` for ``google-genai`` clients: the server root (the SDK adds ``/v1``)."""
+        return self.url
 
     @property
     def ollama_url(self) -> str:
