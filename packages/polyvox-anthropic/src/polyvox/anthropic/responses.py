@@ -92,7 +92,7 @@ def anthropic_metadata(
     """
     stop = data.get("stop_reason")
     name = data.get("model") or model
-    return response_metadata(
+    meta = response_metadata(
         model_name=name,
         model_provider="anthropic",
         finish_reason=stop,
@@ -100,11 +100,12 @@ def anthropic_metadata(
         id=data.get("id"),
         model=name,
         stop_reason=stop,
-        stop_sequence=data.get("stop_sequence"),
         usage=dict(usage) if usage is not None else None,
         container=data.get("container"),
         stop_details=data.get("stop_details"),
     )
+    meta["stop_sequence"] = data.get("stop_sequence")  # kept when null, as langchain-anthropic
+    return meta
 
 
 def _clean(block: Mapping[str, Any]) -> dict[str, Any]:

@@ -333,7 +333,12 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         started = await prelude(request, _COUNT_FIELDS, ("model", "messages"))
         if isinstance(started, Response):
             return started
-        chat = parse_messages_request(started[0])
+        body = started[0]
+        reply = state.take_reply(str(body["model"]), raw_only=True)
+        if reply is not None and reply.raw_response is not None:
+            raw = reply.raw_response
+            return raw_response(raw.body, raw.content_type, raw.status)
+        chat = parse_messages_request(body)
         parts = [m.text for m in chat.messages] + list(chat.extra_prompt_texts)
         return json_response(
             {"input_tokens": count_prompt_tokens(parts, messages=len(chat.messages))}
