@@ -28,6 +28,9 @@ __all__ = [
 BLOCKING_STOP_REASONS = frozenset({"refusal"})
 """Stop reasons by which Anthropic says its safety system stopped the answer."""
 
+_KEPT_WHEN_NULL = ("stop_sequence", "container", "stop_details", "diagnostics")
+"""Message fields ``response_metadata`` carries even when the API sent them as ``null``."""
+
 _TTL_KEYS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
 
 
@@ -88,7 +91,8 @@ def anthropic_metadata(
     Returns:
         ``model_name``, ``model_provider``, ``finish_reason`` (the stop reason),
         ``blocked`` (``refusal``), and ``id``, ``model``, ``stop_reason``,
-        ``stop_sequence``, ``usage`` as langchain-anthropic has them.
+        ``stop_sequence``, ``usage``, ``container``, ``stop_details``, ``diagnostics`` as
+        langchain-anthropic has them.
     """
     stop = data.get("stop_reason")
     name = data.get("model") or model
@@ -101,10 +105,9 @@ def anthropic_metadata(
         model=name,
         stop_reason=stop,
         usage=dict(usage) if usage is not None else None,
-        container=data.get("container"),
-        stop_details=data.get("stop_details"),
     )
-    meta["stop_sequence"] = data.get("stop_sequence")  # kept when null, as langchain-anthropic
+    for key in _KEPT_WHEN_NULL:  # as langchain-anthropic has them, null or not
+        meta[key] = data.get(key)
     return meta
 
 
