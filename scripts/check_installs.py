@@ -47,6 +47,18 @@ except ModuleNotFoundError as e:
 else:
     raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
 """,
+    "polyvox-anthropic": """
+import importlib.util
+from polyvox.anthropic import ChatAnthropic
+ChatAnthropic(model="claude-haiku-4-5", api_key="x")
+assert importlib.util.find_spec("polyvox.costs") is None  # a provider needs core alone
+try:
+    import polyvox.anthropic.llamaindex
+except ModuleNotFoundError as e:
+    assert "polyvox-anthropic[llamaindex]" in str(e), e
+else:
+    raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
+""",
     "polyvox-ollama": """
 from polyvox.ollama import ChatBielik, ChatOllama
 ChatOllama(model="m")

@@ -26,6 +26,7 @@ from langchain_core.exceptions import (
 )
 from langchain_core.language_models import BaseChatModel
 
+from polyvox.anthropic import ChatAnthropic
 from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
 from polyvox.google import ChatGoogleGenerativeAI
 from polyvox.ollama import ChatBielik, ChatOllama
@@ -41,6 +42,7 @@ FAULTS: dict[str, tuple[Fault | None, type[ModelError]]] = {
     "429": (Fault.rate_limit(retry_after=3), ModelRateLimitError),
     "500": (Fault.server_error(500), ModelAPIError),
     "503": (Fault.server_error(503), ModelAPIError),
+    "529": (Fault.server_error(529), ModelAPIError),
     "malformed-200": (Fault.malformed_body(), ProviderResponseError),
     "empty-200": (Fault.malformed_body(body=""), ProviderResponseError),
     "cut-mid-answer": (Fault.broken_stream(after=2), ModelConnectionError),
@@ -51,6 +53,9 @@ FAULTS: dict[str, tuple[Fault | None, type[ModelError]]] = {
 """Fault name: (what the emulator does, the LangChain class the caller catches)."""
 
 STREAM_ONLY = frozenset({"error-event-mid-stream"})
+
+ONLY_FOR = {"529": frozenset({"anthropic"})}
+"""Faults that only some protocols have (Anthropic's 529 overloaded)."""
 """Faults that exist only in a streamed answer."""
 
 CAUSES: dict[str, dict[str, str]] = {
@@ -65,6 +70,19 @@ CAUSES: dict[str, dict[str, str]] = {
         "slow": r"no answer from .* within the timeout",
         "error-event-mid-stream": r"reported an error mid-stream",
         REFUSED: r"could not connect to .*Is the server running",
+    },
+    "anthropic": {
+        "401": r"401",
+        "429": r"429",
+        "500": r"500",
+        "503": r"503",
+        "529": r"529.*overloaded_error",
+        "malformed-200": r"not a Messages API message|not JSON",
+        "empty-200": r"not a Messages API message|empty stream",
+        "cut-mid-answer": r"broke (before the answer was complete|after \d+ events)",
+        "slow": r"no answer from .* within the timeout",
+        "error-event-mid-stream": r"reported an error mid-stream: overloaded_error",
+        REFUSED: r"could not connect to .*Is the server reachable",
     },
     "ollama": {
         "401": r"401",
@@ -95,6 +113,7 @@ CAUSES: dict[str, dict[str, str]] = {
 
 WRONG_CAUSE = {
     "openai": r"could not connect",
+    "anthropic": r"could not connect",
     "ollama": r"not reachable",
     "gemini": r"could not connect",
 }
@@ -141,11 +160,14 @@ MODELS: dict[str, tuple[str, Factory]] = {
     "ChatOllama": ("ollama", _ollama(ChatOllama, model="llama3.2")),
     "ChatBielik": ("ollama", _ollama(ChatBielik)),
     "ChatGoogleGenerativeAI": ("gemini", _gemini(ChatGoogleGenerativeAI, "gemini-2.5-flash")),
+    "ChatAnthropic": ("anthropic", _openai(ChatAnthropic, "claude-haiku-4-5")),
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
 
 def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
+    if protocol == "anthropic":
+        return "http://127.0.0.1:1" if refused else emulator.anthropic_base_url
     if protocol == "openai":
         return "http://127.0.0.1:1/v1" if refused else emulator.openai_base_url
     if protocol == "gemini":
@@ -157,6 +179,7 @@ _CHAT_PATHS = {
     "openai": ("/chat/completions",),
     "ollama": ("/api/chat",),
     "gemini": (":generateContent", ":streamGenerateContent"),
+    "anthropic": ("/v1/messages",),
 }
 
 
@@ -165,15 +188,16 @@ def _calls(emulator: Emulator, protocol: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("fault_name", "mode"),
+    ("model_name", "fault_name", "mode"),
     [
-        (fault, mode)
+        (model, fault, mode)
+        for model, (protocol, _) in MODELS.items()
         for fault in FAULTS
         for mode in MODES
-        if fault not in STREAM_ONLY or mode in ("stream", "astream")
+        if (fault not in STREAM_ONLY or mode in ("stream", "astream"))
+        and protocol in ONLY_FOR.get(fault, frozenset({protocol}))
     ],
 )
-@pytest.mark.parametrize("model_name", list(MODELS))
 async def test_every_fault_is_typed_counted_and_explained(
     emulator: Emulator, model_name: str, fault_name: str, mode: str
 ) -> None:

@@ -134,7 +134,8 @@ def emulate_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
                 assert time.monotonic() < deadline, "polyvox emulate did not come up"
                 time.sleep(0.05)
         assert health.status_code == 200
-        assert health.json() == {"status": "ok", "protocols": ["openai", "ollama"]}
+        protocols = ["openai", "ollama", "gemini", "anthropic"]
+        assert health.json() == {"status": "ok", "protocols": protocols}
         yield process, port
     finally:
         if process.poll() is None:

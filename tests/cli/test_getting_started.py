@@ -76,7 +76,10 @@ def emulate() -> Iterator[tuple[int, str]]:
 def test_the_page_shows_what_polyvox_emulate_prints(emulate: tuple[int, str]) -> None:
     port, printed = emulate
     documented = documented_exports()
-    assert [name for name, _ in documented] == ["OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"]
+    assert [name for name, _ in documented] == [
+        "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST", "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_API_KEY",
+    ]  # fmt: skip
     printed_exports = EXPORT.findall(printed)
     expected = [(name, value.replace(f":{DOC_PORT}", f":{port}")) for name, value in documented]
     assert printed_exports == expected, printed

@@ -63,6 +63,8 @@ def _run_blocks(page: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OLLAMA_HOST", emulator.ollama_url)
     monkeypatch.setenv("GOOGLE_API_KEY", "docs-example-key")
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.gemini_base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-docs-example")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.anthropic_base_url)  # the root: no /v1
     namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")

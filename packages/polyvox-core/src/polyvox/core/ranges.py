@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ANTHROPIC_RANGES",
     "GEMINI_RANGES",
     "LLAMACPP_RANGES",
     "OLLAMA_RANGES",
@@ -407,3 +408,15 @@ OLLAMA_RANGES = ParameterRanges(
 Ollama refuses only wrong types and ``top_logprobs`` outside 0..20; out-of-range sampling
 values are passed to the runner, which clamps or misreads them (a negative temperature
 samples greedily, ``num_predict=0`` answers nothing), so they are refused here."""
+
+ANTHROPIC_RANGES = ParameterRanges(
+    "Anthropic",
+    {
+        "temperature": _UNIT,
+        "top_p": _UNIT,
+        "top_k": Range(low=0, integer=True),
+        "max_tokens": _TOKENS,
+    },
+    source="https://docs.anthropic.com/en/api/messages",
+)
+"""Anthropic's Messages API (``api.anthropic.com``): ``temperature`` from 0 to 1, not 2."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from polyvox.costs.catalog.catalog import ModelCatalog
 
 __all__ = [
+    "CACHE_WRITE_KEYS",
     "CostBreakdown",
     "CurrencyRates",
     "MissingRateError",
@@ -41,6 +42,12 @@ __all__ = [
     "tokens_usage",
     "usage_tokens",
 ]
+
+
+CACHE_WRITE_KEYS = ("cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+"""``input_token_details`` keys that count prompt-cache writes; they add up. Anthropic's
+models (langchain-anthropic's and polyvox's) report writes split by cache lifetime in the
+``ephemeral_*`` keys, with ``cache_creation`` then 0."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,9 @@ class TokenPartition:
 
         Args:
             usage: ``input_tokens`` (cached included), ``output_tokens`` (reasoning
-                included), and optional ``input_token_details`` (``cache_read``,
-                ``cache_creation``) and ``output_token_details`` (``reasoning``).
+                included), and optional ``input_token_details`` (``cache_read``, the cache
+                writes in :data:`CACHE_WRITE_KEYS`) and ``output_token_details``
+                (``reasoning``).
 
         Returns:
             The partition.
@@ -93,7 +101,9 @@ class TokenPartition:
         inp = _tokens(usage.get("input_tokens"), "input_tokens")
         out = _tokens(usage.get("output_tokens"), "output_tokens")
         read = _tokens(details_in.get("cache_read"), "input_token_details.cache_read")
-        write = _tokens(details_in.get("cache_creation"), "input_token_details.cache_creation")
+        write = sum(
+            _tokens(details_in.get(key), f"input_token_details.{key}") for key in CACHE_WRITE_KEYS
+        )
         reasoning = _tokens(details_out.get("reasoning"), "output_token_details.reasoning")
         if read + write > inp:
             msg = (
@@ -320,7 +330,7 @@ def usage_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int, int, int, i
     return (
         int(usage.get("input_tokens", 0)),
         int(details_in.get("cache_read", 0)),
-        int(details_in.get("cache_creation", 0)),
+        sum(int(details_in.get(key) or 0) for key in CACHE_WRITE_KEYS),
         int(usage.get("output_tokens", 0)),
         int(details_out.get("reasoning", 0)),
     )

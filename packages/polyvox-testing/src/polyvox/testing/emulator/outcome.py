@@ -46,6 +46,9 @@ class Outcome:
     cached_tokens: int = 0
     """Input tokens served from the prompt cache."""
 
+    cache_creation_tokens: int = 0
+    """Input tokens written to the prompt cache (Anthropic reports them)."""
+
     reasoning_tokens: int = 0
     """Output tokens spent on reasoning."""
 
@@ -101,6 +104,9 @@ def make_outcome(reply: Reply, request: ChatRequest, fault: Fault | None = None)
         completion = _pick(usage.completion_tokens, completion)
         prompt = _pick(usage.prompt_tokens, prompt)
     cached = usage.cached_tokens if usage is not None and usage.cached_tokens else 0
+    written = (
+        usage.cache_creation_tokens if usage is not None and usage.cache_creation_tokens else 0
+    )
     return Outcome(
         content=content,
         reasoning=reply.reasoning,
@@ -110,6 +116,7 @@ def make_outcome(reply: Reply, request: ChatRequest, fault: Fault | None = None)
         prompt_tokens=prompt,
         completion_tokens=completion,
         cached_tokens=cached,
+        cache_creation_tokens=written,
         reasoning_tokens=reasoning_tokens,
         cost=usage.cost if usage is not None else None,
     )

@@ -63,6 +63,10 @@ class Usage:
     reasoning_tokens: int | None = None
     """Output tokens spent on reasoning."""
 
+    cache_creation_tokens: int | None = None
+    """Input tokens written to the provider's prompt cache (Anthropic's
+    ``cache_creation_input_tokens``; other protocols do not report them)."""
+
     cost: str | None = None
     """What the server says the call cost, sent as ``usage.cost`` (a JSON number, in US
     dollars) as OpenRouter does; a decimal string such as ``"0.000924"``. ``None`` sends none."""
@@ -74,6 +78,7 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cache_creation_tokens": self.cache_creation_tokens,
             "cost": self.cost,
         }
 
@@ -92,6 +97,7 @@ class Usage:
             completion_tokens=data.get("completion_tokens"),
             cached_tokens=data.get("cached_tokens"),
             reasoning_tokens=data.get("reasoning_tokens"),
+            cache_creation_tokens=data.get("cache_creation_tokens"),
             cost=None if data.get("cost") is None else str(data["cost"]),
         )
 

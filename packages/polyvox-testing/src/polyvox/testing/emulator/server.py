@@ -48,6 +48,7 @@ PROTOCOL_MODULES: tuple[str, ...] = (
     "polyvox.testing.emulator.openai_protocol",
     "polyvox.testing.emulator.ollama_protocol",
     "polyvox.testing.emulator.gemini_protocol",
+    "polyvox.testing.emulator.anthropic_protocol",
 )
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 
@@ -163,6 +164,11 @@ class Emulator:
     @property
     def gemini_base_url(self) -> str:
         """The ``base_url`` for ``google-genai`` clients: the server root (the SDK adds ``/v1``)."""
+        return self.url
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """The ``base_url`` for Anthropic clients: the server root (the SDK adds ``/v1``)."""
         return self.url
 
     @property
@@ -383,13 +389,17 @@ def _announcement(url: str) -> str:
         f"polyvox emulator listening on {url}\n"
         f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
         f"  Ollama clients: host={url}\n"
+        f"  Anthropic clients: base_url={url} (any API key)\n"
         f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
         "\n"
-        "To point the OpenAI and Ollama SDKs (and polyvox) at it, run in another shell:\n"
+        "To point the OpenAI, Ollama and Anthropic SDKs (and polyvox) at it, run in another "
+        "shell:\n"
         "\n"
         f"export OPENAI_BASE_URL={url}/v1\n"
         "export OPENAI_API_KEY=sk-emulator\n"
         f"export OLLAMA_HOST={url}\n"
+        f"export ANTHROPIC_BASE_URL={url}\n"
+        "export ANTHROPIC_API_KEY=sk-ant-emulator\n"
         "\n"
         "Press Ctrl-C to stop.\n"
     )
