@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from polyvox.router.stats import DeploymentStats, RouterStats
+from polyvox.costs.computation import priced_total
+from polyvox.router.stats import DeploymentStats, RouterStats, TokenRates
 
 
 def test_unseen_deployment_reads_as_zeros() -> None:
@@ -95,6 +96,40 @@ def test_cost_totals_are_exact_decimals_and_mean_cost_is_a_float() -> None:
     assert isinstance(snap.total_cost_usd, Decimal)
     assert stats.mean_cost("a") == pytest.approx(0.1)
     assert snap.to_dict()["total_cost_usd"] == "0.3"
+
+
+RATES = TokenRates.of(
+    [Decimal("1.5E-7"), Decimal("7.5E-8"), Decimal("1.875E-7"), Decimal("6E-7"), Decimal("6E-7")]
+)
+"""gpt-4o-mini's USD per input, cache-read, cache-write, output and reasoning token."""
+
+
+def test_calls_priced_by_their_tokens_total_exactly_what_each_call_costs() -> None:
+    stats = RouterStats()
+    calls = [(1000, 0, 0, 200, 0), (5000, 4096, 0, 900, 300), (7, 0, 7, 1, 1)]
+    for tokens in calls:
+        stats.record("a", ok=True, latency_s=0.1, agent="planner", tokens=tokens, rates=RATES)
+    stats.record("a", ok=True, latency_s=0.1, cost_usd=Decimal("0.5"))  # a tiered price
+    exact = sum((priced_total(t, RATES.exact) for t in calls), Decimal("0.5"))
+    assert stats.get("a").total_cost_usd == exact
+    assert stats.by_agent()["planner"]["a"].total_cost_usd == exact - Decimal("0.5")
+    assert stats.mean_cost("a") == pytest.approx(float(exact) / 4)
+
+
+def test_new_rates_settle_the_tokens_priced_at_the_old_ones() -> None:
+    stats = RouterStats()
+    doubled = TokenRates.of([r * 2 for r in RATES.exact])
+    stats.record("a", ok=True, latency_s=0.1, tokens=(1000, 0, 0, 100, 0), rates=RATES)
+    stats.record("a", ok=True, latency_s=0.1, tokens=(1000, 0, 0, 100, 0), rates=doubled)
+    once = priced_total((1000, 0, 0, 100, 0), RATES.exact)
+    assert stats.get("a").total_cost_usd == once * 3
+
+
+def test_contradicting_tokens_are_refused() -> None:
+    stats = RouterStats()
+    with pytest.raises(ValueError, match="cached tokens inside input"):
+        stats.record("a", ok=True, latency_s=0.1, tokens=(10, 20, 0, 5, 0), rates=RATES)
+    assert stats.get("a") == DeploymentStats()
 
 
 def test_by_agent_keeps_a_breakdown_alongside_the_totals() -> None:

@@ -402,15 +402,19 @@ class AttemptLoop:
         """
         routing = self.routing
         usage = message.usage_metadata
+        fact = routing.facts[deployment.name]
+        tokens = fact.priced_tokens(usage)  # priced by the statistics when read
         routing.stats.record(
             deployment.name,
             ok=True,
             latency_s=latency,
             ttft_s=ttft,
-            cost_usd=routing.facts[deployment.name].cost_usd(usage),
+            cost_usd=fact.cost_usd(usage) if tokens is None else None,
             input_tokens=usage["input_tokens"] if usage else 0,
             output_tokens=usage["output_tokens"] if usage else 0,
             agent=self.plan.request.agent,
+            tokens=tokens,
+            rates=fact.rates,
         )
         if message.response_metadata.get("blocked") is not True:
             self.attempts.append(Attempt(deployment.name, OK, None, latency))

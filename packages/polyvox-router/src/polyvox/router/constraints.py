@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from polyvox.costs.catalog import Capability, Tier
-from polyvox.costs.computation import compute_cost, per_token_rates, priced_total, usage_tokens
+from polyvox.costs.computation import compute_cost, per_token_rates, usage_tokens
 from polyvox.costs.tracking.estimate import DEFAULT_OUTPUT_TOKENS
 from polyvox.router.request import RouteRequest, Sensitivity
+from polyvox.router.stats import TokenRates, Tokens
 
 if TYPE_CHECKING:
     from langchain_core.messages.ai import UsageMetadata
@@ -115,9 +116,10 @@ class Facts:
     usd_rate: Decimal | None
     """USD per unit of the price's currency (1 for USD; ``None``: no rate known)."""
 
-    usd_rates: tuple[Decimal, ...] | None
-    """Exact USD per token (input, cache read, cache write, output, reasoning) for pricing
-    finished calls without ``compute_cost``; ``None`` for tiered prices (they take it)."""
+    rates: TokenRates | None
+    """USD per token (input, cache read, cache write, output, reasoning) for pricing
+    finished calls by their tokens; ``None`` for tiered prices (``compute_cost`` takes
+    them)."""
 
     typical_latency_s: float | None
     """The catalog's indicative time to first token, in seconds."""
@@ -141,12 +143,34 @@ class Facts:
         if not usage or self.price is None or self.usd_rate is None:
             return None
         try:
-            if self.usd_rates is not None:  # per-token rates resolved once: a few products
-                return priced_total(usage_tokens(usage), self.usd_rates)
+            if self.rates is not None:  # per-token rates resolved once: a few products
+                return self.rates.price(usage_tokens(usage))
             total = compute_cost(usage, self.price).total
         except Exception:  # odd usage from a provider
             return None
         return None if total is None else total * self.usd_rate
+
+    def priced_tokens(self, usage: UsageMetadata | None) -> Tokens | None:
+        """A finished call's tokens, when :attr:`rates` can price them.
+
+        Args:
+            usage: The answer's ``usage_metadata``.
+
+        Returns:
+            ``(input, cache_read, cache_write, output, reasoning)``, or ``None`` without
+            rates, without usage, or for counts that contradict each other (more cached
+            than input tokens...): :meth:`cost_usd` then says what it cost.
+        """
+        if not usage or self.rates is None:
+            return None
+        try:
+            tokens = usage_tokens(usage)
+        except (TypeError, ValueError):  # odd usage from a provider
+            return None
+        inp, read, write, out, reasoning = tokens
+        if read + write > inp or reasoning > out or min(tokens) < 0:
+            return None
+        return tokens
 
 
 def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -> Facts:
@@ -163,16 +187,16 @@ def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -
     price = entry.price
     usd_in = usd_out = None
     rate: Decimal | None = None
-    usd_rates: tuple[Decimal, ...] | None = None
+    rates: TokenRates | None = None
     if price is not None:
         rate = _usd_rate(price.currency, catalog)
         if rate is not None:
             per = Decimal(price.per_tokens)
             usd_in = float(price.input * rate / per)
             usd_out = float(price.output * rate / per)
-            rates = per_token_rates(price)
-            if rates is not None:
-                usd_rates = tuple(r * rate for r in rates)
+            exact = per_token_rates(price)
+            if exact is not None:
+                rates = TokenRates.of([r * rate for r in exact])
     latency = entry.typical_latency_ms / 1000.0 if entry.typical_latency_ms else None
     return Facts(
         local=entry.local,
@@ -183,7 +207,7 @@ def compute_facts(deployment: Deployment, catalog: ModelCatalog | None = None) -
         usd_per_output=usd_out,
         price=price,
         usd_rate=rate,
-        usd_rates=usd_rates,
+        rates=rates,
         typical_latency_s=latency,
     )
 
@@ -306,25 +330,33 @@ def read_call(
                 given[key] = value
         if "sensitivity" in given:
             sensitivity = _stricter(sensitivity, given["sensitivity"])
-    for key in CONSTRAINT_KEYS:
-        if key in kwargs:
-            value = kwargs.pop(key)
-            if value is not None:
-                given[key] = value
-                if key == "sensitivity":
-                    sensitivity = _stricter(sensitivity, value)
-
-    tools = kwargs.pop("tools", None) or None
-    tool_choice = kwargs.pop("tool_choice", None)
-    tool_options = kwargs.pop(TOOL_OPTIONS_KEY, None) or ()
-    structured: StructuredSpec | None = kwargs.pop(STRUCTURED_KEY, None)
-    needs = _capabilities(given.get("capabilities"), given.get("required_capabilities"))
-    if tools:
-        needs.add(Capability.TOOLS)
-    response_format = kwargs.get("response_format")
-    if isinstance(response_format, Mapping):
-        kind = response_format.get("type")
-        needs.add(Capability.JSON_MODE if kind == "json_object" else Capability.STRUCTURED_OUTPUT)
+    tools: Sequence[Any] | None = None
+    tool_choice: Any = None
+    structured: StructuredSpec | None = None
+    tool_options: tuple[tuple[str, Any], ...] = ()
+    needs: set[Capability] = set()
+    if kwargs:  # most calls pass no keywords at all
+        for key in CONSTRAINT_KEYS:
+            if key in kwargs:
+                value = kwargs.pop(key)
+                if value is not None:
+                    given[key] = value
+                    if key == "sensitivity":
+                        sensitivity = _stricter(sensitivity, value)
+        tools = kwargs.pop("tools", None) or None
+        tool_choice = kwargs.pop("tool_choice", None)
+        tool_options = kwargs.pop(TOOL_OPTIONS_KEY, None) or ()
+        structured = kwargs.pop(STRUCTURED_KEY, None)
+        if tools:
+            needs.add(Capability.TOOLS)
+        response_format = kwargs.get("response_format")
+        if isinstance(response_format, Mapping):
+            kind = response_format.get("type")
+            needs.add(
+                Capability.JSON_MODE if kind == "json_object" else Capability.STRUCTURED_OUTPUT
+            )
+    if given:
+        needs |= _capabilities(given.get("capabilities"), given.get("required_capabilities"))
     input_tokens, images = prompt_tokens(messages)
     if images:
         needs.add(Capability.VISION)

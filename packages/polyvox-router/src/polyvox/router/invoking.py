@@ -57,7 +57,7 @@ def direct_target(target: Any, spec: CallSpec) -> TypeGuard[PolyvoxChatModel]:
         and target.output_version != "v1"
         and not target.streaming
         and (target.cache is False or (target.cache is None and get_llm_cache() is None))
-        and not any(key in spec.kwargs for key in _STREAM_KEYS)
+        and (not spec.kwargs or spec.kwargs.keys().isdisjoint(_STREAM_KEYS))
     )
 
 

@@ -194,7 +194,7 @@ def arrange(routing: Routing, request: RouteRequest, order: list[Deployment]) ->
     Returns:
         The order to try.
     """
-    if len(order) > 1:
+    if routing.specialists and len(order) > 1:
         by_locality = routing.strategy.name == "local_first"
         order = specialists_last(order, request.language, by_locality=by_locality)
     if routing.prefer_local and len(order) > 1:

@@ -55,6 +55,7 @@ from polyvox.router.bindings import Bindings, ToolBindingModel
 from polyvox.router.breaker import BreakerBoard
 from polyvox.router.constraints import Facts
 from polyvox.router.deployment import Deployment
+from polyvox.router.languages import specialist_languages
 from polyvox.router.large_input import LargeInputHandler
 from polyvox.router.request import Sensitivity
 from polyvox.router.routing import Routing
@@ -290,6 +291,7 @@ class Router(ToolBindingModel):
                 stop=self.stop,
                 large_input_handler=self.large_input_handler,
                 large_input_handler_local=self.large_input_handler_local,
+                specialists=frozenset(d.name for d in self.deployments if specialist_languages(d)),
             )
         return routing
 

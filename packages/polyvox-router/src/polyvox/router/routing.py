@@ -117,3 +117,7 @@ class Routing:
 
     large_input_handler_local: bool
     """Whether the large-input handler only calls local models."""
+
+    specialists: frozenset[str] = frozenset()
+    """The deployments made for one language (:mod:`polyvox.router.languages`), by name;
+    with none, the order needs no language check."""

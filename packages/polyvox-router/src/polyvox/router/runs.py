@@ -169,6 +169,8 @@ def caller_config(config: RunnableConfig, kwargs: dict[str, Any]) -> RunnableCon
 
 def _attribution(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Attribution given as routing keywords, for the handlers of the deployment's run."""
+    if not kwargs:
+        return {}
     return {key: kwargs[key] for key in ATTRIBUTION_KEYS if kwargs.get(key) is not None}
 
 

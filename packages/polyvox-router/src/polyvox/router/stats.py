@@ -27,13 +27,66 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DeploymentStats", "RouterStats"]
+__all__ = ["DeploymentStats", "RouterStats", "TokenRates"]
 
 _ZERO = Decimal(0)
+
+Tokens = tuple[int, int, int, int, int]
+"""A call's tokens as ``(input, cache_read, cache_write, output, reasoning)``, the cached
+ones inside ``input`` and reasoning inside ``output`` (as LangChain counts them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRates:
+    """USD per token for a price without tiers, exactly and as floats.
+
+    Each holds ``(input, cache_read, cache_write, output, reasoning)``. A call recorded
+    with its tokens and these rates is priced by summing its tokens: the exact total
+    (:attr:`DeploymentStats.total_cost_usd`) is worked out when a snapshot is read, so the
+    router prices no call in :class:`~decimal.Decimal` on its hot path.
+    """
+
+    exact: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
+    """The exact rates (as :func:`polyvox.costs.computation.per_token_rates`, in USD)."""
+
+    approx: tuple[float, float, float, float, float]
+    """The same as floats, for the running mean cost."""
+
+    @classmethod
+    def of(cls, exact: Sequence[Decimal]) -> TokenRates:
+        """The rates from their exact values.
+
+        Args:
+            exact: USD per input, cache-read, cache-write, output and reasoning token.
+
+        Returns:
+            The rates.
+        """
+        i, r, w, o, z = exact
+        return cls((i, r, w, o, z), (float(i), float(r), float(w), float(o), float(z)))
+
+    def price(self, tokens: Tokens) -> Decimal:
+        """The exact cost of ``tokens`` (a call's, or a sum of calls')."""
+        from polyvox.costs.computation import priced_total
+
+        return priced_total(tokens, self.exact)
+
+    def approx_price(self, tokens: Tokens) -> float:
+        """The cost of one call's ``tokens`` as a float."""
+        inp, read, write, out, reasoning = tokens
+        r_in, r_read, r_write, r_out, r_reasoning = self.approx
+        return (
+            (inp - read - write) * r_in
+            + read * r_read
+            + write * r_write
+            + (out - reasoning) * r_out
+            + reasoning * r_reasoning
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +173,8 @@ class _Cell:
         "last_error",
         "latency",
         "output_tokens",
+        "priced",
+        "rates",
         "streak",
         "success_rate",
         "successes",
@@ -143,6 +198,36 @@ class _Cell:
         self.input_tokens = 0
         self.output_tokens = 0
         self.last_error: str | None = None
+        # Calls priced at ``rates``: their tokens summed, priced when a snapshot is read.
+        self.priced: list[int] = [0, 0, 0, 0, 0]
+        self.rates: TokenRates | None = None
+
+    def add_tokens(self, tokens: Tokens, rates: TokenRates) -> None:
+        """Add a call's cost as its tokens at ``rates`` (exact, summed)."""
+        if rates is not self.rates:
+            self._settle()
+            self.rates = rates
+        priced = self.priced
+        priced[0] += tokens[0]
+        priced[1] += tokens[1]
+        priced[2] += tokens[2]
+        priced[3] += tokens[3]
+        priced[4] += tokens[4]
+        self.cost_float += rates.approx_price(tokens)
+        self.cost_calls += 1
+
+    def _settle(self) -> None:
+        """Price the summed tokens into :attr:`cost` (before the rates change)."""
+        if self.rates is not None:
+            self.cost += self.rates.price(tuple(self.priced))  # type: ignore[arg-type]
+            self.priced = [0, 0, 0, 0, 0]
+            self.rates = None
+
+    def total_cost(self) -> Decimal:
+        """The exact cost of every call that reported one."""
+        if self.rates is None:
+            return self.cost
+        return self.cost + self.rates.price(tuple(self.priced))  # type: ignore[arg-type]
 
     def add(
         self,
@@ -195,7 +280,7 @@ class _Cell:
             ttft_ewma_s=self.ttft,
             latency_p50_s=p50,
             latency_p95_s=p95,
-            total_cost_usd=self.cost,
+            total_cost_usd=self.total_cost(),
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             last_error=self.last_error,
@@ -276,6 +361,8 @@ class RouterStats:
         agent: str | None = None,
         error: str | None = None,
         unhealthy: bool = True,
+        tokens: Tokens | None = None,
+        rates: TokenRates | None = None,
     ) -> None:
         """Record one call's outcome.
 
@@ -295,14 +382,26 @@ class RouterStats:
                 limit, a server error, a timeout, a connection failure...), which puts it on
                 probation (:meth:`failing`); a rejected request or a programming error does
                 not.
+            tokens: The call's ``(input, cache_read, cache_write, output, reasoning)``
+                tokens, priced at ``rates`` (instead of ``cost_usd``) when both are given.
+            rates: The deployment's per-token rates (a price without tiers).
 
         Raises:
-            ValueError: For a negative latency, time to first token or token count.
+            ValueError: For a negative latency, time to first token or token count, or
+                ``tokens`` that contradict each other.
         """
         if latency_s < 0 or (ttft_s is not None and ttft_s < 0):
             raise ValueError("latency_s and ttft_s must be >= 0")
         if input_tokens < 0 or output_tokens < 0:
             raise ValueError("token counts must be >= 0")
+        if tokens is not None and (
+            min(tokens) < 0 or tokens[1] + tokens[2] > tokens[0] or tokens[4] > tokens[3]
+        ):
+            msg = (
+                f"tokens {tokens} are not (input, cache_read, cache_write, output, reasoning) "
+                "with the cached tokens inside input and reasoning inside output"
+            )
+            raise ValueError(msg)
         args = (ok, latency_s, ttft_s, cost_usd, input_tokens, output_tokens, error)
         alpha = self.ewma_alpha
         with self._lock:
@@ -313,6 +412,8 @@ class RouterStats:
             if cell is None:
                 cell = self._cells[deployment] = _Cell(self.window)
             cell.add(*args, alpha, unhealthy)
+            if tokens is not None and rates is not None:
+                cell.add_tokens(tokens, rates)
             if agent is not None and self.max_agents:
                 agents = self._agents
                 cells = agents.get(agent)
@@ -326,6 +427,8 @@ class RouterStats:
                 if agent_cell is None:
                     agent_cell = cells[deployment] = _Cell(self.window)
                 agent_cell.add(*args, alpha, unhealthy)
+                if tokens is not None and rates is not None:
+                    agent_cell.add_tokens(tokens, rates)
             self._total += 1
 
     # -- hot-path reads (no lock: each reads one value record() replaces whole) ----------

@@ -24,6 +24,8 @@ from polyvox.router.strategies.measures import (
 )
 from polyvox.router.strategies.profile import profile_of
 
+_INF = float("inf")
+
 if TYPE_CHECKING:
     from polyvox.router.deployment import Deployment
     from polyvox.router.request import RouteRequest
@@ -108,10 +110,32 @@ class BalancedStrategy(ScoredStrategy):
         Returns:
             One score per candidate.
         """
-        _, _, cost_s, latency_s, quality = self._parts(candidates, request, stats)
+        # One pass per candidate, then one to blend: ranking runs on every call, so this is
+        # :meth:`_parts` (which ``explain`` shows) without its intermediate lists.
+        tokens_in, tokens_out = request.estimated_input_tokens, request.expected_output_tokens
+        measured = stats.latency
+        figures: list[tuple[float | None, float | None, float]] = []
+        best_cost = best_latency = _INF
+        for d in candidates:
+            profile = profile_of(d)
+            cost = profile.cost_usd(tokens_in, tokens_out)
+            if cost is not None and cost < best_cost:
+                best_cost = cost
+            latency = measured(d.name)
+            if latency is None:
+                latency = profile.latency_s(tokens_out)
+            if latency is not None and latency < best_latency:
+                best_latency = latency
+            figures.append((cost, latency, d.quality_score))
         wc, wl, wq = self._w
+        best_cost += COST_FLOOR_USD
+        best_latency += LATENCY_FLOOR_S
+        unknown = wl * UNKNOWN_LATENCY_SCORE
         return [
-            wc * c + wl * t + wq * q for c, t, q in zip(cost_s, latency_s, quality, strict=True)
+            (wc * 0.0 if cost is None else wc * (best_cost / (cost + COST_FLOOR_USD)))
+            + (unknown if latency is None else wl * (best_latency / (latency + LATENCY_FLOOR_S)))
+            + wq * quality
+            for cost, latency, quality in figures
         ]
 
     def explain(
