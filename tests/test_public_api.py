@@ -154,6 +154,7 @@ EXPECTED = {
         "ChatBielik",
         "ChatOllama",
         "OllamaAPIError",
+        "OllamaConnectError",
         "OllamaConnectionError",
         "OllamaContextOverflowError",
         "OllamaEmbeddings",
