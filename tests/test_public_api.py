@@ -174,6 +174,7 @@ EXPECTED = {
         "ChatBielik",
         "ChatOllama",
         "OllamaAPIError",
+        "OllamaConnectError",
         "OllamaConnectionError",
         "OllamaContextOverflowError",
         "OllamaEmbeddings",

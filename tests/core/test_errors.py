@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import pickle
 from typing import Any
 
@@ -20,6 +21,7 @@ from polyvox.core.errors import (
     ErrorFamily,
     ErrorKind,
     ProviderErrorMixin,
+    ProviderResponseError,
     classify,
     is_context_overflow,
     parse_retry_after,
@@ -318,3 +320,40 @@ def test_family_errors_pickle_without_calling_the_sdks_constructor(
         2.0,
     )
     assert copy.__notes__ == ["a note"]
+
+
+def _parse_error(parse: Any, text: str) -> Exception:
+    try:
+        parse(text)
+    except Exception as exc:
+        return exc
+    raise AssertionError("it parsed")
+
+
+def test_a_response_error_stays_the_parsers_error() -> None:
+    """``except json.JSONDecodeError`` (or ``ValueError``) still catches a malformed body."""
+    import pydantic
+
+    class Answer(pydantic.BaseModel):
+        n: int
+
+    decode = _parse_error(json.loads, '{"n": ')
+    error = ProviderResponseError.wrapping(decode, "not JSON", provider="acme", body='{"n": ')
+    assert isinstance(error, json.JSONDecodeError)
+    assert isinstance(error, ProviderResponseError)
+    assert (str(error), error.provider, error.body, error.pos) == ("not JSON", "acme", '{"n": ', 6)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert (str(copy), copy.body, copy.pos) == ("not JSON", '{"n": ', 6)
+    # pydantic's ValidationError cannot be re-created without its arguments: a ValueError
+    invalid = _parse_error(Answer.model_validate_json, '{"n": "x"}')
+    error = ProviderResponseError.wrapping(invalid, "wrong shape", provider="acme")
+    assert isinstance(error, ValueError)
+    assert not isinstance(error, pydantic.ValidationError)
+    assert isinstance(error, ModelAPIError)
+    assert (str(error), error.provider) == ("wrong shape", "acme")
+    assert type(pickle.loads(pickle.dumps(error))) is type(error)
+    assert type(ProviderResponseError.wrapping(RuntimeError("x"), "odd")).__mro__[1:3] == (
+        RuntimeError,
+        ProviderResponseError,
+    )

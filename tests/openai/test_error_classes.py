@@ -9,6 +9,7 @@ status and body.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import re
 import subprocess
@@ -93,9 +94,22 @@ def _model(cls: Any, fault: Fault | None, emulator: Emulator) -> Any:
     )
 
 
-def _catch(model: Any, sdk_class: type[BaseException]) -> BaseException:
+CALLS: dict[str, Any] = {
+    "invoke": lambda model: model.invoke("hi"),
+    "stream": lambda model: list(model.stream("hi")),
+    "ainvoke": lambda model: asyncio.run(model.ainvoke("hi")),
+    "astream": lambda model: asyncio.run(_drain(model.astream("hi"))),
+}
+"""The ways a script calls the model; a failure is caught the same way by each."""
+
+
+async def _drain(chunks: Any) -> list[Any]:
+    return [chunk async for chunk in chunks]
+
+
+def _catch(model: Any, sdk_class: type[BaseException], call: str = "invoke") -> BaseException:
     try:
-        model.invoke("hi")
+        CALLS[call](model)
     except sdk_class as caught:  # the clause code written for the SDK has
         return caught
     raise AssertionError("the call succeeded")
@@ -144,13 +158,25 @@ def test_each_kind_class_has_the_bases_of_langchain_openais(ours: str, theirs: s
         assert issubclass(getattr(errors, ours), cls), cls
 
 
+@pytest.mark.parametrize("call", list(CALLS))
 @pytest.mark.parametrize("failure", list(FAILURES))
-def test_switch_the_import(emulator: Emulator, failure: str) -> None:
-    """Where ``except openai.<Error>`` caught langchain-openai's error, it catches polyvox's."""
+def test_switch_the_import(emulator: Emulator, failure: str, call: str) -> None:
+    """Where ``except openai.<Error>`` caught langchain-openai's error, it catches polyvox's,
+    whether the script invokes or streams, sync or async."""
     fault, kind, sdk_name, polyvox_name = FAILURES[failure]
     sdk_class = getattr(openai, sdk_name)
-    theirs = _catch(_model(langchain_openai.ChatOpenAI, fault, emulator), sdk_class)
-    ours = _catch(_model(ChatOpenAI, fault, emulator), sdk_class)
+    reference = _model(langchain_openai.ChatOpenAI, fault, emulator)
+    # langchain-openai shares one async client per base URL, bound to the first event loop
+    # that used it ("Event loop is closed" in the next asyncio.run): give it its own
+    reference.async_client = openai.AsyncOpenAI(
+        api_key="sk-test-key",
+        base_url=reference.openai_api_base,
+        max_retries=0,
+        timeout=TIMEOUT_S,
+        http_client=openai.DefaultAsyncHttpxClient(),
+    ).chat.completions
+    theirs = _catch(reference, sdk_class, call)
+    ours = _catch(_model(ChatOpenAI, fault, emulator), sdk_class, call)
     missing = [c for c in _shared_classes(type(theirs)) if not isinstance(ours, c)]
     assert not missing, f"{type(ours).__mro__} lacks {missing}"
     assert isinstance(ours, ProviderErrorMixin)

@@ -215,6 +215,48 @@ class ProviderResponseError(ProviderErrorMixin, ModelAPIError):
         self.body = body
         """The raw body (or its start) that could not be understood."""
 
+    @classmethod
+    def wrapping(
+        cls, exc: BaseException, message: str, *, provider: str = "", body: str | None = None
+    ) -> ProviderResponseError:
+        """The error for a body that failed to parse with ``exc``, still of ``exc``'s class.
+
+        A partner package lets its parser's error through (``json.JSONDecodeError``,
+        pydantic's ``ValidationError``), so code written for it catches that class or
+        ``ValueError``; the new error is a subclass of both it and this class (made on
+        demand, pickled as its two classes). Where ``exc``'s class cannot be re-created that
+        way (pydantic's needs its ``__new__`` arguments), it is a ``ValueError`` as ``exc``
+        was.
+
+        Args:
+            exc: The parser's exception.
+            message: What was wrong and what to check.
+            provider: The provider id.
+            body: The raw body (or its start).
+
+        Returns:
+            The error; raise it ``from exc``.
+        """
+        plain = cls(message, provider=provider, body=body)
+        raised = _sdk_class(type(exc))
+        if issubclass(raised, Exception) and _builtin_new(raised):
+            try:
+                variant = cast("type[ProviderResponseError]", _on_demand_variant(cls, raised))
+            except TypeError:  # no consistent order of the two classes' ancestors
+                pass
+            else:
+                return rebrand(exc, variant, message=message, provider=provider, body=body)
+        if isinstance(exc, ValueError):
+            as_value_error = _on_demand_variant(cls, ValueError)
+            return rebrand(plain, cast("type[ProviderResponseError]", as_value_error))
+        return plain
+
+
+def _builtin_new(cls: type) -> bool:
+    """Whether ``cls`` is created by a built-in exception's ``__new__`` (no arguments needed)."""
+    owner = next(c for c in cls.__mro__ if "__new__" in c.__dict__)
+    return owner.__module__ == "builtins"
+
 
 class MissingAPIKeyError(ValueError):
     """No API key was given and none was found in the provider's environment variable."""
@@ -321,10 +363,12 @@ def _without_secrets(state: Mapping[str, Any]) -> dict[str, Any]:
     URL and the other headers, and the response (status, headers, body) as it was.
     """
     clean = dict(state)
-    request = clean.get("request")
-    safe = _safe_request(request) if request is not None else None
-    if safe is not None:
-        clean["request"] = safe
+    safe = None
+    for key in ("request", "_request"):  # ``_request``: where httpx's own errors keep it
+        request = clean.get(key)
+        safe = _safe_request(request) if request is not None else None
+        if safe is not None:
+            clean[key] = safe
     response = clean.get("response")
     if response is not None and hasattr(response, "status_code"):
         try:

@@ -188,8 +188,8 @@ def usage_from_openai(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
         cache_read=prompt.get("cached_tokens"),
         cache_creation=_first_present(prompt, "cache_write_tokens", "cache_creation_tokens"),
         reasoning=completion.get("reasoning_tokens"),
-        input_audio=prompt.get("audio_tokens") or None,
-        output_audio=completion.get("audio_tokens") or None,
+        input_audio=prompt.get("audio_tokens"),  # 0 kept, as langchain-openai keeps it
+        output_audio=completion.get("audio_tokens"),
     )
 
 

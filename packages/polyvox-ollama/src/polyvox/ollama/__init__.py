@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from polyvox.ollama.embeddings import OllamaEmbeddings
     from polyvox.ollama.errors import (
         OllamaAPIError,
+        OllamaConnectError,
         OllamaConnectionError,
         OllamaContextOverflowError,
         OllamaInvalidRequestError,
@@ -35,6 +36,7 @@ _EXPORTS = {
     "ChatBielik": "polyvox.ollama.bielik",
     "ChatOllama": "polyvox.ollama.chat_models",
     "OllamaAPIError": "polyvox.ollama.errors",
+    "OllamaConnectError": "polyvox.ollama.errors",
     "OllamaConnectionError": "polyvox.ollama.errors",
     "OllamaContextOverflowError": "polyvox.ollama.errors",
     "OllamaEmbeddings": "polyvox.ollama.embeddings",
@@ -55,6 +57,7 @@ __all__ = [
     "ChatBielik",
     "ChatOllama",
     "OllamaAPIError",
+    "OllamaConnectError",
     "OllamaConnectionError",
     "OllamaContextOverflowError",
     "OllamaEmbeddings",

@@ -1,12 +1,15 @@
 """Ollama failures as classes that are also LangChain ``Model*Error`` s, with advice.
 
-The ``ollama`` SDK raises ``ollama.ResponseError`` (with the HTTP status) for answers and
-the built-in ``ConnectionError`` when Ollama is not running; timeouts and broken streams
-surface as ``httpx`` errors. Each becomes its kind's class
-(:class:`~polyvox.core.errors.ErrorFamily`), inheriting from ``ollama.ResponseError`` (or the
-built-in ``ConnectionError``/``TimeoutError``) and from the matching LangChain class, and its
-message says what to run: ``ollama serve`` when the server is down, ``ollama pull MODEL``
-when the model is missing.
+The ``ollama`` SDK raises ``ollama.ResponseError`` (with the HTTP status) for answers; when
+Ollama is not running it raises the built-in ``ConnectionError`` for a whole answer and
+``httpx.ConnectError`` for a stream (which is what langchain-ollama, always streaming, lets
+through); timeouts and broken streams surface as ``httpx`` errors. Each becomes its kind's
+class (:class:`~polyvox.core.errors.ErrorFamily`), inheriting from ``ollama.ResponseError``
+(or the built-in ``ConnectionError``/``TimeoutError``) and from the matching LangChain class;
+a transport failure is also the ``httpx`` class langchain-ollama raises for it (a server
+that is not running is always :class:`OllamaConnectError`, an ``httpx.ConnectError``; a
+timeout an ``httpx.TimeoutException``). Each message says what to run: ``ollama serve`` when
+the server is down, ``ollama pull MODEL`` when the model is missing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from polyvox.core.errors import (
 __all__ = [
     "OllamaAPIError",
     "OllamaAuthenticationError",
+    "OllamaConnectError",
     "OllamaConnectionError",
     "OllamaContextOverflowError",
     "OllamaInvalidRequestError",
@@ -82,6 +86,10 @@ OllamaInvalidRequestError = ERRORS[ErrorKind.INVALID_REQUEST]
 OllamaAPIError = ERRORS[ErrorKind.API]
 OllamaConnectionError = ERRORS[ErrorKind.CONNECTION]
 OllamaTimeoutError = ERRORS[ErrorKind.TIMEOUT]
+OllamaConnectError = ERRORS.variant(ErrorKind.CONNECTION, httpx.ConnectError)
+"""Ollama is not reachable: an :class:`OllamaConnectionError` (so a built-in
+``ConnectionError``, as the SDK raises it for a whole answer) that is also the
+``httpx.ConnectError`` langchain-ollama lets through, whatever the call."""
 
 _NOT_PULLED = re.compile(r"model ['\"]?([^'\"]+?)['\"]? not found", re.IGNORECASE)
 _MISSING = re.compile(r"not found|does not exist|no such model", re.IGNORECASE)
@@ -126,20 +134,23 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
             error=message,
             retry_after=retry_after,
         )
-    if isinstance(exc, httpx.TimeoutException):
-        return _new(
-            OllamaTimeoutError,
+    if isinstance(exc, httpx.TimeoutException):  # stays the httpx class it was raised as
+        message = (
             f"Ollama at {host} did not answer within the timeout ({exc!r}); a large model may "
-            "still be loading: raise timeout= or warm it up with keep_alive.",
-            ErrorKind.TIMEOUT,
+            "still be loading: raise timeout= or warm it up with keep_alive."
         )
+        return ERRORS.rebrand(exc, ErrorKind.TIMEOUT, provider="ollama", message=message)
     if isinstance(exc, ConnectionError | httpx.ConnectError):
-        return _new(
-            OllamaConnectionError,
+        message = (
             f"Ollama is not reachable at {host}. Start it with `ollama serve` (or the Ollama "
-            "app), or point polyvox at the right server with base_url=... or OLLAMA_HOST.",
-            ErrorKind.CONNECTION,
+            "app), or point polyvox at the right server with base_url=... or OLLAMA_HOST."
         )
+        # the SDK turns httpx's ConnectError into a bare ConnectionError for a whole answer
+        # (keeping it as the context); both become the class that is both
+        raw = exc if isinstance(exc, httpx.ConnectError) else exc.__context__
+        if not isinstance(raw, httpx.ConnectError):
+            raw = httpx.ConnectError(str(exc))
+        return ERRORS.rebrand(raw, ErrorKind.CONNECTION, provider="ollama", message=message)
     if isinstance(exc, IncompleteStreamError) and exc.parts == 0:
         error = ProviderResponseError(
             f"Ollama at {host} answered 200 with an empty stream (no part at all); is "
@@ -157,7 +168,10 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
         )
     if _malformed_answer(exc):
         body = getattr(exc, "doc", None)
-        error = ProviderResponseError(
+        # still the parser's error (json.JSONDecodeError, a ValueError), as langchain-ollama
+        # lets it through
+        error = ProviderResponseError.wrapping(
+            exc,
             f"Ollama at {host} answered 200 with a body that is not an Ollama response "
             f"({type(exc).__name__}: {str(exc)[:200]}); is base_url an Ollama server, and is "
             "a proxy in between cutting or rewriting answers?",
@@ -166,12 +180,9 @@ def map_ollama_error(exc: BaseException, *, host: str, model: str) -> BaseExcept
         )
         error.kind = ErrorKind.API
         return error
-    if isinstance(exc, httpx.TransportError | httpx.StreamError):
-        return _new(
-            OllamaConnectionError,
-            f"the connection to Ollama at {host} broke ({exc!r}): the answer is incomplete",
-            ErrorKind.CONNECTION,
-        )
+    if isinstance(exc, httpx.TransportError | httpx.StreamError):  # stays that httpx class
+        message = f"the connection to Ollama at {host} broke ({exc!r}): the answer is incomplete"
+        return ERRORS.rebrand(exc, ErrorKind.CONNECTION, provider="ollama", message=message)
     return exc
 
 

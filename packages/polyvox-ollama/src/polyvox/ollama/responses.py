@@ -15,8 +15,6 @@ from polyvox.ollama.messages import tool_calls_from_ollama
 
 __all__ = ["ChatStreamReader", "message_from_response"]
 
-_METRICS = ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
-
 
 def _usage(response: Any) -> UsageMetadata | None:
     if response.prompt_eval_count is None and response.eval_count is None:
@@ -25,13 +23,18 @@ def _usage(response: Any) -> UsageMetadata | None:
 
 
 def _metadata(response: Any, model: str) -> dict[str, Any]:
-    return response_metadata(
+    """Every field of Ollama's final part but the message, as langchain-ollama keeps them.
+
+    ``model``, ``done``, ``done_reason``, the counts and timings (``None`` where Ollama left
+    one out, so code reading a key never gets a ``KeyError``), then polyvox's common keys.
+    """
+    fields = {key: value for key, value in dict(response).items() if key != "message"}
+    common = response_metadata(
         model_name=response.model or model,
         model_provider="ollama",
         finish_reason=response.done_reason,
-        created_at=response.created_at,
-        **{key: getattr(response, key, None) for key in _METRICS},
     )
+    return {**fields, **common}
 
 
 def message_from_response(response: Any, *, model: str, turn: int) -> AIMessage:

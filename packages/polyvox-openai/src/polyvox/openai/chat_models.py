@@ -219,6 +219,7 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
             token_usage=raw_usage,
             provider_cost=provider_cost_from_openai(raw_usage),
         )
+        meta.setdefault("logprobs", None)  # there, as langchain-openai has it, when not asked
         usage = usage_from_openai(raw_usage)
         ai = message_from_openai(
             message, response_metadata=meta, usage=usage, message_id=data.get("id")

@@ -131,6 +131,7 @@ class ChatStreamReader:
             self._model = payload["model"]
         for key, name in (
             ("system_fingerprint", "system_fingerprint"),
+            ("service_tier", "service_tier"),
             ("provider", "upstream_provider"),
         ):
             if payload.get(key):
