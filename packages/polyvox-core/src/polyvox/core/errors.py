@@ -152,6 +152,9 @@ def classify(status: int | None, message: str | None = None, code: str | None = 
     return ErrorKind.API
 
 
+_RETRY_AFTER_HEADERS = frozenset({"retry-after", "retry-after-ms"})
+
+
 def parse_retry_after(
     headers: Mapping[str, str] | None, *, now: float | None = None
 ) -> float | None:
@@ -169,7 +172,11 @@ def parse_retry_after(
     """
     if not headers:
         return None
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    lowered: dict[str, str] = {}
+    for key in headers:  # only the two wanted values are read (httpx decodes each one read)
+        name = str(key).lower()
+        if name in _RETRY_AFTER_HEADERS:
+            lowered[name] = str(headers[key])
     if (ms := lowered.get("retry-after-ms")) is not None:
         try:
             return max(float(ms) / 1000.0, 0.0)

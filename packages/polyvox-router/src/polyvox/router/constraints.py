@@ -266,6 +266,9 @@ class Drop:
     """A sentence for people (error messages and ``explain()``)."""
 
 
+_BREAKER_OPEN = Drop("breaker", "circuit breaker open")
+
+
 # Filters after ``context`` leave deployments that would fit the prompt: when one of those
 # drops a deployment, the request is not a "large input" but a plain routing failure.
 _AFTER_CONTEXT = frozenset({"cost", "budget", "latency", "breaker"})
@@ -506,6 +509,25 @@ def filter_candidates(
     limit = float(request.max_cost) if request.max_cost is not None else None
     budget = float(request.remaining_budget) if request.remaining_budget is not None else None
     latency_limit = max_latency_ms / 1000.0 if max_latency_ms is not None else None
+    if (
+        pinned is None
+        and not local_only
+        and not needs
+        and structured is None
+        and tier is None
+        and limit is None
+        and budget is None
+        and latency_limit is None
+    ):  # a request with no constraints (most are): only the window and the breaker
+        for deployment in deployments:
+            name = deployment.name
+            if need_context > facts[name].window:
+                dropped[name] = _too_small(request, facts[name])
+            elif not available(name):
+                dropped[name] = _BREAKER_OPEN
+            else:
+                kept.append(deployment)
+        return FilterResult(kept, dropped)
     for deployment in deployments:
         name = deployment.name
         fact = facts[name]
@@ -534,12 +556,7 @@ def filter_candidates(
             dropped[name] = Drop("tier", f"tier {fact.tier.value}, the request asks {tier.value}")
             continue
         if need_context > fact.window:
-            dropped[name] = Drop(
-                "context",
-                f"window {fact.window} tokens < about {need_context} needed "
-                f"({request.estimated_input_tokens} prompt + {request.expected_output_tokens} "
-                "output)",
-            )
+            dropped[name] = _too_small(request, fact)
             continue
         if limit is not None or budget is not None:
             cost = fact.estimated_cost(
@@ -568,7 +585,15 @@ def filter_candidates(
                 )
                 continue
         if not available(name):
-            dropped[name] = Drop("breaker", "circuit breaker open")
+            dropped[name] = _BREAKER_OPEN
             continue
         kept.append(deployment)
     return FilterResult(kept, dropped)
+
+
+def _too_small(request: RouteRequest, fact: Facts) -> Drop:
+    return Drop(
+        "context",
+        f"window {fact.window} tokens < about {request.min_context} needed "
+        f"({request.estimated_input_tokens} prompt + {request.expected_output_tokens} output)",
+    )

@@ -202,20 +202,6 @@ class _Cell:
         self.priced: list[int] = [0, 0, 0, 0, 0]
         self.rates: TokenRates | None = None
 
-    def add_tokens(self, tokens: Tokens, rates: TokenRates) -> None:
-        """Add a call's cost as its tokens at ``rates`` (exact, summed)."""
-        if rates is not self.rates:
-            self._settle()
-            self.rates = rates
-        priced = self.priced
-        priced[0] += tokens[0]
-        priced[1] += tokens[1]
-        priced[2] += tokens[2]
-        priced[3] += tokens[3]
-        priced[4] += tokens[4]
-        self.cost_float += rates.approx_price(tokens)
-        self.cost_calls += 1
-
     def _settle(self) -> None:
         """Price the summed tokens into :attr:`cost` (before the rates change)."""
         if self.rates is not None:
@@ -239,8 +225,12 @@ class _Cell:
         output_tokens: int,
         error: str | None,
         alpha: float,
-        unhealthy: bool = True,
+        unhealthy: bool,
+        tokens: Tokens | None,
+        rates: TokenRates | None,
+        approx_cost: float,
     ) -> None:
+        """Count one call (``tokens`` at ``rates`` is its cost when given, else ``cost_usd``)."""
         self.calls += 1
         if ok:
             self.streak = 0
@@ -261,6 +251,18 @@ class _Cell:
         if cost_usd is not None:
             self.cost += cost_usd
             self.cost_float += float(cost_usd)
+            self.cost_calls += 1
+        elif tokens is not None:
+            if rates is not self.rates:
+                self._settle()
+                self.rates = rates
+            priced = self.priced
+            priced[0] += tokens[0]
+            priced[1] += tokens[1]
+            priced[2] += tokens[2]
+            priced[3] += tokens[3]
+            priced[4] += tokens[4]
+            self.cost_float += approx_cost
             self.cost_calls += 1
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
@@ -383,7 +385,7 @@ class RouterStats:
                 probation (:meth:`failing`); a rejected request or a programming error does
                 not.
             tokens: The call's ``(input, cache_read, cache_write, output, reasoning)``
-                tokens, priced at ``rates`` (instead of ``cost_usd``) when both are given.
+                tokens, priced at ``rates`` when both are given and ``cost_usd`` is not.
             rates: The deployment's per-token rates (a price without tiers).
 
         Raises:
@@ -402,8 +404,13 @@ class RouterStats:
                 "with the cached tokens inside input and reasoning inside output"
             )
             raise ValueError(msg)
+        approx = 0.0
+        if tokens is not None and rates is not None and cost_usd is None:
+            approx = rates.approx_price(tokens)
+        else:
+            tokens = None
         args = (ok, latency_s, ttft_s, cost_usd, input_tokens, output_tokens, error)
-        alpha = self.ewma_alpha
+        more = (self.ewma_alpha, unhealthy, tokens, rates, approx)
         with self._lock:
             pending = self._pending.get(deployment)
             if pending:  # the call started with started() has ended
@@ -411,9 +418,7 @@ class RouterStats:
             cell = self._cells.get(deployment)
             if cell is None:
                 cell = self._cells[deployment] = _Cell(self.window)
-            cell.add(*args, alpha, unhealthy)
-            if tokens is not None and rates is not None:
-                cell.add_tokens(tokens, rates)
+            cell.add(*args, *more)
             if agent is not None and self.max_agents:
                 agents = self._agents
                 cells = agents.get(agent)
@@ -426,9 +431,7 @@ class RouterStats:
                 agent_cell = cells.get(deployment)
                 if agent_cell is None:
                     agent_cell = cells[deployment] = _Cell(self.window)
-                agent_cell.add(*args, alpha, unhealthy)
-                if tokens is not None and rates is not None:
-                    agent_cell.add_tokens(tokens, rates)
+                agent_cell.add(*args, *more)
             self._total += 1
 
     # -- hot-path reads (no lock: each reads one value record() replaces whole) ----------

@@ -110,11 +110,26 @@ class BalancedStrategy(ScoredStrategy):
         Returns:
             One score per candidate.
         """
-        # One pass per candidate, then one to blend: ranking runs on every call, so this is
-        # :meth:`_parts` (which ``explain`` shows) without its intermediate lists.
+        return self._blend(candidates, request, stats)[1]
+
+    def _ordered(
+        self, candidates: Sequence[Deployment], request: RouteRequest, stats: RouterStats
+    ) -> tuple[list[SortKey], list[float]]:
+        keys, scores = self._blend(candidates, request, stats)
+        keys.sort()
+        return keys, scores
+
+    def _blend(
+        self, candidates: Sequence[Deployment], request: RouteRequest, stats: RouterStats
+    ) -> tuple[list[SortKey], list[float]]:
+        """The sort keys (unsorted, as :meth:`_keys` makes them) and the scores.
+
+        Ranking runs on every call, so this is :meth:`_parts` (which ``explain`` shows)
+        and :meth:`_keys` in two passes, without their intermediate lists.
+        """
         tokens_in, tokens_out = request.estimated_input_tokens, request.expected_output_tokens
         measured = stats.latency
-        figures: list[tuple[float | None, float | None, float]] = []
+        figures: list[tuple[float | None, float | None, float, int]] = []
         best_cost = best_latency = _INF
         for d in candidates:
             profile = profile_of(d)
@@ -126,17 +141,26 @@ class BalancedStrategy(ScoredStrategy):
                 latency = profile.latency_s(tokens_out)
             if latency is not None and latency < best_latency:
                 best_latency = latency
-            figures.append((cost, latency, d.quality_score))
+            figures.append((cost, latency, d.quality_score, d.priority))
         wc, wl, wq = self._w
         best_cost += COST_FLOOR_USD
         best_latency += LATENCY_FLOOR_S
         unknown = wl * UNKNOWN_LATENCY_SCORE
-        return [
-            (wc * 0.0 if cost is None else wc * (best_cost / (cost + COST_FLOOR_USD)))
-            + (unknown if latency is None else wl * (best_latency / (latency + LATENCY_FLOOR_S)))
-            + wq * quality
-            for cost, latency, quality in figures
-        ]
+        scores: list[float] = []
+        keys: list[SortKey] = []
+        for i, (cost, latency, quality, priority) in enumerate(figures):
+            score = (
+                (wc * 0.0 if cost is None else wc * (best_cost / (cost + COST_FLOOR_USD)))
+                + (
+                    unknown
+                    if latency is None
+                    else wl * (best_latency / (latency + LATENCY_FLOOR_S))
+                )
+                + wq * quality
+            )
+            scores.append(score)
+            keys.append((-score, priority, i))
+        return keys, scores
 
     def explain(
         self, candidates: Sequence[Deployment], request: RouteRequest, stats: RouterStats
