@@ -115,7 +115,11 @@ class ChatAnthropic(SDKClientMixin, PolyvoxChatModel):
     ``additional_kwargs["reasoning_content"]``."""
 
     default_headers: dict[str, str] | None = None
-    """Headers sent with every request (``anthropic-beta``, say)."""
+    """Headers sent with every request."""
+
+    betas: list[str] | None = None
+    """Anthropic beta features to turn on (``["context-1m-2025-08-07"]``), sent with every
+    request as the ``anthropic-beta`` header, comma-separated, as langchain-anthropic does."""
 
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further request fields (``metadata``, ``cache_control``, ``service_tier``...), sent
