@@ -12,9 +12,10 @@ Layout:
 * ``benchmarks/harness/``: what every family shares: the registry, interleaved timing,
   statistics, the emulator server, tables and the JSON results file;
 * the family modules beside it, one family per provider or feature (``openai_*``,
-  ``ollama_*``: invoke, stream, abatch, import; ``language_detection``), each registering
-  its benchmarks with :func:`benchmarks.harness.register`, plus what a family shares
-  between its modules (``openai_clients.py``, ``ollama_clients.py``);
+  ``ollama_*``, ``anthropic_*``: invoke, stream, abatch, import; ``language_detection``),
+  each registering its benchmarks with :func:`benchmarks.harness.register`, plus what a
+  family shares between its modules (``openai_clients.py``, ``ollama_clients.py``,
+  ``anthropic_clients.py``);
   ``python -m benchmarks`` imports every module of this package, so a new family is one
   new file.
 """

@@ -118,10 +118,12 @@ EXPECTED = {
     },
     "polyvox.costs.computation": {
         "CACHE_WRITE_KEYS",
+        "ONE_HOUR_WRITE_KEY",
         "CostBreakdown",
         "CurrencyRates",
         "MissingRateError",
         "TokenPartition",
+        "UsageCounts",
         "compute_cost",
         "cost_of",
         "per_token_rates",

@@ -49,6 +49,10 @@ class Context:
         """The emulator's OpenAI base URL (``http://127.0.0.1:PORT/v1``)."""
         return f"{self.emulator_url()}/v1"
 
+    def anthropic_base_url(self) -> str:
+        """The emulator's Anthropic base URL: the server root (the SDK adds ``/v1/messages``)."""
+        return self.emulator_url()
+
     def ollama_url(self) -> str:
         """The emulator's Ollama host: the server root (``ollama.Client(host=...)``)."""
         return self.emulator_url()

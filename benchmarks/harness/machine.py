@@ -23,6 +23,9 @@ _PACKAGES = (
     "polyvox-ollama",
     "ollama",
     "langchain-ollama",
+    "polyvox-anthropic",
+    "anthropic",
+    "langchain-anthropic",
 )
 
 

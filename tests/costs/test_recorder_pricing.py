@@ -29,12 +29,20 @@ def _usages(seed: int, n: int) -> list[dict[str, object]]:
         read = rng.randint(0, inp // 2)
         write = rng.randint(0, inp - read)
         outp = rng.randint(0, 100_000)
+        details: dict[str, int] = {"cache_read": read, "cache_creation": write}
+        if rng.random() < 0.5:  # Anthropic's split of the writes by cache lifetime
+            hour = rng.randint(0, write)
+            details.update(
+                cache_creation=0,
+                ephemeral_5m_input_tokens=write - hour,
+                ephemeral_1h_input_tokens=hour,
+            )
         out.append(
             {
                 "input_tokens": inp,
                 "output_tokens": outp,
                 "total_tokens": inp + outp,
-                "input_token_details": {"cache_read": read, "cache_creation": write},
+                "input_token_details": details,
                 "output_token_details": {"reasoning": rng.randint(0, outp)},
             }
         )
@@ -73,7 +81,7 @@ def test_tiered_and_odd_divisor_prices_take_the_general_path() -> None:
     assert per_token_rates(tiered) is None
     assert per_token_rates(odd) is None
     rub = ModelPrice(currency="RUB", input=Decimal("0.2"), output=Decimal("0.2"), per_tokens=1000)
-    assert per_token_rates(rub) == (Decimal("0.0002"),) * 5
+    assert per_token_rates(rub) == (Decimal("0.0002"),) * 6
 
 
 def test_record_call_uses_the_given_id_and_re_reads_the_catalog() -> None:

@@ -56,6 +56,7 @@ class SDKClientMixin:
         timeout: float | None
         max_retries: int
         default_headers: dict[str, str] | None
+        betas: list[str] | None
         _client: Any
         _async_client: Any
 
@@ -63,12 +64,16 @@ class SDKClientMixin:
         def _lease_async_holder(self, key: Hashable) -> PerLoop[Any]: ...
 
     def _client_kwargs(self) -> dict[str, Any]:
+        headers = dict(self.default_headers or {})
+        if self.betas:
+            given = [b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()]
+            headers["anthropic-beta"] = ",".join(dict.fromkeys([*given, *self.betas]))
         return {
             "api_key": self.api_key.get_secret_value() if self.api_key else None,
             "base_url": self.base_url,
             "timeout": self.timeout if self.timeout is not None else sdk().DEFAULT_TIMEOUT,
             "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
+            "default_headers": headers or None,
         }
 
     @property

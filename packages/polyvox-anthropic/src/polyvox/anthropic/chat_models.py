@@ -14,6 +14,7 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr
 
 from polyvox.anthropic import profiles as _profiles  # noqa: F401  (registers the profiles)
@@ -27,6 +28,7 @@ from polyvox.core.chat_model import PolyvoxChatModel, ToolLike
 from polyvox.core.errors import ProviderResponseError
 from polyvox.core.ranges import ANTHROPIC_RANGES, ParameterRanges
 from polyvox.core.structured import StructuredOutputMethod
+from polyvox.core.token_counting import TokenCounter
 
 if TYPE_CHECKING:
     import anthropic
@@ -113,7 +115,11 @@ class ChatAnthropic(SDKClientMixin, PolyvoxChatModel):
     ``additional_kwargs["reasoning_content"]``."""
 
     default_headers: dict[str, str] | None = None
-    """Headers sent with every request (``anthropic-beta``, say)."""
+    """Headers sent with every request."""
+
+    betas: list[str] | None = None
+    """Anthropic beta features to turn on (``["context-1m-2025-08-07"]``), sent with every
+    request as the ``anthropic-beta`` header, comma-separated, as langchain-anthropic does."""
 
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further request fields (``metadata``, ``cache_control``, ``service_tier``...), sent
@@ -290,13 +296,22 @@ class ChatAnthropic(SDKClientMixin, PolyvoxChatModel):
 
     # ---- token counting ----------------------------------------------------------------
 
+    def _token_counter(self) -> TokenCounter:
+        """Anthropic's ``count_tokens`` endpoint: exact, one request per count."""
+        from polyvox.anthropic.tokens import CountTokensCounter
+
+        return CountTokensCounter(self)
+
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
         """Count a conversation's input tokens with Anthropic (``/v1/messages/count_tokens``).
 
         Exact, tools and system prompt included; one HTTP call each time (what
-        ``trim_messages(..., token_counter=model)`` calls for every candidate).
+        ``trim_messages(..., token_counter=model)`` calls for every candidate). With
+        ``custom_get_token_ids``, or where the endpoint cannot be reached, the count is
+        polyvox's (OpenAI's framing rules over that tokenizer, or the estimate, with a
+        warning once).
 
         Args:
             messages: The conversation.
@@ -305,6 +320,10 @@ class ChatAnthropic(SDKClientMixin, PolyvoxChatModel):
         Returns:
             The count of input tokens.
         """
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        from polyvox.anthropic.tokens import UnreachableError, count_request
+
         system, turns = to_anthropic_messages(messages)
         body: dict[str, Any] = {"model": self.model, "messages": turns}
         if system is not None:
@@ -314,10 +333,13 @@ class ChatAnthropic(SDKClientMixin, PolyvoxChatModel):
         if self.thinking is not None:
             body["thinking"] = self.thinking
         try:
-            counted = self.client.messages.count_tokens(**body)
-        except sdk().AnthropicError as exc:
-            raise self._fail(exc) from exc
-        return int(counted.input_tokens)
+            return count_request(self, body)
+        except UnreachableError as exc:
+            from polyvox.core.openai_format import to_openai_messages
+            from polyvox.core.token_counting import count_openai_messages
+
+            specs = [convert_to_openai_tool(tool) for tool in tools or ()]
+            return count_openai_messages(to_openai_messages(messages), exc.counter, specs)
 
     # ---- answers -----------------------------------------------------------------------
 

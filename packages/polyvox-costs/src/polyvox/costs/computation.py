@@ -30,10 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_WRITE_KEYS",
+    "ONE_HOUR_WRITE_KEY",
     "CostBreakdown",
     "CurrencyRates",
     "MissingRateError",
     "TokenPartition",
+    "UsageCounts",
     "compute_cost",
     "cost_of",
     "per_token_rates",
@@ -49,6 +51,13 @@ CACHE_WRITE_KEYS = ("cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h
 models (langchain-anthropic's and polyvox's) report writes split by cache lifetime in the
 ``ephemeral_*`` keys, with ``cache_creation`` then 0."""
 
+ONE_HOUR_WRITE_KEY = "ephemeral_1h_input_tokens"
+"""The cache writes billed at the 1-hour rate (:attr:`ModelPrice.cache_write_1h`)."""
+
+UsageCounts = tuple[int, int, int, int, int, int]
+"""``(input, cache_read, cache_write, output, reasoning, cache_write_1h)``: input includes
+the cached tokens, output the reasoning ones, and cache_write the 1-hour writes."""
+
 
 @dataclass(frozen=True)
 class TokenPartition:
@@ -61,13 +70,17 @@ class TokenPartition:
     """Input tokens read from the prompt cache."""
 
     cache_write: int
-    """Input tokens written to the prompt cache."""
+    """Input tokens written to the prompt cache (the 1-hour writes included)."""
 
     output: int
     """Output tokens other than reasoning."""
 
     reasoning: int
     """Hidden reasoning tokens."""
+
+    cache_write_1h: int = 0
+    """Of :attr:`cache_write`, the tokens written to Anthropic's 1-hour cache (billed at
+    :attr:`ModelPrice.cache_write_1h`)."""
 
     @property
     def input_total(self) -> int:
@@ -105,6 +118,9 @@ class TokenPartition:
             _tokens(details_in.get(key), f"input_token_details.{key}") for key in CACHE_WRITE_KEYS
         )
         reasoning = _tokens(details_out.get("reasoning"), "output_token_details.reasoning")
+        hour = _tokens(
+            details_in.get(ONE_HOUR_WRITE_KEY), f"input_token_details.{ONE_HOUR_WRITE_KEY}"
+        )
         if read + write > inp:
             msg = (
                 f"usage reports {read} cache-read + {write} cache-write tokens but only {inp} "
@@ -117,7 +133,7 @@ class TokenPartition:
                 "output_tokens must include reasoning tokens (LangChain's convention)"
             )
             raise ValueError(msg)
-        return cls(inp - read - write, read, write, out - reasoning, reasoning)
+        return cls(inp - read - write, read, write, out - reasoning, reasoning, hour)
 
 
 @dataclass(frozen=True)
@@ -134,7 +150,7 @@ class CostBreakdown:
     """Cost of cache reads."""
 
     cache_write: Decimal | None
-    """Cost of cache writes."""
+    """Cost of cache writes (5-minute and 1-hour together)."""
 
     output: Decimal | None
     """Cost of (non-reasoning) output tokens."""
@@ -193,7 +209,8 @@ def compute_cost(
 
     Each part is ``tokens * unit price / price.per_tokens``; the tier is the highest whose
     threshold the call's total input tokens exceed. Cache reads/writes without their own
-    price are billed as input, reasoning without its own price as output.
+    price are billed as input, 1-hour writes without their own price as 5-minute writes,
+    reasoning without its own price as output.
 
     Args:
         usage: LangChain ``UsageMetadata`` (or a :class:`TokenPartition`).
@@ -215,7 +232,11 @@ def compute_cost(
         parts = (
             tokens.input_uncached * unit.input / per,
             tokens.cache_read * unit.cache_read / per,
-            tokens.cache_write * unit.cache_write / per,
+            (
+                (tokens.cache_write - tokens.cache_write_1h) * unit.cache_write
+                + tokens.cache_write_1h * unit.cache_write_1h
+            )
+            / per,
             tokens.output * unit.output / per,
             tokens.reasoning * unit.reasoning / per,
         )
@@ -292,7 +313,7 @@ def _tokens(value: Any, name: str) -> int:
 
 
 def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
-    """A price's five unit prices per single token, or ``None`` where that is not exact.
+    """A price's six unit prices per single token, or ``None`` where that is not exact.
 
     For pricing many calls of one model: compute the rates once, then price each call with
     :func:`priced_total`.
@@ -301,7 +322,8 @@ def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
         price: The model's price.
 
     Returns:
-        ``(input, cache_read, cache_write, output, reasoning)`` per token, for a price with
+        ``(input, cache_read, cache_write, output, reasoning, cache_write_1h)`` per token
+        (:class:`UnitPrices`' order), for a price with
         no tiers whose ``per_tokens`` is a power of ten (the division is then exact, so
         :func:`priced_total` equals :func:`compute_cost`'s total to the last digit);
         ``None`` otherwise (use :func:`compute_cost`).
@@ -313,18 +335,18 @@ def per_token_rates(price: ModelPrice) -> tuple[Decimal, ...] | None:
     return tuple(rate.scaleb(shift) for rate in price.unit_prices(0))
 
 
-def usage_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int, int, int, int]:
-    """A ``UsageMetadata``'s counts as ``(input, cache_read, cache_write, output, reasoning)``.
+def usage_tokens(usage: Mapping[str, Any] | None) -> UsageCounts:
+    """A ``UsageMetadata``'s counts as :data:`UsageCounts`.
 
     Args:
         usage: The usage (``None``: all zero). Cached tokens are inside ``input`` and
             reasoning inside ``output``, as LangChain counts them.
 
     Returns:
-        The five counts.
+        The six counts.
     """
     if not usage:
-        return (0, 0, 0, 0, 0)
+        return (0, 0, 0, 0, 0, 0)
     details_in = usage.get("input_token_details") or {}
     details_out = usage.get("output_token_details") or {}
     return (
@@ -333,15 +355,17 @@ def usage_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int, int, int, i
         sum(int(details_in.get(key) or 0) for key in CACHE_WRITE_KEYS),
         int(usage.get("output_tokens", 0)),
         int(details_out.get("reasoning", 0)),
+        int(details_in.get(ONE_HOUR_WRITE_KEY) or 0),
     )
 
 
-def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, ...]) -> Decimal:
+def priced_total(tokens: tuple[int, ...], rates: tuple[Decimal, ...]) -> Decimal:
     """A call's exact total from :func:`usage_tokens` and :func:`per_token_rates`.
 
     Args:
-        tokens: ``(input, cache_read, cache_write, output, reasoning)``.
-        rates: The per-token rates.
+        tokens: :data:`UsageCounts` (the five first alone: no 1-hour writes).
+        rates: The per-token rates (the five first alone: 1-hour writes at the
+            5-minute rate).
 
     Returns:
         The total cost in the price's currency (50 significant digits: exact).
@@ -349,14 +373,18 @@ def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, .
     Raises:
         ValueError: For inconsistent usage, as :func:`compute_cost`.
     """
-    inp, read, write, out, reasoning = tokens
-    if read + write > inp or reasoning > out or min(tokens) < 0:
+    inp, read, write, out, reasoning = tokens[:5]
+    hour = tokens[5] if len(tokens) > 5 else 0
+    if read + write > inp or reasoning > out or hour > write or min(tokens) < 0:
         TokenPartition.from_usage(tokens_usage(tokens))  # raises the detailed error
     ctx = _EXACT
     total = ctx.multiply(rates[0], inp - read - write)
     total = ctx.add(total, ctx.multiply(rates[3], out - reasoning))
     if read:
         total = ctx.add(total, ctx.multiply(rates[1], read))
+    if hour and len(rates) > 5:
+        total = ctx.add(total, ctx.multiply(rates[5], hour))
+        write -= hour
     if write:
         total = ctx.add(total, ctx.multiply(rates[2], write))
     if reasoning:
@@ -364,14 +392,19 @@ def priced_total(tokens: tuple[int, int, int, int, int], rates: tuple[Decimal, .
     return total
 
 
-def tokens_usage(tokens: tuple[int, int, int, int, int]) -> dict[str, Any]:
+def tokens_usage(tokens: tuple[int, ...]) -> dict[str, Any]:
     """The ``UsageMetadata``-shaped mapping of :func:`usage_tokens`' counts (its inverse)."""
-    inp, read, write, out, reasoning = tokens
+    inp, read, write, out, reasoning = tokens[:5]
+    hour = tokens[5] if len(tokens) > 5 else 0
     return {
         "input_tokens": inp,
         "output_tokens": out,
         "total_tokens": inp + out,
-        "input_token_details": {"cache_read": read, "cache_creation": write},
+        "input_token_details": {
+            "cache_read": read,
+            "cache_creation": write - hour,
+            ONE_HOUR_WRITE_KEY: hour,
+        },
         "output_token_details": {"reasoning": reasoning},
     }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
@@ -23,7 +24,14 @@ from polyvox.costs.catalog.types import ModelPrice, PriceTier
 if TYPE_CHECKING:
     from polyvox.costs.catalog.schema import OverlayPrice
 
-__all__ = ["PriceOverlay", "builtin_overlay", "genai_price", "price_time"]
+__all__ = [
+    "ONE_HOUR_WRITE",
+    "PriceOverlay",
+    "builtin_overlay",
+    "genai_price",
+    "price_time",
+    "with_one_hour_writes",
+]
 
 logger = logging.getLogger("polyvox.catalog")
 
@@ -131,10 +139,32 @@ def genai_price(provider: str, model: str, at: datetime) -> ModelPrice | None:
     prices = info.get_prices(at)
     source = f"genai-prices {genai_prices.__version__}: {found.id}/{info.id}"
     try:
-        return _to_model_price(prices, source, at.date())
+        price = _to_model_price(prices, source, at.date())
+        return with_one_hour_writes(price) if price and provider == "anthropic" else price
     except CatalogError:  # a shape we cannot represent: report unpriced, never a wrong price
         logger.warning("genai-prices has an unusable price for %s/%s", provider, model)
         return None
+
+
+ONE_HOUR_WRITE = Decimal(2)
+"""Anthropic's 1-hour cache write, as a multiple of the input price (the 5-minute write is
+1.25 times it): genai-prices has the 5-minute price only."""
+
+
+def with_one_hour_writes(price: ModelPrice) -> ModelPrice:
+    """An Anthropic price with its 1-hour cache-write price, base and tiers.
+
+    Args:
+        price: The price from genai-prices.
+
+    Returns:
+        The price with ``cache_write_1h`` at :data:`ONE_HOUR_WRITE` times the input
+        price, in each tier too; a price that has one already is returned as it is.
+    """
+    if price.cache_write_1h is not None:
+        return price
+    tiers = tuple(replace(t, cache_write_1h=t.input * ONE_HOUR_WRITE) for t in price.tiers)
+    return replace(price, cache_write_1h=price.input * ONE_HOUR_WRITE, tiers=tiers)
 
 
 def _to_model_price(prices: Any, source: str, as_of: date) -> ModelPrice | None:

@@ -22,6 +22,7 @@ which are not YAML)::
           input: 2.5
           output: 10
           cache_read: 1.25
+          # cache_write (5-minute) and cache_write_1h: Anthropic's two cache-write prices
           tiers: [{min_input_tokens: 200000, input: 5, output: 15}]
           source: https://openai.com/api/pricing
           as_of: 2026-11-01
@@ -58,10 +59,12 @@ ENTRY_FIELDS = frozenset(f.name for f in fields(ModelEntry) if f.name not in {"_
 """Field names a catalog entry accepts."""
 
 _PRICE_KEYS = frozenset(
-    {"currency", "input", "output", "cache_read", "cache_write", "reasoning"}
+    {"currency", "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning"}
     | {"per_tokens", "tiers", "source", "as_of", "notes"}
 )
-_TIER_KEYS = frozenset({"min_input_tokens", "input", "output", "cache_read", "cache_write"})
+_TIER_KEYS = frozenset(
+    {"min_input_tokens", "input", "output", "cache_read", "cache_write", "cache_write_1h"}
+)
 
 OverlayPrice = tuple[str, str, ModelPrice]
 """``(provider, model or "*", price)`` from the price overlay."""
@@ -271,7 +274,8 @@ def _price(raw: Any, *, require_dated: bool) -> ModelPrice:
     if not isinstance(tiers_raw, list):
         raise CatalogError("expected a list of tiers", field="tiers")
     tiers = tuple(_tier(t, i) for i, t in enumerate(tiers_raw))
-    kwargs = {k: raw[k] for k in ("cache_read", "cache_write", "reasoning", "source") if k in raw}
+    names = ("cache_read", "cache_write", "cache_write_1h", "reasoning", "source")
+    kwargs = {k: raw[k] for k in names if k in raw}
     if "per_tokens" in raw:
         kwargs["per_tokens"] = raw["per_tokens"]
     if "as_of" in raw:
@@ -297,6 +301,7 @@ def _tier(raw: Any, i: int) -> PriceTier:
             raw["output"],
             raw.get("cache_read"),
             raw.get("cache_write"),
+            raw.get("cache_write_1h"),
         )
     except CatalogError as exc:
         raise exc.within(prefix=where) from exc

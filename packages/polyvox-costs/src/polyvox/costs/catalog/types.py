@@ -50,6 +50,9 @@ class UnitPrices(NamedTuple):
     """Output."""
     reasoning: Decimal
     """Reasoning (the output price when the model has none of its own)."""
+    cache_write_1h: Decimal
+    """Cache writes with Anthropic's 1-hour lifetime (the cache-write price when the model
+    has none of its own)."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +78,16 @@ class PriceTier:
     cache_write: Decimal | None = None
     """Cache-write price in the tier; ``None``: the base cache-write price."""
 
+    cache_write_1h: Decimal | None = None
+    """1-hour cache-write price in the tier; ``None``: the base one."""
+
     def __post_init__(self) -> None:
         set_field(self, "min_input_tokens", count(self.min_input_tokens, "min_input_tokens"))
         set_field(self, "input", money(self.input, "input"))
         set_field(self, "output", money(self.output, "output"))
         set_field(self, "cache_read", money_or_none(self.cache_read, "cache_read"))
         set_field(self, "cache_write", money_or_none(self.cache_write, "cache_write"))
+        set_field(self, "cache_write_1h", money_or_none(self.cache_write_1h, "cache_write_1h"))
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,11 @@ class ModelPrice:
     as_of: date = field(default_factory=date.today)
     """The date the prices were taken or took effect."""
 
+    cache_write_1h: Decimal | None = None
+    """Price of input tokens written to Anthropic's 1-hour cache (twice the input price
+    there, against 1.25 times for the 5-minute write); ``None``: the :attr:`cache_write`
+    price."""
+
     def __post_init__(self) -> None:
         currency = str(self.currency).strip().upper()
         if not CURRENCY.fullmatch(currency):
@@ -130,7 +142,7 @@ class ModelPrice:
         set_field(self, "currency", currency)
         for name in ("input", "output"):
             set_field(self, name, money(getattr(self, name), name))
-        for name in ("cache_read", "cache_write", "reasoning"):
+        for name in ("cache_read", "cache_write", "reasoning", "cache_write_1h"):
             set_field(self, name, money_or_none(getattr(self, name), name))
         per = count(self.per_tokens, "per_tokens")
         if per == 0:
@@ -171,12 +183,16 @@ class ModelPrice:
         out = tier.output if tier else self.output
         read = tier.cache_read if tier and tier.cache_read is not None else self.cache_read
         write = tier.cache_write if tier and tier.cache_write is not None else self.cache_write
+        hour = tier.cache_write_1h if tier and tier.cache_write_1h is not None else None
+        hour = self.cache_write_1h if hour is None else hour
+        write = inp if write is None else write
         return UnitPrices(
             input=inp,
             cache_read=inp if read is None else read,
-            cache_write=inp if write is None else write,
+            cache_write=write,
             output=out,
             reasoning=out if self.reasoning is None else self.reasoning,
+            cache_write_1h=write if hour is None else hour,
         )
 
     def blended(self, *, input_weight: int = 3, output_weight: int = 1) -> Decimal:

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages.ai import UsageMetadata
 
-from polyvox.costs.computation import per_token_rates, priced_total, tokens_usage, usage_tokens
+from polyvox.costs.computation import (
+    UsageCounts,
+    per_token_rates,
+    priced_total,
+    tokens_usage,
+    usage_tokens,
+)
 from polyvox.costs.tracking.attribution import Attribution
 
 if TYPE_CHECKING:
@@ -174,7 +180,7 @@ class CallRecorder:
         self,
         provider: str,
         model: str,
-        tokens: tuple[int, int, int, int, int],
+        tokens: UsageCounts,
         has_usage: bool,
         cache_hit: bool,
     ) -> tuple[Decimal | None, str | None]:
@@ -341,7 +347,7 @@ class CallRecorder:
         self,
         provider: str,
         model: str,
-        tokens: tuple[int, int, int, int, int],
+        tokens: UsageCounts,
         has_usage: bool,
         latency_ms: float | None,
         attribution: Attribution,

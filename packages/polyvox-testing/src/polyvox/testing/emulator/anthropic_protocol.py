@@ -20,8 +20,11 @@ dropped its thinking block or the block's signature.
 Answers come from the script queue, else the auto behaviour (tool calls from the tools'
 schemas, JSON for ``output_config.format``, echo), with ``stop_sequences`` (stop reason
 ``stop_sequence``), ``max_tokens`` (``max_tokens``) and, with ``thinking`` on, a thinking
-block with a signature. Usage reports the cached part of the prompt apart: script
-``Usage(cached_tokens=..., cache_creation_tokens=...)`` to see cache reads and writes.
+block with a signature. The prompt cache is remembered between requests
+(:mod:`.anthropic_cache`): a request with ``cache_control`` whose prefix an earlier one of
+the same model wrote, within its ``ttl``, reports ``cache_read_input_tokens``, and the
+first one ``cache_creation_input_tokens`` (split by lifetime); scripted
+``Usage(cached_tokens=..., cache_creation_tokens=...)`` replaces those counts.
 Faults answer in Anthropic's envelope (529 is ``overloaded_error``); a stream fault's
 error event is ``event: error`` carrying an ``overloaded_error``.
 """
@@ -38,6 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from polyvox.core.ranges import ANTHROPIC_RANGES
+from polyvox.testing.emulator.anthropic_cache import CacheBreakpointError, PromptCache
 from polyvox.testing.emulator.anthropic_render import (
     error_body,
     error_frame,
@@ -50,7 +54,7 @@ from polyvox.testing.emulator.auto import auto_reply
 from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest, ToolSpec
 from polyvox.testing.emulator.faults import Fault
 from polyvox.testing.emulator.openai_protocol import UNKNOWN_MODEL_PREFIX
-from polyvox.testing.emulator.outcome import make_outcome
+from polyvox.testing.emulator.outcome import Outcome, make_outcome
 from polyvox.testing.emulator.protocol import (
     Protocol,
     fault_response,
@@ -58,6 +62,7 @@ from polyvox.testing.emulator.protocol import (
     raw_response,
     receive,
 )
+from polyvox.testing.emulator.replies import Reply
 from polyvox.testing.emulator.state import EmulatorState, RecordedRequest
 from polyvox.testing.emulator.streaming import send_frames
 from polyvox.testing.emulator.tokens import count_prompt_tokens
@@ -272,7 +277,30 @@ def _stop_sequence(
     return next((s for s in stops if s and rest.startswith(s)), None)
 
 
+def _with_cache(outcome: Outcome, reply: Reply, cache: PromptCache, body: Any) -> Outcome:
+    """The outcome with what the request read from and wrote to the prompt cache.
+
+    Scripted cache counts (``Usage(cached_tokens=..., cache_creation_tokens=...)``) win.
+    """
+    usage = reply.usage
+    if usage is not None and (usage.cached_tokens or usage.cache_creation_tokens):
+        return outcome
+    used = cache.use(body)
+    if used is None:
+        return outcome
+    return dataclasses.replace(
+        outcome,
+        prompt_tokens=max(outcome.prompt_tokens, used.read + used.written),
+        cached_tokens=used.read,
+        cache_creation_tokens=used.written,
+        cache_creation_1h_tokens=used.written_1h,
+    )
+
+
 def _routes(state: EmulatorState) -> list[BaseRoute]:
+    cache = PromptCache()
+    state.on_reset(cache.clear)
+
     async def prelude(
         request: Request, known: frozenset[str], required: Sequence[str]
     ) -> Response | tuple[dict[str, Any], Fault | None, bool]:
@@ -317,7 +345,10 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         reply = reply or auto_reply(chat)
         if thinking and reply.reasoning is None:
             reply = dataclasses.replace(reply, reasoning=f"The user asks: {chat.last_user_text}")
-        outcome = make_outcome(reply, chat, fault)
+        try:
+            outcome = _with_cache(make_outcome(reply, chat, fault), reply, cache, body)
+        except CacheBreakpointError as exc:
+            return _error(400, str(exc))
         stop = _stop_sequence(reply.content, outcome.content, chat.stop)
         if not stream:
             if fault is not None and fault.break_after is not None:

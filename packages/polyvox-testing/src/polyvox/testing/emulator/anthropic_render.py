@@ -107,11 +107,15 @@ def usage_body(outcome: Outcome, *, final: bool = True) -> dict[str, Any]:
         The ``usage`` object.
     """
     read, written = outcome.cached_tokens, outcome.cache_creation_tokens
+    hour = min(outcome.cache_creation_1h_tokens, written)
     return {
         "input_tokens": max(outcome.prompt_tokens - read - written, 0),
         "cache_creation_input_tokens": written,
         "cache_read_input_tokens": read,
-        "cache_creation": {"ephemeral_5m_input_tokens": written, "ephemeral_1h_input_tokens": 0},
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": written - hour,
+            "ephemeral_1h_input_tokens": hour,
+        },
         "output_tokens": outcome.completion_tokens if final else 1,
         "service_tier": "standard",
     }

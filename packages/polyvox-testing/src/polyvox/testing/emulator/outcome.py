@@ -49,6 +49,9 @@ class Outcome:
     cache_creation_tokens: int = 0
     """Input tokens written to the prompt cache (Anthropic reports them)."""
 
+    cache_creation_1h_tokens: int = 0
+    """Of :attr:`cache_creation_tokens`, those written with Anthropic's 1-hour lifetime."""
+
     reasoning_tokens: int = 0
     """Output tokens spent on reasoning."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,13 +68,26 @@ class EmulatorState:
         self._scripts: dict[str | None, deque[Reply]] = {}
         self._faults: list[_FaultEntry] = []
         self._requests: list[RecordedRequest] = []
+        self._reset_hooks: list[Callable[[], None]] = []
 
     def reset(self) -> None:
-        """Forget every script, fault and recorded request."""
+        """Forget every script, fault and recorded request, and what protocols remember."""
         with self._lock:
             self._scripts.clear()
             self._faults.clear()
             self._requests.clear()
+            hooks = list(self._reset_hooks)
+        for hook in hooks:
+            hook()
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Have :meth:`reset` call ``hook`` too (a protocol's memory: Anthropic's prompt cache).
+
+        Args:
+            hook: Called with no arguments, outside the state's lock.
+        """
+        with self._lock:
+            self._reset_hooks.append(hook)
 
     def add_replies(self, replies: Iterable[Reply], model: str | None = None) -> None:
         """Queue replies (first in, first out).
