@@ -98,15 +98,14 @@ def test_cost_totals_are_exact_decimals_and_mean_cost_is_a_float() -> None:
     assert snap.to_dict()["total_cost_usd"] == "0.3"
 
 
-RATES = TokenRates.of(
-    [Decimal("1.5E-7"), Decimal("7.5E-8"), Decimal("1.875E-7"), Decimal("6E-7"), Decimal("6E-7")]
-)
-"""gpt-4o-mini's USD per input, cache-read, cache-write, output and reasoning token."""
+RATES = TokenRates.of([Decimal(r) for r in ("3E-6", "3E-7", "3.75E-6", "1.5E-5", "1.5E-5", "6E-6")])
+"""A Claude Sonnet's USD per input, cache-read, cache-write (5 minutes), output, reasoning
+and 1-hour cache-write token."""
 
 
 def test_calls_priced_by_their_tokens_total_exactly_what_each_call_costs() -> None:
     stats = RouterStats()
-    calls = [(1000, 0, 0, 200, 0), (5000, 4096, 0, 900, 300), (7, 0, 7, 1, 1)]
+    calls = [(1000, 0, 0, 200, 0, 0), (5000, 4096, 0, 900, 300, 0), (7, 0, 7, 1, 1, 3)]
     for tokens in calls:
         stats.record("a", ok=True, latency_s=0.1, agent="planner", tokens=tokens, rates=RATES)
     stats.record("a", ok=True, latency_s=0.1, cost_usd=Decimal("0.5"))  # a tiered price
@@ -119,16 +118,23 @@ def test_calls_priced_by_their_tokens_total_exactly_what_each_call_costs() -> No
 def test_new_rates_settle_the_tokens_priced_at_the_old_ones() -> None:
     stats = RouterStats()
     doubled = TokenRates.of([r * 2 for r in RATES.exact])
-    stats.record("a", ok=True, latency_s=0.1, tokens=(1000, 0, 0, 100, 0), rates=RATES)
-    stats.record("a", ok=True, latency_s=0.1, tokens=(1000, 0, 0, 100, 0), rates=doubled)
-    once = priced_total((1000, 0, 0, 100, 0), RATES.exact)
+    stats.record("a", ok=True, latency_s=0.1, tokens=(1000, 0, 0, 100, 0, 0), rates=RATES)
+    stats.record("a", ok=True, latency_s=0.1, tokens=(1000, 0, 0, 100, 0, 0), rates=doubled)
+    once = priced_total((1000, 0, 0, 100, 0, 0), RATES.exact)
     assert stats.get("a").total_cost_usd == once * 3
+
+
+def test_five_rates_price_one_hour_writes_as_cache_writes() -> None:
+    five = TokenRates.of(RATES.exact[:5])
+    assert five.exact[5] == RATES.exact[2]
+    with pytest.raises(ValueError, match="expected 6"):
+        TokenRates.of(RATES.exact[:4])
 
 
 def test_contradicting_tokens_are_refused() -> None:
     stats = RouterStats()
     with pytest.raises(ValueError, match="cached tokens inside input"):
-        stats.record("a", ok=True, latency_s=0.1, tokens=(10, 20, 0, 5, 0), rates=RATES)
+        stats.record("a", ok=True, latency_s=0.1, tokens=(10, 20, 0, 5, 0, 0), rates=RATES)
     assert stats.get("a") == DeploymentStats()
 
 

@@ -117,9 +117,9 @@ class Facts:
     """USD per unit of the price's currency (1 for USD; ``None``: no rate known)."""
 
     rates: TokenRates | None
-    """USD per token (input, cache read, cache write, output, reasoning) for pricing
-    finished calls by their tokens; ``None`` for tiered prices (``compute_cost`` takes
-    them)."""
+    """USD per token (input, cache read, cache write, output, reasoning, 1-hour cache
+    write) for pricing finished calls by their tokens; ``None`` for tiered prices
+    (``compute_cost`` takes them)."""
 
     typical_latency_s: float | None
     """The catalog's indicative time to first token, in seconds."""
@@ -167,8 +167,8 @@ class Facts:
             tokens = usage_tokens(usage)
         except (TypeError, ValueError):  # odd usage from a provider
             return None
-        inp, read, write, out, reasoning = tokens
-        if read + write > inp or reasoning > out or min(tokens) < 0:
+        inp, read, write, out, reasoning, hour = tokens
+        if read + write > inp or reasoning > out or hour > write or min(tokens) < 0:
             return None
         return tokens
 

@@ -35,26 +35,29 @@ from typing import Any
 __all__ = ["DeploymentStats", "RouterStats", "TokenRates"]
 
 _ZERO = Decimal(0)
+_COUNTS = 6
 
-Tokens = tuple[int, int, int, int, int]
-"""A call's tokens as ``(input, cache_read, cache_write, output, reasoning)``, the cached
-ones inside ``input`` and reasoning inside ``output`` (as LangChain counts them)."""
+Tokens = tuple[int, int, int, int, int, int]
+"""A call's tokens as ``(input, cache_read, cache_write, output, reasoning, cache_write_1h)``
+(:data:`polyvox.costs.computation.UsageCounts`): the cached ones inside ``input``, the
+1-hour cache writes inside ``cache_write`` and reasoning inside ``output``, as LangChain
+counts them."""
 
 
 @dataclass(frozen=True, slots=True)
 class TokenRates:
     """USD per token for a price without tiers, exactly and as floats.
 
-    Each holds ``(input, cache_read, cache_write, output, reasoning)``. A call recorded
-    with its tokens and these rates is priced by summing its tokens: the exact total
-    (:attr:`DeploymentStats.total_cost_usd`) is worked out when a snapshot is read, so the
-    router prices no call in :class:`~decimal.Decimal` on its hot path.
+    Each holds ``(input, cache_read, cache_write, output, reasoning, cache_write_1h)``. A
+    call recorded with its tokens and these rates is priced by summing its tokens: the exact
+    total (:attr:`DeploymentStats.total_cost_usd`) is worked out when a snapshot is read, so
+    the router prices no call in :class:`~decimal.Decimal` on its hot path.
     """
 
-    exact: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
+    exact: tuple[Decimal, ...]
     """The exact rates (as :func:`polyvox.costs.computation.per_token_rates`, in USD)."""
 
-    approx: tuple[float, float, float, float, float]
+    approx: tuple[float, ...]
     """The same as floats, for the running mean cost."""
 
     @classmethod
@@ -62,13 +65,19 @@ class TokenRates:
         """The rates from their exact values.
 
         Args:
-            exact: USD per input, cache-read, cache-write, output and reasoning token.
+            exact: USD per input, cache-read, cache-write, output, reasoning and (when
+                given) 1-hour cache-write token; a 1-hour write without its own rate costs
+                a cache write.
 
         Returns:
             The rates.
         """
-        i, r, w, o, z = exact
-        return cls((i, r, w, o, z), (float(i), float(r), float(w), float(o), float(z)))
+        rates = tuple(exact)
+        if len(rates) == _COUNTS - 1:
+            rates += (rates[2],)
+        if len(rates) != _COUNTS:
+            raise ValueError(f"expected {_COUNTS} per-token rates, got {len(rates)}")
+        return cls(rates, tuple(float(r) for r in rates))
 
     def price(self, tokens: Tokens) -> Decimal:
         """The exact cost of ``tokens`` (a call's, or a sum of calls')."""
@@ -78,12 +87,13 @@ class TokenRates:
 
     def approx_price(self, tokens: Tokens) -> float:
         """The cost of one call's ``tokens`` as a float."""
-        inp, read, write, out, reasoning = tokens
-        r_in, r_read, r_write, r_out, r_reasoning = self.approx
+        inp, read, write, out, reasoning, hour = tokens
+        r_in, r_read, r_write, r_out, r_reasoning, r_hour = self.approx
         return (
             (inp - read - write) * r_in
             + read * r_read
-            + write * r_write
+            + (write - hour) * r_write
+            + hour * r_hour
             + (out - reasoning) * r_out
             + reasoning * r_reasoning
         )
@@ -199,14 +209,14 @@ class _Cell:
         self.output_tokens = 0
         self.last_error: str | None = None
         # Calls priced at ``rates``: their tokens summed, priced when a snapshot is read.
-        self.priced: list[int] = [0, 0, 0, 0, 0]
+        self.priced: list[int] = [0] * _COUNTS
         self.rates: TokenRates | None = None
 
     def _settle(self) -> None:
         """Price the summed tokens into :attr:`cost` (before the rates change)."""
         if self.rates is not None:
             self.cost += self.rates.price(tuple(self.priced))  # type: ignore[arg-type]
-            self.priced = [0, 0, 0, 0, 0]
+            self.priced = [0] * _COUNTS
             self.rates = None
 
     def total_cost(self) -> Decimal:
@@ -262,6 +272,7 @@ class _Cell:
             priced[2] += tokens[2]
             priced[3] += tokens[3]
             priced[4] += tokens[4]
+            priced[5] += tokens[5]
             self.cost_float += approx_cost
             self.cost_calls += 1
         self.input_tokens += input_tokens
@@ -397,11 +408,15 @@ class RouterStats:
         if input_tokens < 0 or output_tokens < 0:
             raise ValueError("token counts must be >= 0")
         if tokens is not None and (
-            min(tokens) < 0 or tokens[1] + tokens[2] > tokens[0] or tokens[4] > tokens[3]
+            min(tokens) < 0
+            or tokens[1] + tokens[2] > tokens[0]
+            or tokens[4] > tokens[3]
+            or tokens[5] > tokens[2]
         ):
             msg = (
-                f"tokens {tokens} are not (input, cache_read, cache_write, output, reasoning) "
-                "with the cached tokens inside input and reasoning inside output"
+                f"tokens {tokens} are not (input, cache_read, cache_write, output, reasoning, "
+                "cache_write_1h) with the cached tokens inside input, the 1-hour writes inside "
+                "cache_write and reasoning inside output"
             )
             raise ValueError(msg)
         approx = 0.0
