@@ -170,6 +170,7 @@ EXPECTED = {
     "polyvox.ollama.llamaindex": {"Ollama", "OllamaEmbedding"},
     "polyvox.google": {
         "ChatGoogleGenerativeAI",
+        "ChatGoogleGenerativeAIError",
         "GoogleAPIError",
         "GoogleAuthenticationError",
         "GoogleConnectionError",
@@ -177,6 +178,7 @@ EXPECTED = {
         "GoogleGenerativeAI",
         "GoogleGenerativeAIEmbeddings",
         "GoogleInvalidRequestError",
+        "GoogleModelNotFoundError",
         "GoogleNotFoundError",
         "GooglePermissionDeniedError",
         "GoogleRateLimitError",
