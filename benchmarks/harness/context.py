@@ -49,6 +49,10 @@ class Context:
         """The emulator's OpenAI base URL (``http://127.0.0.1:PORT/v1``)."""
         return f"{self.emulator_url()}/v1"
 
+    def gemini_base_url(self) -> str:
+        """The emulator's Gemini base URL: the server root (``HttpOptions(base_url=...)``)."""
+        return self.emulator_url()
+
     def ollama_url(self) -> str:
         """The emulator's Ollama host: the server root (``ollama.Client(host=...)``)."""
         return self.emulator_url()

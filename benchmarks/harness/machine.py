@@ -23,6 +23,9 @@ _PACKAGES = (
     "polyvox-ollama",
     "ollama",
     "langchain-ollama",
+    "polyvox-google",
+    "google-genai",
+    "langchain-google-genai",
 )
 
 

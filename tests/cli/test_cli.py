@@ -134,7 +134,7 @@ def emulate_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
                 assert time.monotonic() < deadline, "polyvox emulate did not come up"
                 time.sleep(0.05)
         assert health.status_code == 200
-        assert health.json() == {"status": "ok", "protocols": ["openai", "ollama"]}
+        assert health.json() == {"status": "ok", "protocols": ["openai", "ollama", "gemini"]}
         yield process, port
     finally:
         if process.poll() is None:
