@@ -193,6 +193,7 @@ EXPECTED = {
     "polyvox.ollama.llamaindex": {"Ollama", "OllamaEmbedding"},
     "polyvox.google": {
         "ChatGoogleGenerativeAI",
+        "ChatGoogleGenerativeAIError",
         "GoogleAPIError",
         "GoogleAuthenticationError",
         "GoogleConnectionError",
@@ -200,6 +201,7 @@ EXPECTED = {
         "GoogleGenerativeAI",
         "GoogleGenerativeAIEmbeddings",
         "GoogleInvalidRequestError",
+        "GoogleModelNotFoundError",
         "GoogleNotFoundError",
         "GooglePermissionDeniedError",
         "GoogleRateLimitError",

@@ -53,6 +53,10 @@ class Context:
         """The emulator's Anthropic base URL: the server root (the SDK adds ``/v1/messages``)."""
         return self.emulator_url()
 
+    def gemini_base_url(self) -> str:
+        """The emulator's Gemini base URL: the server root (``HttpOptions(base_url=...)``)."""
+        return self.emulator_url()
+
     def ollama_url(self) -> str:
         """The emulator's Ollama host: the server root (``ollama.Client(host=...)``)."""
         return self.emulator_url()

@@ -26,6 +26,9 @@ _PACKAGES = (
     "polyvox-anthropic",
     "anthropic",
     "langchain-anthropic",
+    "polyvox-google",
+    "google-genai",
+    "langchain-google-genai",
 )
 
 

@@ -54,6 +54,7 @@ def test_chat_basic(emulator: Emulator) -> None:
         "input_tokens": 9,
         "output_tokens": 43,
         "total_tokens": 52,
+        "input_token_details": {"cache_read": 0},
         "output_token_details": {"reasoning": 34},
     }
     meta = message.response_metadata
@@ -78,6 +79,7 @@ def test_thinking_usage_and_signature(emulator: Emulator) -> None:
         "input_tokens": 29,
         "output_tokens": 1737,
         "total_tokens": 1766,
+        "input_token_details": {"cache_read": 0},
         "output_token_details": {"reasoning": 1001},
     }
 
@@ -121,7 +123,12 @@ def test_stream_text_counts_usage_once(emulator: Emulator) -> None:
     for chunk in chunks[1:]:
         full += chunk
     assert full.content == "The capital of France is Paris.\n"
-    assert full.usage_metadata == {"input_tokens": 13, "output_tokens": 8, "total_tokens": 21}
+    assert full.usage_metadata == {
+        "input_tokens": 13,
+        "output_tokens": 8,
+        "total_tokens": 21,
+        "input_token_details": {"cache_read": 0},
+    }
 
 
 async def test_stream_text_async(emulator: Emulator) -> None:
@@ -144,7 +151,12 @@ def test_safety_blocked(emulator: Emulator) -> None:
         "category": "HARM_CATEGORY_HATE_SPEECH",
         "probability": "LOW",
     }
-    assert message.usage_metadata == {"input_tokens": 14, "output_tokens": 0, "total_tokens": 14}
+    assert message.usage_metadata == {
+        "input_tokens": 14,
+        "output_tokens": 0,
+        "total_tokens": 14,
+        "input_token_details": {"cache_read": 0},
+    }
 
 
 def test_grounding_and_tool_use_prompt_tokens(emulator: Emulator) -> None:
@@ -155,6 +167,7 @@ def test_grounding_and_tool_use_prompt_tokens(emulator: Emulator) -> None:
         "input_tokens": 32 + 2395,
         "output_tokens": 41 + 47,
         "total_tokens": 2515,
+        "input_token_details": {"cache_read": 0},
         "output_token_details": {"reasoning": 47},
     }
     grounding = message.response_metadata["grounding_metadata"]

@@ -125,3 +125,14 @@ def test_serve_in_the_foreground() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_banner_names_every_protocols_base_url() -> None:
+    from polyvox.testing.emulator.server import _announcement
+
+    url = "http://127.0.0.1:8765"
+    banner = _announcement(url)
+    assert f"base_url={url}/v1" in banner  # OpenAI
+    assert f"host={url}" in banner  # Ollama
+    assert f"Gemini (google-genai) clients: base_url={url}" in banner
+    assert f"GOOGLE_GEMINI_BASE_URL={url}" in banner

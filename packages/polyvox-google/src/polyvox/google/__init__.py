@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from polyvox.google.chat_models import ChatGoogleGenerativeAI
     from polyvox.google.embeddings import GoogleGenerativeAIEmbeddings
     from polyvox.google.errors import (
+        ChatGoogleGenerativeAIError,
         GoogleAPIError,
         GoogleAuthenticationError,
         GoogleConnectionError,
         GoogleContextOverflowError,
         GoogleInvalidRequestError,
+        GoogleModelNotFoundError,
         GoogleNotFoundError,
         GooglePermissionDeniedError,
         GoogleRateLimitError,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ChatGoogleGenerativeAI": "polyvox.google.chat_models",
+    "ChatGoogleGenerativeAIError": "polyvox.google.errors",
     "GoogleAPIError": "polyvox.google.errors",
     "GoogleAuthenticationError": "polyvox.google.errors",
     "GoogleConnectionError": "polyvox.google.errors",
@@ -37,6 +40,7 @@ _EXPORTS = {
     "GoogleGenerativeAI": "polyvox.google.llms",
     "GoogleGenerativeAIEmbeddings": "polyvox.google.embeddings",
     "GoogleInvalidRequestError": "polyvox.google.errors",
+    "GoogleModelNotFoundError": "polyvox.google.errors",
     "GoogleNotFoundError": "polyvox.google.errors",
     "GooglePermissionDeniedError": "polyvox.google.errors",
     "GoogleRateLimitError": "polyvox.google.errors",
@@ -45,6 +49,7 @@ _EXPORTS = {
 
 __all__ = [
     "ChatGoogleGenerativeAI",
+    "ChatGoogleGenerativeAIError",
     "GoogleAPIError",
     "GoogleAuthenticationError",
     "GoogleConnectionError",
@@ -52,6 +57,7 @@ __all__ = [
     "GoogleGenerativeAI",
     "GoogleGenerativeAIEmbeddings",
     "GoogleInvalidRequestError",
+    "GoogleModelNotFoundError",
     "GoogleNotFoundError",
     "GooglePermissionDeniedError",
     "GoogleRateLimitError",

@@ -70,6 +70,7 @@ class GenAIClientMixin:
         vertexai: bool
         project: str | None
         location: str | None
+        credentials: Any
         api_version: str | None
         additional_headers: dict[str, str] | None
         _client: Any
@@ -93,6 +94,8 @@ class GenAIClientMixin:
             kwargs["api_key"] = self.api_key.get_secret_value()
         if self.vertexai:
             kwargs.update(vertexai=True, project=self.project, location=self.location)
+        if self.credentials is not None:
+            kwargs["credentials"] = self.credentials
         return kwargs
 
     @property

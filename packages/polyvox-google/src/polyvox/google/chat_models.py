@@ -183,6 +183,10 @@ class ChatGoogleGenerativeAI(GoogleModelMixin, PolyvoxChatModel):
     location: str | None = None
     """The Google Cloud region (Vertex AI); ``GOOGLE_CLOUD_LOCATION`` when not given."""
 
+    credentials: Any = Field(default=None, exclude=True)
+    """Google credentials (``google.auth.credentials.Credentials``) for Vertex AI; ``None``
+    uses the environment's (Application Default Credentials). Never serialised."""
+
     api_version: str | None = None
     """The API version path (``"v1"``, ``"v1beta"``); the SDK's default when ``None``."""
 

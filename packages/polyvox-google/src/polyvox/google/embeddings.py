@@ -71,6 +71,10 @@ class GoogleGenerativeAIEmbeddings(GoogleModelMixin, PolyvoxEmbeddings):
     location: str | None = None
     """The Google Cloud region (Vertex AI)."""
 
+    credentials: Any = Field(default=None, exclude=True)
+    """Google credentials (``google.auth.credentials.Credentials``) for Vertex AI; ``None``
+    uses the environment's (Application Default Credentials). Never serialised."""
+
     api_version: str | None = None
     """The API version path; the SDK's default when ``None``."""
 

@@ -15,6 +15,11 @@ What the Gemini API says is kept: a 400 ``INVALID_ARGUMENT`` whose ``ErrorInfo``
 ``RESOURCE_EXHAUSTED`` carries its wait in the body (``RetryInfo.retryDelay``, no header),
 which becomes the error's ``retry_after`` and is honoured by polyvox's retries; a 400
 saying the input token count exceeds the limit is a context overflow.
+
+Code written for langchain-google-genai keeps working with its imports switched: the
+classes have its names (``GoogleModelNotFoundError`` included), and every 4xx class is also
+a :class:`ChatGoogleGenerativeAIError`, which is what that package raises for a failed
+call (where it does not keep the SDK's ``ClientError``).
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ from google.genai import errors as genai_errors
 from polyvox.core.errors import ErrorFamily, ErrorKind, classify, parse_retry_after
 
 __all__ = [
+    "ChatGoogleGenerativeAIError",
     "GoogleAPIError",
     "GoogleAuthenticationError",
     "GoogleConnectionError",
     "GoogleContextOverflowError",
     "GoogleInvalidRequestError",
+    "GoogleModelNotFoundError",
     "GoogleNotFoundError",
     "GooglePermissionDeniedError",
     "GoogleRateLimitError",
@@ -41,18 +48,32 @@ __all__ = [
     "retry_delay",
 ]
 
+
+class ChatGoogleGenerativeAIError(Exception):
+    """A call the API refused (4xx), by the name langchain-google-genai gives it.
+
+    langchain-google-genai raises its ``ChatGoogleGenerativeAIError`` (under a
+    ``Model*Error``) where the SDK raised ``ClientError``; every 4xx class here inherits this
+    one as well as the SDK's ``ClientError``, so ``except ChatGoogleGenerativeAIError``,
+    imported from :mod:`polyvox.google`, catches what it caught. polyvox never raises it
+    bare.
+    """
+
+
+_CLIENT = (genai_errors.ClientError, ChatGoogleGenerativeAIError)
+
 ERRORS = ErrorFamily(
     "google",
     __name__,
     {
-        ErrorKind.AUTHENTICATION: (genai_errors.ClientError,),
-        ErrorKind.PERMISSION_DENIED: (genai_errors.ClientError,),
-        ErrorKind.NOT_FOUND: (genai_errors.ClientError,),
-        ErrorKind.RATE_LIMIT: (genai_errors.ClientError,),
+        ErrorKind.AUTHENTICATION: _CLIENT,
+        ErrorKind.PERMISSION_DENIED: _CLIENT,
+        ErrorKind.NOT_FOUND: _CLIENT,
+        ErrorKind.RATE_LIMIT: _CLIENT,
         ErrorKind.TIMEOUT: (genai_errors.APIError,),
         ErrorKind.CONNECTION: (genai_errors.APIError,),
-        ErrorKind.CONTEXT_OVERFLOW: (genai_errors.ClientError,),
-        ErrorKind.INVALID_REQUEST: (genai_errors.ClientError,),
+        ErrorKind.CONTEXT_OVERFLOW: _CLIENT,
+        ErrorKind.INVALID_REQUEST: _CLIENT,
         ErrorKind.API: (genai_errors.ServerError,),
     },
     prefix="Google",
@@ -80,6 +101,9 @@ GoogleConnectionError = ERRORS[ErrorKind.CONNECTION]
 GoogleContextOverflowError = ERRORS[ErrorKind.CONTEXT_OVERFLOW]
 GoogleInvalidRequestError = ERRORS[ErrorKind.INVALID_REQUEST]
 GoogleAPIError = ERRORS[ErrorKind.API]
+
+GoogleModelNotFoundError = GoogleNotFoundError
+"""langchain-google-genai's name for :data:`GoogleNotFoundError` (a 404: no such model)."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 _OVERFLOW = re.compile(r"input token count.*exceeds|exceeds the maximum number of tokens", re.I)

@@ -7,10 +7,11 @@ with stable ids (the API sends none; an id it does send is kept), and the
 (:data:`~polyvox.google.messages.SIGNATURES_KEY`). ``usageMetadata`` becomes
 ``usage_metadata``: the input counts the prompt and tool-use prompt tokens, the output the
 candidates' and the thoughts' (``output_token_details["reasoning"]``), and cached-content
-tokens are ``input_token_details["cache_read"]``. An answer stopped by a safety filter
-(``SAFETY``, ``RECITATION``, ``PROHIBITED_CONTENT``, ``BLOCKLIST``, ``SPII``...) or a
-prompt blocked outright (``promptFeedback.blockReason``) has ``blocked=True`` and its
-``block_reason``.
+tokens are ``input_token_details["cache_read"]`` (0 when the API leaves the count out, as it
+does when nothing was cached: the same keys langchain-google-genai reports). An answer
+stopped by a safety filter (``SAFETY``, ``RECITATION``, ``PROHIBITED_CONTENT``,
+``BLOCKLIST``, ``SPII``...) or a prompt blocked outright (``promptFeedback.blockReason``)
+has ``blocked=True`` and its ``block_reason``.
 
 Every field may be missing or null in a real response: none of that is an error here.
 A stream repeats the usage in every event; :class:`StreamReader` counts it once, at the
@@ -77,7 +78,7 @@ def usage_from_gemini(usage: Any) -> UsageMetadata | None:
         prompt + tool_prompt,
         candidates + (thoughts or 0),
         total if total is not None else None,
-        cache_read=usage.cached_content_token_count,
+        cache_read=usage.cached_content_token_count or 0,  # the API omits a zero count
         reasoning=thoughts,
     )
 
@@ -147,7 +148,7 @@ def _metadata(
         block_reason=blocked_by,
         id=response.response_id,
         finish_message=candidate.finish_message if candidate is not None else None,
-        safety_ratings=[_dump(r) for r in ratings] if ratings else None,
+        safety_ratings=[_dump(r) for r in ratings or ()],  # always there, as in the anchor
         prompt_feedback=_dump(feedback) if feedback is not None else None,
         grounding_metadata=(
             _dump(candidate.grounding_metadata)

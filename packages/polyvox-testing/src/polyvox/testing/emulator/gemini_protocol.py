@@ -272,6 +272,20 @@ def _check_ranges(config: Mapping[str, Any]) -> None:
         raise _InvalidError(found[0])
 
 
+_THINKING_LEVELS = frozenset({"MINIMAL", "LOW", "MEDIUM", "HIGH"})
+
+
+def _check_thinking(thinking: Mapping[str, Any]) -> None:
+    """Refuse what the API refuses in a ``thinkingConfig``: a budget and a level at once."""
+    level = thinking.get("thinkingLevel")
+    if level is not None and str(level).upper() not in _THINKING_LEVELS:
+        raise _InvalidError(
+            f"Invalid value at 'generation_config.thinking_config.thinking_level' ({level!r})"
+        )
+    if level is not None and thinking.get("thinkingBudget") is not None:
+        raise _InvalidError("You can only set only one of thinking budget and thinking level.")
+
+
 def parse_generate_request(
     body: Mapping[str, Any], model: str, *, stream: bool
 ) -> tuple[ChatRequest, bool]:
@@ -294,6 +308,7 @@ def parse_generate_request(
     thinking = _fields(config.get("thinkingConfig") or {}, _THINKING_FIELDS,
                        "generation_config.thinking_config")  # fmt: skip
     _check_ranges(config)
+    _check_thinking(thinking)
     messages = _messages(request, model)
     tools = _tools(request)
     calling = (request.get("toolConfig") or {}).get("functionCallingConfig") or {}
@@ -439,9 +454,16 @@ def _count_tokens(
     )
 
 
+_EMBED_CONFIG_FIELDS = frozenset({"taskType", "title", "outputDimensionality", "autoTruncate"})
+
+
 def _embed_one(request: Any, model: str, where: str) -> dict[str, Any]:
     known = frozenset({"model", "content", "taskType", "title", "outputDimensionality"})
-    fields = _fields(request, known, where)
+    fields = _fields(request, known | {"embedContentConfig"}, where)
+    # Vertex AI nests the options in ``embedContentConfig`` (the SDK writes them there)
+    vertex = fields.pop("embedContentConfig", None)
+    if vertex is not None:
+        fields.update(_fields(vertex, _EMBED_CONFIG_FIELDS, f"{where}.embed_content_config"))
     if fields.get("model") not in (None, model, f"models/{model}"):
         raise _InvalidError(
             f"Model {fields['model']!r} at '{where}' does not match models/{model}."

@@ -390,6 +390,8 @@ def _announcement(url: str) -> str:
         f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
         f"  Ollama clients: host={url}\n"
         f"  Anthropic clients: base_url={url} (any API key)\n"
+        f"  Gemini (google-genai) clients: base_url={url} (any API key; or set "
+        f"GOOGLE_GEMINI_BASE_URL={url})\n"
         f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
         "\n"
         "To point the OpenAI, Ollama and Anthropic SDKs (and polyvox) at it, run in another "
