@@ -204,6 +204,11 @@ class ChatHuggingFace(HuggingFaceConnectionMixin, PolyvoxChatModel):
         return self
 
     @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Constructor arguments that are secrets, and the variables holding them."""
+        return {"api_key": "HF_TOKEN"}
+
+    @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
             **super()._identifying_params,
