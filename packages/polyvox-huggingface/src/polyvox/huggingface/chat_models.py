@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
@@ -24,7 +23,6 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, model_validator
 
 from polyvox.core.chat_model import PolyvoxChatModel
-from polyvox.core.errors import MissingAPIKeyError
 from polyvox.core.openai_format import to_openai_messages
 from polyvox.core.retry import (
     acall_with_retries,
@@ -33,14 +31,12 @@ from polyvox.core.retry import (
     stream_with_retries,
 )
 from polyvox.huggingface import profiles as _profiles  # noqa: F401  (registers the profiles)
-from polyvox.huggingface._sdk import ROUTER_URL, InferenceClientMixin, sdk_errors
+from polyvox.huggingface._sdk import ROUTER_URL, sdk_errors
+from polyvox.huggingface.connection import HuggingFaceConnectionMixin
 from polyvox.huggingface.loading import acall_waiting_for_model, call_waiting_for_model
 from polyvox.huggingface.responses import StreamReader, chat_result
 
-if TYPE_CHECKING:
-    from polyvox.huggingface.llms import HuggingFaceEndpoint
-
-__all__ = ["ChatHuggingFace", "HuggingFaceConnectionMixin"]
+__all__ = ["ChatHuggingFace"]
 
 _POLICIES = frozenset({"auto", "fastest", "cheapest", "preferred"})
 _SAMPLING = ("temperature", "top_p", "seed", "frequency_penalty", "presence_penalty")
@@ -53,41 +49,6 @@ def _sdk_params() -> frozenset[str]:
 
     names = inspect.signature(InferenceClient.chat_completion).parameters
     return frozenset(names) - {"self", "messages", "stream"}
-
-
-def _env_token() -> SecretStr | None:
-    for name in ("HF_TOKEN", "HUGGINGFACEHUB_API_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        if value := os.environ.get(name):
-            return SecretStr(value)
-    return None
-
-
-class HuggingFaceConnectionMixin(InferenceClientMixin):
-    """What the chat model, the LLM and the embeddings share: token rules and error mapping."""
-
-    if TYPE_CHECKING:
-        api_key: SecretStr | None
-        endpoint_url: str | None
-        base_url: str | None
-
-    def _check_token(self, owner: str, *, needed: bool) -> None:
-        if self.api_key is None:
-            self.api_key = _env_token()
-        if self.api_key is None and needed:
-            msg = (
-                f"{owner} needs a Hugging Face token for the Inference Providers router: pass "
-                "api_key=... (or huggingfacehub_api_token=...) or set HF_TOKEN; a dedicated "
-                "endpoint or self-hosted TGI (endpoint_url=...) needs none."
-            )
-            raise MissingAPIKeyError(msg)
-
-    def _where(self) -> str:
-        return self.endpoint_url or self.base_url or "the Inference Providers router"
-
-    def _fail(self, exc: BaseException, events: int = 0) -> BaseException:
-        from polyvox.huggingface.errors import map_hf_error
-
-        return map_hf_error(exc, provider="huggingface", where=self._where(), events=events)
 
 
 class ChatHuggingFace(HuggingFaceConnectionMixin, PolyvoxChatModel):
@@ -176,7 +137,7 @@ class ChatHuggingFace(HuggingFaceConnectionMixin, PolyvoxChatModel):
         if not isinstance(data, dict) or "llm" not in data:
             return data
         data = dict(data)
-        llm: HuggingFaceEndpoint = data.pop("llm")
+        llm = data.pop("llm")  # a HuggingFaceEndpoint (or anything with its fields)
         for ours, theirs in (
             ("model", "repo_id"),
             ("endpoint_url", "endpoint_url"),

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, model_validato
 from polyvox.core.embeddings import PolyvoxEmbeddings
 from polyvox.core.errors import ProviderResponseError
 from polyvox.huggingface._sdk import sdk_errors
-from polyvox.huggingface.chat_models import HuggingFaceConnectionMixin
+from polyvox.huggingface.connection import HuggingFaceConnectionMixin
 from polyvox.huggingface.loading import acall_waiting_for_model, call_waiting_for_model
 
 __all__ = ["HuggingFaceEndpointEmbeddings"]

@@ -22,7 +22,7 @@ from polyvox.core.errors import ProviderResponseError
 from polyvox.core.lifecycle import ClientsMixin
 from polyvox.core.retry import acall_with_retries, call_with_retries, stream_with_retries
 from polyvox.huggingface._sdk import sdk_errors
-from polyvox.huggingface.chat_models import HuggingFaceConnectionMixin
+from polyvox.huggingface.connection import HuggingFaceConnectionMixin
 from polyvox.huggingface.loading import acall_waiting_for_model, call_waiting_for_model
 
 __all__ = ["HuggingFaceEndpoint"]
