@@ -82,6 +82,21 @@ except ModuleNotFoundError as e:
 else:
     raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
 """,
+    "polyvox-huggingface": """
+import importlib.util
+from polyvox.huggingface import ChatHuggingFace, HuggingFaceEndpoint, HuggingFaceEndpointEmbeddings
+ChatHuggingFace(model="meta-llama/Llama-3.3-70B-Instruct", api_key="hf_x")
+HuggingFaceEndpoint(endpoint_url="http://127.0.0.1:9")
+HuggingFaceEndpointEmbeddings(model="http://127.0.0.1:9")
+assert importlib.util.find_spec("polyvox.costs") is None  # a provider needs core alone
+assert importlib.util.find_spec("torch") is None  # no local transformers pipelines
+try:
+    import polyvox.huggingface.llamaindex
+except ModuleNotFoundError as e:
+    assert "polyvox-huggingface[llamaindex]" in str(e), e
+else:
+    raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
+""",
     "polyvox-router": """
 from polyvox.router import Router
 from polyvox.core import PolyvoxChatModel

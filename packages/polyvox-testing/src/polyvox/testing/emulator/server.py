@@ -49,6 +49,7 @@ PROTOCOL_MODULES: tuple[str, ...] = (
     "polyvox.testing.emulator.ollama_protocol",
     "polyvox.testing.emulator.gemini_protocol",
     "polyvox.testing.emulator.anthropic_protocol",
+    "polyvox.testing.emulator.huggingface_protocol",
 )
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 

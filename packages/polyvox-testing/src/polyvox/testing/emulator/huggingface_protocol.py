@@ -1,0 +1,641 @@
+"""The Hugging Face protocols: the Inference Providers router, the Hub API, TGI and TEI.
+
+Everything lives under ``/huggingface``, one prefix per server ``huggingface_hub`` talks to:
+
+- ``/huggingface/router``: the Inference Providers router. ``POST /v1/chat/completions``
+  (OpenAI chat; the model is ``org/name``, ``org/name:provider`` or ``org/name:policy``),
+  ``POST /{provider}/v1/chat/completions`` (the route the SDK builds itself for a named
+  provider, with the provider's own model id) and
+  ``POST /hf-inference/models/{model}/pipeline/feature-extraction`` (embeddings). A token
+  that does not start with ``hf_`` is refused (401), as the router refuses it.
+- ``/huggingface/hub``: ``GET /api/models/{id}`` (``expand[]`` honoured, with the
+  ``inferenceProviderMapping`` of :func:`provider_mapping`) and ``GET /api/models``
+  (``pipeline_tag``, ``inference_provider``, ``search``, ``limit``).
+- ``/huggingface/tgi``: text-generation-inference, as a dedicated Inference Endpoint serves
+  it: ``POST /`` (the compat route the SDK posts to: a list, or SSE when ``stream``),
+  ``/generate``, ``/generate_stream``, ``/v1/chat/completions``, ``GET /info`` and
+  ``/health``. Parameters are validated as TGI validates them (422 ``validation``).
+- ``/huggingface/tei``: text-embeddings-inference: ``POST /`` and ``/embed`` (``[[...]]``),
+  ``GET /info``.
+
+Errors are Hugging Face's: ``{"error": "...", "error_type": "..."}``. A 503 made with
+:func:`model_loading` says the model is loading and carries ``estimated_time``. Models whose
+name starts with ``no-such-`` do not exist; embedding models are recognised by their names
+(``sentence-transformers/``, ``bge``, ``e5``, ``embed``, ``MiniLM``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
+from polyvox.testing.emulator.auto import auto_reply
+from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest
+from polyvox.testing.emulator.embedding_vectors import embed_text
+from polyvox.testing.emulator.faults import Fault
+from polyvox.testing.emulator.openai_protocol import CHAT_FIELDS, parse_chat_request
+from polyvox.testing.emulator.openai_render import (
+    DONE_FRAME,
+    chunk_frames,
+    completion_body,
+    malformed_body,
+)
+from polyvox.testing.emulator.outcome import make_outcome
+from polyvox.testing.emulator.protocol import (
+    Protocol,
+    default_error_message,
+    dump_json,
+    fault_response,
+    json_response,
+    raw_response,
+    receive,
+)
+from polyvox.testing.emulator.state import EmulatorState, RecordedRequest
+from polyvox.testing.emulator.streaming import send_frames
+from polyvox.testing.emulator.tokens import split_tokens
+
+__all__ = [
+    "HUB",
+    "PREFIX",
+    "PROTOCOL",
+    "PROVIDERS",
+    "ROUTER",
+    "TEI",
+    "TGI",
+    "error_body",
+    "is_embedding_model",
+    "model_loading",
+    "provider_mapping",
+]
+
+PREFIX = "/huggingface"
+"""Where every Hugging Face server of the emulator lives."""
+ROUTER = f"{PREFIX}/router"
+"""The Inference Providers router (``https://router.huggingface.co``)."""
+HUB = f"{PREFIX}/hub"
+"""The Hub API (``https://huggingface.co``, ``HF_ENDPOINT``)."""
+TGI = f"{PREFIX}/tgi"
+"""A dedicated endpoint running text-generation-inference."""
+TEI = f"{PREFIX}/tei"
+"""A dedicated endpoint running text-embeddings-inference."""
+
+PROVIDERS = ("together", "fireworks-ai", "novita", "hf-inference")
+"""The providers the emulated router maps every chat model to, in the Hub's order."""
+_POLICIES = frozenset({"fastest", "cheapest", "preferred"})
+_SSE = "text/event-stream"
+_TGI_PARAMETERS = frozenset(
+    {
+        "adapter_id", "best_of", "decoder_input_details", "details", "do_sample",
+        "frequency_penalty", "grammar", "max_new_tokens", "repetition_penalty",
+        "return_full_text", "seed", "stop", "temperature", "top_k", "top_n_tokens", "top_p",
+        "truncate", "typical_p", "watermark",
+    }
+)  # fmt: skip
+_TEI_FIELDS = frozenset(
+    {"inputs", "normalize", "prompt_name", "truncate", "truncation_direction", "dimensions"}
+)
+_ROUTER_CHAT_FIELDS = CHAT_FIELDS | OPENAI_COMPATIBLE_FIELDS | {"tool_prompt"}
+_TGI_MAX_STOP = 4
+_EMBEDDING_MARKERS = ("sentence-transformers/", "bge", "e5-", "embed", "minilm", "gte-")
+_TGI_MODEL = "tgi-model"
+"""The model id a TGI endpoint reports (``/info``) and answers as."""
+
+
+def is_embedding_model(model: str) -> bool:
+    """Whether the emulator treats ``model`` as an embedding (feature-extraction) model.
+
+    Args:
+        model: The Hub model id.
+
+    Returns:
+        True for names with an embedding marker (``bge``, ``e5-``, ``MiniLM``, ...).
+    """
+    lowered = model.lower()
+    return any(marker in lowered for marker in _EMBEDDING_MARKERS)
+
+
+def provider_mapping(model: str) -> dict[str, dict[str, Any]]:
+    """The ``inferenceProviderMapping`` the emulated Hub gives a model.
+
+    Args:
+        model: The Hub model id.
+
+    Returns:
+        Provider → ``{"status", "providerId", "task"}``; empty for an unknown model.
+    """
+    if model.startswith("no-such-"):
+        return {}
+    if is_embedding_model(model):
+        return {
+            "hf-inference": {"status": "live", "providerId": model, "task": "feature-extraction"}
+        }
+    return {
+        provider: {
+            "status": "live",
+            # novita names models in lower case, as the recorded stream shows
+            "providerId": model.lower() if provider == "novita" else model,
+            "task": "conversational",
+        }
+        for provider in PROVIDERS
+    }
+
+
+def model_loading(estimated_time: float = 0.05, *, model: str = "the model") -> Fault:
+    """A 503 saying the model is loading, with ``estimated_time`` in the body.
+
+    Args:
+        estimated_time: Seconds the body says loading will take.
+        model: The model named in the message.
+
+    Returns:
+        The fault (schedule it with ``emulator.fail``).
+    """
+    body = {"error": f"Model {model} is currently loading", "estimated_time": estimated_time}
+    return Fault(status=503, body=body)
+
+
+def error_body(status: int, fault: Fault) -> dict[str, Any]:
+    """Render Hugging Face's error envelope.
+
+    Args:
+        status: The HTTP status.
+        fault: The fault (its ``message`` and ``error_type`` win).
+
+    Returns:
+        ``{"error": "...", "error_type": "..."}`` (``error_type`` only where TGI sets one).
+    """
+    body: dict[str, Any] = {"error": fault.message or default_error_message(status)}
+    kind = fault.error_type or {422: "validation", 424: "generation"}.get(status)
+    if status == 429 and fault.error_type is None and "overload" in (fault.message or ""):
+        kind = "overloaded"
+    if kind is not None:
+        body["error_type"] = kind
+    return body
+
+
+def _error(status: int, message: str, error_type: str | None = None) -> Response:
+    fault = Fault(status=status, message=message, error_type=error_type)
+    return json_response(error_body(status, fault), status, {"x-request-id": "emulated"})
+
+
+def _token(recorded: RecordedRequest) -> str | None:
+    scheme, _, key = recorded.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def _router_auth(recorded: RecordedRequest) -> Response | None:
+    token = _token(recorded)
+    if token is None:
+        return _error(401, "You must provide a Hugging Face token (Authorization: Bearer hf_...)")
+    if not token.startswith("hf_") or token.startswith("hf_invalid"):
+        return _error(401, "Invalid credentials in Authorization header")
+    return None
+
+
+def _endpoint_auth(recorded: RecordedRequest) -> Response | None:
+    """A dedicated endpoint: public without a token; a token starting ``invalid`` is refused."""
+    token = _token(recorded)
+    if token is not None and token.startswith(("invalid", "hf_invalid")):
+        return _error(401, "Invalid credentials in Authorization header")
+    return None
+
+
+async def _start(
+    request: Request,
+    state: EmulatorState,
+    auth: Callable[[RecordedRequest], Response | None],
+    model_of: Callable[[dict[str, Any]], str | None] | None = None,
+) -> Response | tuple[dict[str, Any], str | None, Fault | None]:
+    """Record, authenticate, parse, apply a pending fault or a raw scripted reply."""
+    recorded = await receive(request, state)
+    if denied := auth(recorded):
+        return denied
+    if not isinstance(recorded.json, dict):
+        return _error(422, "Failed to deserialize the JSON body into the target type", "validation")
+    body = recorded.json
+    model: str | None = model_of(body) if model_of is not None else None
+    fault = state.take_fault(model)
+    if failed := await fault_response(fault, error_body):
+        return failed
+    if fault is not None and fault.malformed:
+        return raw_response(malformed_body(), "application/json")
+    reply = state.take_reply(model, raw_only=True)
+    if reply is not None and reply.raw_response is not None:
+        raw = reply.raw_response
+        return raw_response(raw.body, raw.content_type, raw.status)
+    return body, model, fault
+
+
+# ---- chat (router and TGI's messages API) ---------------------------------------------
+
+
+def _route_model(model: str, provider: str | None) -> tuple[str, str | None] | Response:
+    """The model a router request names, and the provider serving it (or an error)."""
+    base, _, suffix = model.partition(":")
+    if provider is None and suffix and suffix not in _POLICIES:
+        provider = suffix
+    elif provider is None:
+        provider = PROVIDERS[0]
+    if provider is not None and provider != PROVIDERS[0] and provider not in PROVIDERS:
+        return _error(400, f"Provider '{provider}' is not supported. Known: {list(PROVIDERS)}")
+    if base.startswith("no-such-"):
+        return _error(404, f"Model {base} does not exist")
+    if is_embedding_model(base):
+        return _error(400, f"Model {base} is not supported for task conversational")
+    return base, provider
+
+
+def _chat(
+    body: Mapping[str, Any], model: str, state: EmulatorState, fault: Fault | None
+) -> Response:
+    for name in body:
+        if name not in _ROUTER_CHAT_FIELDS:
+            return _error(422, f"Unknown field `{name}` in the chat request", "validation")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error(422, "`messages` must be a non-empty list", "validation")
+    fmt = body.get("response_format")
+    if isinstance(fmt, Mapping) and fmt.get("type") == "json_object" and "value" in fmt:
+        # TGI's grammar form, which huggingface_hub sends for a JSON schema
+        body = {
+            **body,
+            "response_format": {"type": "json_schema", "json_schema": {"schema": fmt["value"]}},
+        }
+    chat = parse_chat_request(body)
+    reply = state.take_reply(model) or state.take_reply(str(body.get("model"))) or auto_reply(chat)
+    outcome = make_outcome(reply, chat, fault)
+    if not chat.stream:
+        return json_response(completion_body(outcome, model))
+    options = body.get("stream_options") or {}
+    frames = chunk_frames(outcome, model, include_usage=bool(options.get("include_usage")))
+    return send_frames(
+        frames, fault, content_type=_SSE, tail=[DONE_FRAME], error_frame=_stream_error_frame
+    )
+
+
+def _stream_error_frame(fault: Fault) -> bytes:
+    error = {
+        "error": fault.message or "Request failed during generation",
+        "error_type": "generation",
+    }
+    return b"data:" + dump_json(error) + b"\n\n"
+
+
+# ---- TGI's native generate ------------------------------------------------------------
+
+
+def _tgi_invalid(body: Mapping[str, Any]) -> Response | None:
+    inputs = body.get("inputs")
+    if not isinstance(inputs, str):
+        return _error(
+            422, "Failed to deserialize the JSON body: `inputs` must be a string", "validation"
+        )
+    params = body.get("parameters") or {}
+    if not isinstance(params, Mapping):
+        return _error(422, "`parameters` must be an object", "validation")
+    for name in params:
+        if name not in _TGI_PARAMETERS:
+            return _error(
+                422, f"Failed to deserialize the JSON body: unknown field `{name}`", "validation"
+            )
+    temperature = params.get("temperature")
+    if temperature is not None and temperature <= 0:
+        return _error(
+            422, "Input validation error: `temperature` must be strictly positive", "validation"
+        )
+    top_p = params.get("top_p")
+    if top_p is not None and not 0.0 < top_p < 1.0:
+        return _error(422, "Input validation error: `top_p` must be > 0.0 and < 1.0", "validation")
+    max_new = params.get("max_new_tokens")
+    if max_new is not None and (not isinstance(max_new, int) or max_new <= 0):
+        return _error(
+            422, "Input validation error: `max_new_tokens` must be strictly positive", "validation"
+        )
+    stop = params.get("stop") or []
+    if len(stop) > _TGI_MAX_STOP:
+        return _error(
+            422,
+            f"Input validation error: `stop` supports up to {_TGI_MAX_STOP} stop sequences. "
+            f"Given: {len(stop)}",
+            "validation",
+        )
+    return None
+
+
+def _generation(
+    body: Mapping[str, Any], state: EmulatorState, fault: Fault | None
+) -> tuple[str, str, int, int]:
+    """The generated text, TGI's finish reason, and the prompt and generated token counts."""
+    params = body.get("parameters") or {}
+    prompt = str(body["inputs"])
+    chat = ChatRequest(
+        model=_TGI_MODEL,
+        messages=[ChatMessage(role="user", text=prompt)],
+        stop=[str(s) for s in params.get("stop") or ()],
+        max_tokens=params.get("max_new_tokens"),
+    )
+    reply = state.take_reply(_TGI_MODEL) or auto_reply(chat)
+    outcome = make_outcome(reply, chat, fault)
+    text = outcome.content or ""
+    finish = {"stop": "eos_token", "length": "length"}.get(outcome.finish_reason, "eos_token")
+    if chat.stop and outcome.finish_reason == "stop" and text != (reply.content or ""):
+        finish = "stop_sequence"
+        stop = next(s for s in chat.stop if (reply.content or "")[len(text) :].startswith(s))
+        text += stop  # TGI keeps the stop sequence in the text
+    return text, finish, outcome.prompt_tokens, outcome.completion_tokens
+
+
+def _tokens(text: str) -> list[dict[str, Any]]:
+    return [
+        {"id": 1000 + i, "text": piece, "logprob": -0.25, "special": False}
+        for i, piece in enumerate(split_tokens(text))
+    ]
+
+
+def _generated(
+    body: Mapping[str, Any], text: str, finish: str, prompt: int, count: int
+) -> dict[str, Any]:
+    params = body.get("parameters") or {}
+    out: dict[str, Any] = {
+        "generated_text": (str(body["inputs"]) + text) if params.get("return_full_text") else text
+    }
+    if params.get("details"):
+        out["details"] = {
+            "finish_reason": finish,
+            "generated_tokens": count,
+            "seed": params.get("seed"),
+            "prefill": [],
+            "tokens": _tokens(text),
+        }
+    return out
+
+
+def _generate_frames(text: str, finish: str, count: int, seed: Any) -> list[bytes]:
+    pieces = split_tokens(text) or [""]
+    frames = []
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        event = {
+            "index": index + 1,
+            "token": {"id": 1000 + index, "text": piece, "logprob": -0.25, "special": False},
+            "top_tokens": None,
+            "generated_text": text if last else None,
+            "details": {"finish_reason": finish, "generated_tokens": count, "seed": seed}
+            if last
+            else None,
+        }
+        frames.append(b"data:" + dump_json(event) + b"\n\n")
+    return frames
+
+
+# ---- embeddings ------------------------------------------------------------------------
+
+
+def _embed(body: Mapping[str, Any], model: str) -> Response:
+    for name in body:
+        if name not in _TEI_FIELDS:
+            return _error(
+                422, f"Failed to deserialize the JSON body: unknown field `{name}`", "validation"
+            )
+    inputs = body.get("inputs")
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        return _error(422, "`inputs` must be a string or a non-empty list of strings", "validation")
+    size = int(body.get("dimensions") or (384 if "minilm" in model.lower() else 768))
+    limit = 512
+    too_long = [t for t in texts if len(split_tokens(t)) > limit]
+    if too_long and body.get("truncate") is False:
+        return _error(
+            413,
+            f"Input validation error: `inputs` must have less than {limit} tokens. Given: "
+            f"{len(split_tokens(too_long[0]))}",
+            "validation",
+        )
+    vectors = []
+    for text in texts:
+        vector = list(embed_text(" ".join(split_tokens(text)[:limit]), size))
+        if body.get("normalize") is False:  # TEI's raw vectors are not unit length
+            vector = [value * 3.0 for value in vector]
+        vectors.append(vector)
+    return json_response(vectors)
+
+
+# ---- the Hub -----------------------------------------------------------------------------
+
+
+def _model_info(model: str, expand: list[str]) -> dict[str, Any]:
+    embedding = is_embedding_model(model)
+    info: dict[str, Any] = {
+        "_id": f"emulated-{abs(hash(model)) % 10**8}",
+        "id": model,
+        "modelId": model,
+        "author": model.split("/")[0] if "/" in model else None,
+        "private": False,
+        "gated": "manual" if "llama" in model.lower() else False,
+        "disabled": False,
+        "downloads": 1000 + len(model) * 37,
+        "likes": len(model),
+        "library_name": "sentence-transformers" if embedding else "transformers",
+        "pipeline_tag": "feature-extraction" if embedding else "text-generation",
+        "tags": ["feature-extraction" if embedding else "text-generation", "license:apache-2.0"],
+        "cardData": {"license": "apache-2.0"},
+        "config": {"max_position_embeddings": 512 if embedding else 32768},
+        "inferenceProviderMapping": provider_mapping(model),
+    }
+    if expand:
+        keep = {*expand, "_id", "id"}
+        info = {key: value for key, value in info.items() if key in keep}
+    return info
+
+
+def _routes(state: EmulatorState) -> list[BaseRoute]:
+    def router_model(body: Mapping[str, Any]) -> str | None:
+        return str(body["model"]).partition(":")[0] if body.get("model") else None
+
+    async def router_chat(request: Request) -> Response:
+        started = await _start(request, state, _router_auth, router_model)
+        if isinstance(started, Response):
+            return started
+        body, _, fault = started
+        if not body.get("model"):
+            return _error(422, "`model` is required", "validation")
+        provider = request.path_params.get("provider")
+        routed = _route_model(str(body["model"]), provider)
+        if isinstance(routed, Response):
+            return routed
+        model, _ = routed
+        return _chat(body, model, state, fault)
+
+    async def router_embed(request: Request) -> Response:
+        model = str(request.path_params["model"])
+        started = await _start(request, state, _router_auth, lambda _: model)
+        if isinstance(started, Response):
+            return started
+        if model.startswith("no-such-"):
+            return _error(404, f"Model {model} does not exist")
+        if not is_embedding_model(model):
+            return _error(400, f"Model {model} is not supported for task feature-extraction")
+        return _embed(started[0], model)
+
+    async def tgi_compat(request: Request) -> Response:
+        started = await _start(request, state, _endpoint_auth)
+        if isinstance(started, Response):
+            return started
+        body, _, fault = started
+        stream = bool(body.get("stream"))
+        if "stream" in body and not isinstance(body["stream"], bool):
+            return _error(422, "`stream` must be a boolean", "validation")
+        clean = {k: v for k, v in body.items() if k != "stream"}
+        if "messages" in clean:
+            return _error(
+                422, "Failed to deserialize the JSON body: missing field `inputs`", "validation"
+            )
+        return _tgi(clean, stream, fault, as_list=request.url.path.rstrip("/") == TGI)
+
+    async def tgi_generate(request: Request) -> Response:
+        started = await _start(request, state, _endpoint_auth)
+        if isinstance(started, Response):
+            return started
+        body, _, fault = started
+        return _tgi(body, request.url.path.endswith("_stream"), fault, as_list=False)
+
+    def _tgi(body: dict[str, Any], stream: bool, fault: Fault | None, *, as_list: bool) -> Response:
+        if invalid := _tgi_invalid(body):
+            return invalid
+        text, finish, prompt, count = _generation(body, state, fault)
+        if stream:
+            seed = (body.get("parameters") or {}).get("seed")
+            frames = _generate_frames(text, finish, count, seed)
+            return send_frames(frames, fault, content_type=_SSE, error_frame=_stream_error_frame)
+        out = _generated(body, text, finish, prompt, count)
+        return json_response([out] if as_list else out)
+
+    async def tgi_chat(request: Request) -> Response:
+        started = await _start(request, state, _endpoint_auth, lambda _: _TGI_MODEL)
+        if isinstance(started, Response):
+            return started
+        body, _, fault = started
+        return _chat(body, _TGI_MODEL, state, fault)
+
+    async def tgi_info(request: Request) -> Response:
+        await receive(request, state)
+        return json_response(
+            {
+                "model_id": _TGI_MODEL,
+                "model_dtype": "torch.float16",
+                "max_input_tokens": 4095,
+                "max_total_tokens": 4096,
+                "max_stop_sequences": _TGI_MAX_STOP,
+                "version": "3.3.4",
+                "router": "text-generation-router",
+            }
+        )
+
+    async def health(request: Request) -> Response:
+        await receive(request, state)
+        return Response(b"", 200)
+
+    async def tei_embed(request: Request) -> Response:
+        started = await _start(request, state, _endpoint_auth, lambda _: "tei-model")
+        if isinstance(started, Response):
+            return started
+        return _embed(started[0], "tei-model")
+
+    async def tei_info(request: Request) -> Response:
+        await receive(request, state)
+        return json_response(
+            {
+                "model_id": "tei-model",
+                "model_type": {"embedding": {"pooling": "mean"}},
+                "max_input_length": 512,
+            }
+        )
+
+    async def hub_model(request: Request) -> Response:
+        await receive(request, state)
+        model = str(request.path_params["model"])
+        if failed := await fault_response(state.take_fault(model), error_body):
+            return failed
+        if model.startswith("no-such-"):
+            return json_response(
+                {"error": "Repository not found"}, 404, {"x-error-code": "RepoNotFound"}
+            )
+        expand = request.query_params.getlist("expand[]") or request.query_params.getlist("expand")
+        return json_response(_model_info(model, expand))
+
+    async def hub_models(request: Request) -> Response:
+        await receive(request, state)
+        if failed := await fault_response(state.take_fault(None), error_body):
+            return failed
+        query = request.query_params
+        candidates = [
+            "meta-llama/Llama-3.3-70B-Instruct",
+            "Qwen/Qwen2.5-72B-Instruct",
+            "deepseek-ai/DeepSeek-R1",
+            "mistralai/Mistral-7B-Instruct-v0.3",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "BAAI/bge-m3",
+        ]
+        found = []
+        for model in candidates:
+            info = _model_info(model, [])
+            task = query.get("pipeline_tag")
+            provider = query.get("inference_provider")
+            search = query.get("search")
+            if task and info["pipeline_tag"] != task:
+                continue
+            if provider and provider != "all" and provider not in provider_mapping(model):
+                continue
+            if search and search.lower() not in model.lower():
+                continue
+            found.append(
+                {
+                    k: info[k]
+                    for k in (
+                        "_id",
+                        "id",
+                        "pipeline_tag",
+                        "library_name",
+                        "downloads",
+                        "likes",
+                        "tags",
+                    )
+                }
+            )
+        limit = query.get("limit")
+        if limit is not None and limit.isdigit():
+            found = found[: int(limit)]
+        return json_response(found)
+
+    return [
+        Route(f"{ROUTER}/v1/chat/completions", router_chat, methods=["POST"]),
+        Route(
+            f"{ROUTER}/hf-inference/models/{{model:path}}/pipeline/feature-extraction",
+            router_embed,
+            methods=["POST"],
+        ),
+        Route(f"{ROUTER}/{{provider}}/v1/chat/completions", router_chat, methods=["POST"]),
+        Route(f"{HUB}/api/models", hub_models, methods=["GET"]),
+        Route(f"{HUB}/api/models/{{model:path}}", hub_model, methods=["GET"]),
+        Route(TGI, tgi_compat, methods=["POST"]),
+        Route(f"{TGI}/", tgi_compat, methods=["POST"]),
+        Route(f"{TGI}/generate", tgi_generate, methods=["POST"]),
+        Route(f"{TGI}/generate_stream", tgi_generate, methods=["POST"]),
+        Route(f"{TGI}/v1/chat/completions", tgi_chat, methods=["POST"]),
+        Route(f"{TGI}/info", tgi_info, methods=["GET"]),
+        Route(f"{TGI}/health", health, methods=["GET"]),
+        Route(TEI, tei_embed, methods=["POST"]),
+        Route(f"{TEI}/", tei_embed, methods=["POST"]),
+        Route(f"{TEI}/embed", tei_embed, methods=["POST"]),
+        Route(f"{TEI}/info", tei_info, methods=["GET"]),
+        Route(f"{TEI}/health", health, methods=["GET"]),
+    ]
+
+
+PROTOCOL = Protocol(name="huggingface", prefix=PREFIX, routes=_routes, error_body=error_body)
+"""The Hugging Face protocols, as the emulator mounts them."""
