@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -141,6 +141,7 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
+        self._yandex: Any = None  # the Yandex gRPC server, started on first use
 
     @property
     def running(self) -> bool:
@@ -171,6 +172,19 @@ class Emulator:
     def anthropic_base_url(self) -> str:
         """The ``base_url`` for Anthropic clients: the server root (the SDK adds ``/v1``)."""
         return self.url
+
+    @property
+    def yandex_endpoint(self) -> str:
+        """``host:port`` of the Yandex gRPC services, started on first use.
+
+        What ``AIStudio(endpoint=..., verify=False)`` and polyvox's ``base_url`` take (needs
+        the ``yandex`` extra).
+        """
+        if self._yandex is None:
+            from polyvox.testing.emulator.yandex_grpc import YandexGrpcServer
+
+            self._yandex = YandexGrpcServer(self.state, self._host).start()
+        return str(self._yandex.address)
 
     @property
     def ollama_url(self) -> str:
@@ -229,6 +243,9 @@ class Emulator:
             thread.join(timeout=5)
         if sock is not None:
             sock.close()
+        if self._yandex is not None:
+            self._yandex.stop()
+            self._yandex = None
 
     def __enter__(self) -> Emulator:
         return self.start()
