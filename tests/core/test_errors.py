@@ -4,6 +4,7 @@ import json
 import pickle
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -81,6 +82,9 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480) == 10
     assert parse_retry_after({"retry-after": "garbage"}) is None
+    assert parse_retry_after(httpx.Headers({"Retry-After-Ms": "250"})) == 0.25
+    assert parse_retry_after(httpx.Headers({"RETRY-AFTER": "3", "x-other": "1"})) == 3.0
+    assert parse_retry_after(httpx.Headers({"x-other": "1"})) is None
     assert parse_retry_after({"retry-after": "-3"}) == 0.0
     assert parse_retry_after({}) is None
     assert parse_retry_after(None) is None

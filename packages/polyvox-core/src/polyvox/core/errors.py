@@ -173,10 +173,16 @@ def parse_retry_after(
     if not headers:
         return None
     lowered: dict[str, str] = {}
-    for key in headers:  # only the two wanted values are read (httpx decodes each one read)
-        name = str(key).lower()
-        if name in _RETRY_AFTER_HEADERS:
-            lowered[name] = str(headers[key])
+    if hasattr(headers, "multi_items"):  # httpx's case-insensitive headers: two lookups
+        for name in _RETRY_AFTER_HEADERS:
+            raw = headers.get(name)
+            if raw is not None:
+                lowered[name] = str(raw)
+    else:  # any other mapping: its keys may be in any case
+        for key, raw in headers.items():
+            name = str(key).lower()
+            if name in _RETRY_AFTER_HEADERS:
+                lowered[name] = str(raw)
     if (ms := lowered.get("retry-after-ms")) is not None:
         try:
             return max(float(ms) / 1000.0, 0.0)
