@@ -49,6 +49,7 @@ PROTOCOL_MODULES: tuple[str, ...] = (
     "polyvox.testing.emulator.ollama_protocol",
     "polyvox.testing.emulator.gemini_protocol",
     "polyvox.testing.emulator.anthropic_protocol",
+    "polyvox.testing.emulator.gigachat_protocol",
 )
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 
@@ -170,6 +171,16 @@ class Emulator:
     def anthropic_base_url(self) -> str:
         """The ``base_url`` for Anthropic clients: the server root (the SDK adds ``/v1``)."""
         return self.url
+
+    @property
+    def gigachat_base_url(self) -> str:
+        """The ``base_url`` for GigaChat clients, ``{url}/api/v1``."""
+        return f"{self.url}/api/v1"
+
+    @property
+    def gigachat_auth_url(self) -> str:
+        """The ``auth_url`` for GigaChat clients, ``{url}/api/v2/oauth``."""
+        return f"{self.url}/api/v2/oauth"
 
     @property
     def ollama_url(self) -> str:
