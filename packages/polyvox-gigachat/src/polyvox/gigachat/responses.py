@@ -7,6 +7,11 @@ absent, never an error): ``choices[0].message`` with its ``content``, one
 filter, reported as ``blocked`` — or ``error``); ``usage`` with ``precached_prompt_tokens``
 (the cached part of the prompt, LangChain's ``cache_read``). GigaChat gives its function
 calls no ids: polyvox makes stable ones (:func:`polyvox.core.tool_ids.stable_tool_call_id`).
+
+The v2 API's shapes (``/api/v2/chat/completions``, which the SDK's ``chat.create`` calls:
+``messages[].content[]`` parts, ``tool_state_id``, ``usage.input_tokens`` with
+``input_tokens_details.cached_tokens``) are read as well, so a recorded v2 answer or a v2
+stream event parses to the same message.
 """
 
 from __future__ import annotations
@@ -61,6 +66,12 @@ def usage_from_gigachat(usage: Any) -> UsageMetadata | None:
     """
     if not isinstance(usage, Mapping):
         return None
+    if "input_tokens" in usage or "output_tokens" in usage:  # the v2 API's names
+        details = _mapping(usage.get("input_tokens_details"))
+        usage = {"prompt_tokens": usage.get("input_tokens"),
+                 "completion_tokens": usage.get("output_tokens"),
+                 "total_tokens": usage.get("total_tokens"),
+                 "precached_prompt_tokens": details.get("cached_tokens")}  # fmt: skip
     prompt = _count(usage.get("prompt_tokens"))
     completion = _count(usage.get("completion_tokens"))
     total = _count(usage.get("total_tokens"))
@@ -108,6 +119,39 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return {}
 
 
+def _message_and_finish(data: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    """``(message, finish_reason)`` of a completion or chunk, v1 or v2 alike.
+
+    v1: ``choices[0].message`` (or ``.delta``); v2: the assistant entry of ``messages``, its
+    ``content`` parts joined into text and a ``function_call`` part made the message's.
+    """
+    choices = data.get("choices")
+    if isinstance(choices, list):
+        choice = _mapping(choices[0]) if choices else {}
+        given = _mapping(choice.get("message") or choice.get("delta"))
+        return dict(given), choice.get("finish_reason")
+    entries = data.get("messages")
+    found: Mapping[str, Any] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        if _mapping(entry).get("role") in ("assistant", None):
+            found = _mapping(entry)
+            break
+    message: dict[str, Any] = {"role": "assistant"}
+    texts = []
+    for part in found.get("content") or ():
+        part = _mapping(part)
+        if isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        if isinstance(part.get("function_call"), Mapping):
+            message["function_call"] = part["function_call"]
+    message["content"] = "".join(texts)
+    if state := found.get("tool_state_id") or found.get("functions_state_id"):
+        message["functions_state_id"] = state
+    if (reasoning := found.get("reasoning_content")) is not None:
+        message["reasoning_content"] = reasoning
+    return message, data.get("finish_reason") or found.get("finish_reason")
+
+
 def _extras(message: Mapping[str, Any]) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     if state := message.get("functions_state_id"):
@@ -128,9 +172,7 @@ def message_from_gigachat(data: Mapping[str, Any], *, model: str, turn: int) -> 
     Returns:
         The message, its function call as a tool call.
     """
-    choices = data.get("choices")
-    choice = _mapping(choices[0]) if isinstance(choices, list) and choices else {}
-    message = _mapping(choice.get("message"))
+    message, finish = _message_and_finish(data)
     extras = _extras(message)
     calls = []
     call = _mapping(message.get("function_call"))
@@ -144,7 +186,7 @@ def message_from_gigachat(data: Mapping[str, Any], *, model: str, turn: int) -> 
         tool_calls=calls,
         additional_kwargs=extras,
         usage_metadata=usage_from_gigachat(data.get("usage")),
-        response_metadata=metadata_from_gigachat(data, choice.get("finish_reason"), model),
+        response_metadata=metadata_from_gigachat(data, finish, model),
     )
 
 
@@ -186,9 +228,7 @@ class StreamReader:
             Its message chunk (with usage and metadata on the last one).
         """
         self.chunks += 1
-        choices = data.get("choices")
-        choice = _mapping(choices[0]) if isinstance(choices, list) and choices else {}
-        delta = _mapping(choice.get("delta"))
+        delta, finish = _message_and_finish(data)
         extras = _extras(delta)
         call_chunks = []
         call = _mapping(delta.get("function_call"))
@@ -202,7 +242,6 @@ class StreamReader:
                     name=name, args=json.dumps(args, ensure_ascii=False), id=call_id, index=0
                 )
             )
-        finish = choice.get("finish_reason")
         usage = usage_from_gigachat(data.get("usage"))
         meta: dict[str, Any] = {"model_provider": _PROVIDER}
         if finish:

@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -106,6 +107,10 @@ class GigaChatTokens:
     fetches: int = 0
     """How many tokens were issued."""
 
+    replays: deque[tuple[str, int]] = field(default_factory=deque)
+    """OAuth bodies to answer with before issuing tokens (a recorded exchange): the body and
+    its status; a replayed ``access_token`` is honoured by the API until its ``expires_at``."""
+
     def issue(self) -> tuple[str, int]:
         """Issue a token.
 
@@ -117,6 +122,15 @@ class GigaChatTokens:
         self.issued[token] = expires
         self.fetches += 1
         return token, expires
+
+    def replay(self, body: str, status: int = 200) -> None:
+        """Answer the next OAuth request with ``body`` (a recorded exchange).
+
+        Args:
+            body: The exact body.
+            status: Its status.
+        """
+        self.replays.append((body, status))
 
     def valid(self, token: str) -> bool:
         """Whether ``token`` was issued and has not expired."""
@@ -315,7 +329,15 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if form.get("scope") not in _SCOPES:
             return json_response({"code": 7, "message": "scope from db not fully includes "
                                   "consumed scope"}, 400)  # fmt: skip
-        token, expires = tokens_for(state).issue()
+        tokens = tokens_for(state)
+        if tokens.replays:
+            body, status = tokens.replays.popleft()
+            data = json.loads(body) if status == 200 else {}
+            if isinstance(data, dict) and data.get("access_token"):
+                tokens.issued[str(data["access_token"])] = int(data.get("expires_at") or 0)
+                tokens.fetches += 1
+            return raw_response(body, "application/json", status)
+        token, expires = tokens.issue()
         return json_response({"access_token": token, "expires_at": expires})
 
     async def password(request: Request) -> Response:
@@ -366,10 +388,19 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         return send_frames(frames, fault, content_type=_SSE, tail=[b"data: [DONE]\n\n"],
                            error_frame=error_frame)  # fmt: skip
 
+    def replayed(model: str | None) -> Response | None:
+        reply = state.take_reply(model, raw_only=True)
+        if reply is None or reply.raw_response is None:
+            return None
+        raw = reply.raw_response
+        return raw_response(raw.body, raw.content_type, raw.status)
+
     async def models(request: Request) -> Response:
         started = await prelude(request)
         if isinstance(started, Response):
             return started
+        if answer := replayed(None):
+            return answer
         data = [{"id": m, "object": "model", "owned_by": "salutedevices", "type": "chat"}
                 for m in _MODELS]  # fmt: skip
         data += [{"id": m, "object": "model", "owned_by": "salutedevices", "type": "embedder"}
@@ -391,6 +422,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
             return _error(404, "No such model")
         if failed := await fault_response(state.take_fault(model), error_body):
             return failed
+        if answer := replayed(model):
+            return answer
         data = [
             {"object": "embedding", "index": i, "usage": {"prompt_tokens": count_tokens(t)},
              "embedding": list(embed_text(t, _EMBEDDING_DIMENSIONS))}
@@ -406,10 +439,8 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         texts = body.get("input") if isinstance(body, Mapping) else None
         if not isinstance(texts, list) or not body.get("model"):
             return _error(422, "Fields 'model' and 'input' are required")
-        reply = state.take_reply(str(body["model"]), raw_only=True)
-        if reply is not None and reply.raw_response is not None:
-            raw = reply.raw_response
-            return raw_response(raw.body, raw.content_type, raw.status)
+        if answer := replayed(str(body["model"])):
+            return answer
         return json_response(tokens_body([str(t) for t in texts], count_tokens))
 
     async def balance(request: Request) -> Response:
