@@ -105,7 +105,7 @@ def test_stream(chat: GigaChat, emulator: Emulator) -> None:
         full = chunk if full is None else full + chunk
     assert full is not None
     assert full.content == (
-        "$1\\, 2\\, 3$  \n\n**Подробный разбор:**\n- Начинаем счёт с единицы."
+        "$1\\, 2\\, 3$  \n\n**Подробный разбор:**\n- Начинаем счёт с единицы."  # noqa: RUF001
         "\n- Добавляем следующее число — двойку.\n- Заканчиваем счётом числом три."
     )
     assert full.usage_metadata == {
@@ -284,7 +284,7 @@ def test_stream_chunks_with_missing_fields(drop: str) -> None:
 
 
 def test_blacklist_is_blocked() -> None:
-    data = {"choices": [{"message": {"content": "Не могу.", "role": "assistant"}, "index": 0,
+    data = {"choices": [{"message": {"content": "Не могу.", "role": "assistant"}, "index": 0,  # noqa: RUF001
                          "finish_reason": "blacklist"}]}  # fmt: skip
     meta = message_from_gigachat(data, model="m", turn=0).response_metadata
     assert (meta["finish_reason"], meta["blocked"]) == ("blacklist", True)
