@@ -58,6 +58,23 @@ class GigaChatInsecureWarning(UserWarning):
     """TLS certificate verification was turned off (``verify_ssl_certs=False``)."""
 
 
+def _with_context(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings with ``ca_bundle_file`` made into an ``ssl_context``.
+
+    The SDK hands ``httpx`` the file's path (``verify="<path>"``), which httpx deprecates; a
+    context made from the file verifies the same way. The clients' sharing key keeps the
+    path (a context has no value to compare).
+    """
+    bundle = settings.get("ca_bundle_file")
+    if not bundle or settings.get("ssl_context") is not None or not settings["verify_ssl_certs"]:
+        return settings
+    return {
+        **settings,
+        "ca_bundle_file": None,
+        "ssl_context": ssl.create_default_context(cafile=bundle),
+    }
+
+
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
@@ -200,7 +217,7 @@ class GigaChatConnection(BaseModel):
             settings = self._sdk_settings()
 
             def build() -> SharedSyncClient:
-                return SharedSyncClient(store=token_store(settings), **settings)
+                return SharedSyncClient(store=token_store(settings), **_with_context(settings))
 
             self._client = self._lease_client(client_key("gigachat", settings), build)
         client: SharedSyncClient = self._client
@@ -227,7 +244,7 @@ class GigaChatConnection(BaseModel):
             from polyvox.gigachat.auth import SharedAsyncClient, token_store
 
             settings = self._sdk_settings()
-            return SharedAsyncClient(store=token_store(settings), **settings)
+            return SharedAsyncClient(store=token_store(settings), **_with_context(settings))
 
         client: SharedAsyncClient = holder.get(build)
         return client
