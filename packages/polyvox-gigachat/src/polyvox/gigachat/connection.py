@@ -70,7 +70,7 @@ def _with_context(settings: dict[str, Any]) -> dict[str, Any]:
         return settings
     return {
         **settings,
-        "ca_bundle_file": None,
+        "ca_bundle_file": "",  # not None: the SDK would read GIGACHAT_CA_BUNDLE_FILE again
         "ssl_context": ssl.create_default_context(cafile=bundle),
     }
 
