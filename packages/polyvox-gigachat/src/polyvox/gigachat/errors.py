@@ -97,6 +97,18 @@ GigaChatContextOverflowError = ERRORS[ErrorKind.CONTEXT_OVERFLOW]
 GigaChatInvalidRequestError = ERRORS[ErrorKind.INVALID_REQUEST]
 GigaChatAPIError = ERRORS[ErrorKind.API]
 
+
+def _asked_wait(self: sdk_errors.ResponseError) -> float | None:
+    """Seconds GigaChat asked to wait (``Retry-After``); ``None`` when it did not say.
+
+    The SDK's ``RateLimitError.retry_after`` is a read-only property that says 0.0 for "not
+    said"; polyvox's retries tell the two apart (no hint: exponential backoff).
+    """
+    return parse_retry_after(self.headers)
+
+
+GigaChatRateLimitError.retry_after = property(_asked_wait)
+
 # The statuses and transport failures with an SDK (or httpx) class of their own.
 GigaChatBadRequestError = ERRORS.variant(ErrorKind.INVALID_REQUEST, sdk_errors.BadRequestError)
 GigaChatUnprocessableEntityError = ERRORS.variant(
@@ -268,13 +280,10 @@ def map_gigachat_error(exc: BaseException, *, base_url: str, auth_url: str) -> B
     if isinstance(exc, sdk_errors.ResponseError):
         text, _ = error_message(exc.content)
         kind = classify(exc.status_code, text)
-        return ERRORS.rebrand(
-            exc,
-            kind,
-            provider="gigachat",
-            message=_status_message(exc, base_url, auth_url),
-            retry_after=parse_retry_after(exc.headers),
-        )
+        attrs: dict[str, Any] = {"message": _status_message(exc, base_url, auth_url)}
+        if kind is not ErrorKind.RATE_LIMIT:  # its class reads Retry-After itself
+            attrs["retry_after"] = parse_retry_after(exc.headers)
+        return ERRORS.rebrand(exc, kind, provider="gigachat", **attrs)
     if isinstance(exc, ValueError):
         return _response_error(exc, where)
     return exc
