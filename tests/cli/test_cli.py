@@ -134,7 +134,7 @@ def emulate_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
                 assert time.monotonic() < deadline, "polyvox emulate did not come up"
                 time.sleep(0.05)
         assert health.status_code == 200
-        protocols = ["openai", "ollama", "gemini", "anthropic"]
+        protocols = ["openai", "ollama", "gemini", "anthropic", "gigachat"]
         assert health.json() == {"status": "ok", "protocols": protocols}
         yield process, port
     finally:

@@ -127,7 +127,7 @@ def test_a_second_401_is_an_authentication_error(emulator: Emulator) -> None:
     assert isinstance(caught.value, gigachat.exceptions.AuthenticationError)
     assert isinstance(caught.value, ModelAuthenticationError)
     assert "401" in str(caught.value)
-    assert "even after one re-authentication" in str(caught.value)
+    assert "refused the access token" in str(caught.value)
     assert (_oauth_calls(emulator), _chat_calls(emulator)) == (2, 3)
 
 

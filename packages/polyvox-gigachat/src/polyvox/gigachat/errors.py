@@ -205,8 +205,8 @@ def _status_message(exc: sdk_errors.ResponseError, base_url: str, auth_url: str)
         )
     if exc.status_code == 401:
         return (
-            f"GigaChat answered 401 at {url}{detail}: the access token was refused even "
-            "after one re-authentication."
+            f"GigaChat answered 401 at {url}{detail}: the API refused the access token (a "
+            "token that had worked is renewed once before this error is raised)."
         )
     return f"GigaChat answered {exc.status_code} at {url}{detail}"
 

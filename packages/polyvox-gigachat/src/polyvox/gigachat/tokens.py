@@ -7,12 +7,9 @@ texts in one request. LangChain's counting methods are sync: each count is one r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 from polyvox.core.token_counting import TokenCounter
-
-if TYPE_CHECKING:
-    from polyvox.gigachat.chat_models import GigaChat
 
 __all__ = ["TokensCountCounter"]
 
@@ -22,11 +19,12 @@ class TokensCountCounter(TokenCounter):
 
     exact = True
 
-    def __init__(self, model: GigaChat) -> None:
+    def __init__(self, model: Any) -> None:
         """Count for ``model``.
 
         Args:
-            model: The chat model whose client, credentials and model name are used.
+            model: The ``GigaChat`` whose ``tokens_count`` (client, credentials, model name)
+                is used.
         """
         self.model = model
         """The chat model."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import secrets
 import threading
@@ -60,6 +61,7 @@ from polyvox.testing.emulator.openai_protocol import UNKNOWN_MODEL_PREFIX
 from polyvox.testing.emulator.outcome import make_outcome
 from polyvox.testing.emulator.protocol import (
     Protocol,
+    dump_json,
     fault_response,
     json_response,
     raw_response,
@@ -383,6 +385,11 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         request_ = parse_chat_request(body)
         outcome = make_outcome(reply or auto_reply(request_), request_, fault)
         if not stream:
+            if fault is not None and fault.break_after is not None:
+                data = dump_json(completion_body(outcome, model))
+                cut = dataclasses.replace(fault, break_after=1, error_after=None)
+                halves = [data[: len(data) // 2], data[len(data) // 2 :]]
+                return send_frames(halves, cut, content_type="application/json")
             return json_response(completion_body(outcome, model))
         frames = completion_frames(outcome, model)
         return send_frames(frames, fault, content_type=_SSE, tail=[b"data: [DONE]\n\n"],
