@@ -388,7 +388,7 @@ class GigaChat(GigaChatConnection, PolyvoxChatModel):
             message=message, generation_info={"finish_reason": meta.get("finish_reason")}
         )
         llm_output = {"token_usage": data.get("usage"), "model_name": meta["model_name"],
-                      "x_headers": headers}  # fmt: skip
+                      "x_headers": data.get("x_headers") or {}}  # fmt: skip
         return ChatResult(generations=[generation], llm_output=llm_output)
 
     def _chunks(self, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
