@@ -245,30 +245,7 @@ def rebrand(exc: BaseException, cls: type[E], **attrs: Any) -> E:
     new.args = (attrs["message"],) if "message" in attrs else exc.args
     for key, value in attrs.items():
         setattr(new, key, value)
-    if "message" in attrs:  # shown by str() even where the SDK's class words its own __str__
-        new.__dict__[_MESSAGE] = str(attrs["message"])
     return new.with_traceback(exc.__traceback__)
-
-
-_MESSAGE = "_polyvox_message"
-"""Attribute holding the text :func:`rebrand` gave an error (what ``str()`` shows)."""
-
-
-def _error_str(self: BaseException) -> str:
-    """``str()`` of a polyvox error class: the text it was given, else the SDK's own wording.
-
-    Some SDKs word ``str()`` from their own attributes, not from ``args`` (the ``gigachat``
-    SDK's ``ResponseError``); polyvox's classes come before theirs in the MRO, so the message
-    polyvox wrote is the one shown.
-    """
-    message = self.__dict__.get(_MESSAGE)
-    if isinstance(message, str):
-        return message
-    for cls in type(self).__mro__:
-        method = cls.__dict__.get("__str__")
-        if method is not None and method is not _error_str:
-            return str(method(self))
-    return BaseException.__str__(self)  # pragma: no cover (object has __str__)
 
 
 _MADE_FOR = "_polyvox_made_for"
@@ -301,7 +278,6 @@ def _variant(
         "__qualname__": name,
         "__doc__": doc,
         "__reduce__": _reduce_error,
-        "__str__": _error_str,
     }
     if on_demand:
         namespace[_MADE_FOR] = (home, raised)
@@ -463,7 +439,6 @@ class ErrorFamily:
                 "__qualname__": name,
                 "__doc__": doc,
                 "__reduce__": _reduce_error,
-                "__str__": _error_str,
                 "provider": provider,
                 "kind": kind,
             }
