@@ -9,7 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -150,6 +150,11 @@ class GigaChat(GigaChatConnection, PolyvoxChatModel):
 
     def _api_keywords(self) -> frozenset[str]:
         return _chat_fields()
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        from polyvox.gigachat.profiles import profile_for
+
+        return profile_for(self.model)
 
     def _configured_parameters(self) -> Iterable[Mapping[str, Any]]:
         return (self.model_kwargs,)

@@ -109,6 +109,20 @@ def _asked_wait(self: sdk_errors.ResponseError) -> float | None:
 
 GigaChatRateLimitError.retry_after = property(_asked_wait)
 
+
+def _message(self: BaseException) -> str:
+    """The text polyvox wrote for the failure.
+
+    The SDK's ``ResponseError.__str__`` shows the raw body and every response header
+    instead of ``args``.
+    """
+    return str(self.args[0]) if self.args else ""
+
+
+for _home in ERRORS.classes():  # the SDK's subclasses word nothing: the homes' wording holds
+    if issubclass(_home, sdk_errors.ResponseError):
+        _home.__str__ = _message  # type: ignore[method-assign]
+
 # The statuses and transport failures with an SDK (or httpx) class of their own.
 GigaChatBadRequestError = ERRORS.variant(ErrorKind.INVALID_REQUEST, sdk_errors.BadRequestError)
 GigaChatUnprocessableEntityError = ERRORS.variant(

@@ -16,9 +16,9 @@ from langchain_core.language_models import ModelProfile
 
 from polyvox.core.facts import ModelFacts, profiles_from_facts
 from polyvox.core.lazy import LazyMapping
-from polyvox.core.profiles import register_profiles
+from polyvox.core.profiles import get_profile, register_profiles
 
-__all__ = ["GIGACHAT_PROFILES", "gigachat_profile"]
+__all__ = ["GIGACHAT_PROFILES", "gigachat_profile", "profile_for"]
 
 
 def gigachat_profile(facts: ModelFacts) -> ModelProfile:
@@ -44,4 +44,26 @@ GIGACHAT_PROFILES: Mapping[str, ModelProfile] = LazyMapping(
 """Profiles of GigaChat models by id; versions (``GigaChat-2-Max:2.0.28.2``) and
 ``-preview`` names match by prefix. Built on first access."""
 
-register_profiles("gigachat", lambda: GIGACHAT_PROFILES)
+_ROOTS = frozenset({"GigaChat"})
+"""Ids that begin every other id: a lookup by prefix would make ``GigaChat-3-Max`` (a new
+generation, unknown here) a ``GigaChat``, so they are looked up exactly, here only."""
+
+
+def profile_for(model: str) -> ModelProfile | None:
+    """A GigaChat model's profile: by its id, without the version GigaChat answers with.
+
+    Args:
+        model: ``GigaChat-2-Max``, ``GigaChat-2-Max:2.0.28.2``, ``GigaChat-2-Max-preview``...
+
+    Returns:
+        A copy of the profile, or ``None`` for a model polyvox has no facts of.
+    """
+    base = model.split(":", 1)[0]
+    if base in _ROOTS and base in GIGACHAT_PROFILES:
+        return ModelProfile(**GIGACHAT_PROFILES[base])
+    return get_profile("gigachat", base)
+
+
+register_profiles(
+    "gigachat", lambda: {k: v for k, v in GIGACHAT_PROFILES.items() if k not in _ROOTS}
+)
