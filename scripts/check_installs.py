@@ -59,6 +59,19 @@ except ModuleNotFoundError as e:
 else:
     raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
 """,
+    "polyvox-gigachat": """
+import importlib.util
+from polyvox.gigachat import GigaChat, GigaChatEmbeddings
+GigaChat(model="GigaChat-2-Max", credentials="eDp5")
+GigaChatEmbeddings(credentials="eDp5")
+assert importlib.util.find_spec("polyvox.costs") is None  # a provider needs core alone
+try:
+    import polyvox.gigachat.llamaindex
+except ModuleNotFoundError as e:
+    assert "polyvox-gigachat[llamaindex]" in str(e), e
+else:
+    raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
+""",
     "polyvox-ollama": """
 from polyvox.ollama import ChatBielik, ChatOllama
 ChatOllama(model="m")

@@ -11,7 +11,9 @@ classes to ``MODELS`` and its wording to ``CAUSES``.
 
 from __future__ import annotations
 
+import base64
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +30,7 @@ from langchain_core.language_models import BaseChatModel
 
 from polyvox.anthropic import ChatAnthropic
 from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
+from polyvox.gigachat import GigaChat
 from polyvox.google import ChatGoogleGenerativeAI
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
@@ -96,6 +99,18 @@ CAUSES: dict[str, dict[str, str]] = {
         "error-event-mid-stream": r"Ollama at .* reported an error mid-stream",
         REFUSED: r"Ollama is not reachable at .*ollama serve",
     },
+    "gigachat": {
+        "401": r"GigaChat answered 401 .*refused the access token",
+        "429": r"GigaChat answered 429",
+        "500": r"GigaChat answered 500",
+        "503": r"GigaChat answered 503",
+        "malformed-200": r"not JSON|not a GigaChat response",
+        "empty-200": r"not JSON|without a finish_reason after an empty stream",
+        "cut-mid-answer": r"broke before the answer was complete",
+        "slow": r"no answer from .* within the timeout",
+        "error-event-mid-stream": r"reported an error mid-stream: 500 Upstream error",
+        REFUSED: r"could not connect to .*Is the server reachable",
+    },
     "gemini": {
         "401": r"401 UNAUTHENTICATED",
         "429": r"429 RESOURCE_EXHAUSTED",
@@ -116,6 +131,7 @@ WRONG_CAUSE = {
     "anthropic": r"could not connect",
     "ollama": r"not reachable",
     "gemini": r"could not connect",
+    "gigachat": r"could not connect",
 }
 """What no fault but a refused connection may say."""
 
@@ -153,6 +169,20 @@ def _gemini(cls: type[Any], model: str) -> Factory:
     return make
 
 
+def _gigachat(url: str) -> BaseChatModel:
+    """A GigaChat with credentials of its own: its first call fetches a token, so a 401 is
+    the API refusing a token just issued (one that had worked would be renewed once)."""
+    origin = url.removesuffix("/api/v1")
+    return GigaChat(
+        model="GigaChat-2-Max",
+        credentials=base64.b64encode(f"faults-{uuid.uuid4()}:matrix".encode()).decode(),
+        base_url=url,
+        auth_url=f"{origin}/api/v2/oauth",
+        max_retries=0,
+        timeout=TIMEOUT_S,
+    )
+
+
 MODELS: dict[str, tuple[str, Factory]] = {
     "ChatOpenAI": ("openai", _openai(ChatOpenAI, "gpt-4o-mini")),
     "ChatOpenRouter": ("openai", _openai(ChatOpenRouter, "openai/gpt-4.1")),
@@ -161,6 +191,7 @@ MODELS: dict[str, tuple[str, Factory]] = {
     "ChatBielik": ("ollama", _ollama(ChatBielik)),
     "ChatGoogleGenerativeAI": ("gemini", _gemini(ChatGoogleGenerativeAI, "gemini-2.5-flash")),
     "ChatAnthropic": ("anthropic", _openai(ChatAnthropic, "claude-haiku-4-5")),
+    "GigaChat": ("gigachat", _gigachat),
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
@@ -172,6 +203,8 @@ def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
         return "http://127.0.0.1:1/v1" if refused else emulator.openai_base_url
     if protocol == "gemini":
         return "http://127.0.0.1:1" if refused else emulator.gemini_base_url
+    if protocol == "gigachat":
+        return "http://127.0.0.1:1/api/v1" if refused else emulator.gigachat_base_url
     return "http://127.0.0.1:1" if refused else emulator.ollama_url
 
 
@@ -180,6 +213,7 @@ _CHAT_PATHS = {
     "ollama": ("/api/chat",),
     "gemini": (":generateContent", ":streamGenerateContent"),
     "anthropic": ("/v1/messages",),
+    "gigachat": ("/api/v1/chat/completions",),
 }
 
 

@@ -135,6 +135,7 @@ def emulate_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
                 time.sleep(0.05)
         assert health.status_code == 200
         protocols = ["openai", "ollama", "gemini", "anthropic", "huggingface"]
+        protocols.append("gigachat")
         assert health.json() == {"status": "ok", "protocols": protocols}
         yield process, port
     finally:

@@ -18,7 +18,7 @@ from tests.testing.emulator_helpers import chat_body
 def test_health(http: httpx.Client) -> None:
     assert http.get("/_emulator/health").json() == {
         "status": "ok",
-        "protocols": ["openai", "ollama", "gemini", "anthropic", "huggingface"],
+        "protocols": ["openai", "ollama", "gemini", "anthropic", "huggingface", "gigachat"],
     }
 
 

@@ -15,7 +15,8 @@ BLOCKING_FINISH_REASONS = frozenset(
         "spii",
         "image_safety",
         "refusal",  # Anthropic stop_reason
-        "blocked",  # GigaChat
+        "blocked",
+        "blacklist",  # GigaChat
     }
 )
 """Finish reasons (lower-cased) by which providers say a safety filter stopped the answer."""

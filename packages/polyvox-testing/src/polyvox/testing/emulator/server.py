@@ -50,6 +50,7 @@ PROTOCOL_MODULES: tuple[str, ...] = (
     "polyvox.testing.emulator.gemini_protocol",
     "polyvox.testing.emulator.anthropic_protocol",
     "polyvox.testing.emulator.huggingface_protocol",
+    "polyvox.testing.emulator.gigachat_protocol",
 )
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 
@@ -185,6 +186,16 @@ class Emulator:
 
             self._yandex = YandexGrpcServer(self.state, self._host).start()
         return str(self._yandex.address)
+
+    @property
+    def gigachat_base_url(self) -> str:
+        """The ``base_url`` for GigaChat clients, ``{url}/api/v1``."""
+        return f"{self.url}/api/v1"
+
+    @property
+    def gigachat_auth_url(self) -> str:
+        """The ``auth_url`` for GigaChat clients, ``{url}/api/v2/oauth``."""
+        return f"{self.url}/api/v2/oauth"
 
     @property
     def ollama_url(self) -> str:
