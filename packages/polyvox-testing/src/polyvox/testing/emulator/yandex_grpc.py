@@ -102,8 +102,14 @@ class YandexGrpcServer:
 
     @property
     def address(self) -> str:
-        """``host:port`` of the server (what the SDK's ``endpoint`` takes)."""
-        return f"{self._host}:{self._port}"
+        """``host:port`` clients of this machine reach the server at (the SDK's ``endpoint``).
+
+        A wildcard bind (``0.0.0.0``, ``::``) is reached at loopback.
+        """
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(self._host, self._host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self._port}"
 
     def start(self) -> YandexGrpcServer:
         """Start serving (worker threads); does nothing when already running.
@@ -123,7 +129,8 @@ class YandexGrpcServer:
             pb["op_grpc"].add_OperationServiceServicer_to_server(_Operations(self), server)
             pb["ep_grpc"].add_ApiEndpointServiceServicer_to_server(_Endpoints(self), server)
             pb["iam_grpc"].add_IamTokenServiceServicer_to_server(_Iam(self), server)
-            self._port = server.add_insecure_port(f"{self._host}:{self._port}")
+            bind = f"[{self._host}]" if ":" in self._host else self._host
+            self._port = server.add_insecure_port(f"{bind}:{self._port}")
             server.start()
             self._server = server
             return self
