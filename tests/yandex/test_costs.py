@@ -139,3 +139,18 @@ def test_a_router_with_a_yandex_deployment_routes_and_records_cost(
     assert (yandex.model, yandex.input_tokens, yandex.output_tokens) == ("yandexgpt", 1_000, 200)
     assert (yandex.cost, yandex.currency) == (1_200 * Decimal("1.20") / THOUSAND, "RUB")
     assert records["ollama"].cost == Decimal(0)
+
+
+def test_the_recorder_prices_a_deferred_observed_call(ledger: Ledger) -> None:
+    """What the LlamaIndex handler records: an ObservedCall with ``deferred`` set."""
+    from polyvox.core.usage import make_usage
+    from polyvox.costs.tracking.attribution import Attribution
+    from polyvox.costs.tracking.recorder import CallRecorder, ObservedCall
+
+    recorder = CallRecorder(ledger)
+    call = ObservedCall("yandex", "yandexgpt", make_usage(1_000, 1_000), 1.0, Attribution())
+    assert recorder.price(call) == (Decimal("2.4"), "RUB")
+    deferred = ObservedCall(
+        "yandex", "yandexgpt", make_usage(1_000, 1_000), 1.0, Attribution(), deferred=True
+    )
+    assert recorder.price(deferred) == (Decimal("1.2"), "RUB")
