@@ -35,7 +35,14 @@ _SKIPPED_PARTS = frozenset({"reasoning", "thinking", "tool_use", "tool_call", "f
 
 @dataclass(frozen=True)
 class _ToolCallList:
-    """The SDK reads an assistant turn's calls from ``tool_calls._proto_origin``."""
+    """An assistant turn's calls, in the shape the SDK's message protocol reads.
+
+    ``yandex-ai-studio-sdk`` (0.22, ``_models/completions/message.py``) takes a turn with
+    tool calls only as its ``TextMessageWithToolCallsProtocol``: an object whose
+    ``tool_calls._proto_origin`` is the API's ``ToolCallList``; it has no public
+    constructor for one (its own results carry it). This class is that shape and nothing
+    else, so the one private name the SDK reads stays here.
+    """
 
     _proto_origin: Any
 
