@@ -95,6 +95,19 @@ except ModuleNotFoundError as e:
 else:
     raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
 """,
+    "polyvox-yandex": """
+import importlib.util
+from polyvox.yandex import ChatYandexGPT, YandexGPT, YandexGPTEmbeddings
+ChatYandexGPT(model="yandexgpt", folder_id="b1g", api_key="x")
+YandexGPTEmbeddings(folder_id="b1g", api_key="x")
+assert importlib.util.find_spec("polyvox.costs") is None  # a provider needs core alone
+try:
+    import polyvox.yandex.llamaindex
+except ModuleNotFoundError as e:
+    assert "polyvox-yandex[llamaindex]" in str(e), e
+else:
+    raise SystemExit("LlamaIndex is not installed, yet no error named the extra")
+""",
     "polyvox-huggingface": """
 import importlib.util
 from polyvox.huggingface import ChatHuggingFace, HuggingFaceEndpoint, HuggingFaceEndpointEmbeddings

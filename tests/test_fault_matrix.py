@@ -35,6 +35,7 @@ from polyvox.google import ChatGoogleGenerativeAI
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
 from polyvox.testing import Emulator, Fault, Reply
+from polyvox.yandex import ChatYandexGPT
 from tests.modes import MODES, call_as
 
 REFUSED = "refused"
@@ -123,6 +124,18 @@ CAUSES: dict[str, dict[str, str]] = {
         "error-event-mid-stream": r"reported an error mid-stream",
         REFUSED: r"could not connect to .*Is base_url right",
     },
+    "yandex": {
+        "401": r"UNAUTHENTICATED",
+        "429": r"RESOURCE_EXHAUSTED",
+        "500": r"INTERNAL",
+        "503": r"UNAVAILABLE",
+        "malformed-200": r"not with a CompletionResponse the SDK could read",
+        "empty-200": r"not with a CompletionResponse the SDK could read|without a final status",
+        "cut-mid-answer": r"UNAVAILABLE: Connection reset.*broke before the answer was complete",
+        "slow": r"DEADLINE_EXCEEDED.*within the timeout",
+        "error-event-mid-stream": r"reported an error mid-stream.*INTERNAL",
+        REFUSED: r"Could not connect to .*is base_url right",
+    },
 }
 """Per protocol: a pattern the message must match, naming the real cause."""
 
@@ -132,8 +145,13 @@ WRONG_CAUSE = {
     "ollama": r"not reachable",
     "gemini": r"could not connect",
     "gigachat": r"could not connect",
+    "yandex": r"Could not connect",
 }
 """What no fault but a refused connection may say."""
+
+NO_RETRY_AFTER = frozenset({"yandex"})
+"""Protocols whose 429 carries no delay: Yandex's gRPC ``RESOURCE_EXHAUSTED`` has no
+Retry-After (the SDK retries it with its own exponential backoff)."""
 
 TIMEOUT_S = 1.0
 """The models' timeout: short for the slow row, long enough for the others on a busy machine."""
@@ -183,6 +201,17 @@ def _gigachat(url: str) -> BaseChatModel:
     )
 
 
+def _yandex(cls: type[Any], model: str) -> Factory:
+    def make(url: str) -> BaseChatModel:
+        model_: BaseChatModel = cls(
+            model=model, folder_id="b1gfolder", api_key="AQVNtest", base_url=url,
+            max_retries=0, timeout=TIMEOUT_S,
+        )  # fmt: skip
+        return model_
+
+    return make
+
+
 MODELS: dict[str, tuple[str, Factory]] = {
     "ChatOpenAI": ("openai", _openai(ChatOpenAI, "gpt-4o-mini")),
     "ChatOpenRouter": ("openai", _openai(ChatOpenRouter, "openai/gpt-4.1")),
@@ -192,6 +221,7 @@ MODELS: dict[str, tuple[str, Factory]] = {
     "ChatGoogleGenerativeAI": ("gemini", _gemini(ChatGoogleGenerativeAI, "gemini-2.5-flash")),
     "ChatAnthropic": ("anthropic", _openai(ChatAnthropic, "claude-haiku-4-5")),
     "GigaChat": ("gigachat", _gigachat),
+    "ChatYandexGPT": ("yandex", _yandex(ChatYandexGPT, "yandexgpt")),
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
@@ -205,6 +235,8 @@ def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
         return "http://127.0.0.1:1" if refused else emulator.gemini_base_url
     if protocol == "gigachat":
         return "http://127.0.0.1:1/api/v1" if refused else emulator.gigachat_base_url
+    if protocol == "yandex":
+        return "127.0.0.1:1" if refused else emulator.yandex_endpoint
     return "http://127.0.0.1:1" if refused else emulator.ollama_url
 
 
@@ -214,6 +246,7 @@ _CHAT_PATHS = {
     "gemini": (":generateContent", ":streamGenerateContent"),
     "anthropic": ("/v1/messages",),
     "gigachat": ("/api/v1/chat/completions",),
+    "yandex": ("TextGenerationService/Completion",),
 }
 
 
@@ -251,5 +284,5 @@ async def test_every_fault_is_typed_counted_and_explained(
     if fault_name != REFUSED:
         assert not re.search(WRONG_CAUSE[protocol], message), message
     assert _calls(emulator, protocol) == (0 if fault is None else 1)
-    if fault_name == "429":
+    if fault_name == "429" and protocol not in NO_RETRY_AFTER:
         assert getattr(error, "retry_after", None) == 3.0

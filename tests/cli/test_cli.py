@@ -136,6 +136,7 @@ def emulate_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
         assert health.status_code == 200
         protocols = ["openai", "ollama", "gemini", "anthropic", "huggingface"]
         protocols.append("gigachat")
+        protocols.append("yandex")
         assert health.json() == {"status": "ok", "protocols": protocols}
         yield process, port
     finally:
@@ -165,6 +166,35 @@ def test_emulate_serves_the_openai_sdk(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_emulate_serves_the_yandex_sdk_over_grpc(
+    emulate_process: tuple[subprocess.Popen[str], int],
+) -> None:
+    """The banner's ``YC_*`` lines point ``yandex-ai-studio-sdk`` (and polyvox) at it."""
+    from polyvox.yandex import ChatYandexGPT
+
+    process, port = emulate_process
+    assert process.stdout is not None
+    exports: dict[str, str] = {}
+    while "YC_FOLDER_ID" not in exports:
+        line = process.stdout.readline()
+        assert line, "the banner has no YC_* lines"
+        if line.startswith("export YC_"):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            exports[name] = value
+    assert exports["YC_API_ENDPOINT"] == f"127.0.0.1:{port + 1}"
+    model = ChatYandexGPT(
+        model="yandexgpt",
+        base_url=exports["YC_API_ENDPOINT"],
+        api_key=exports["YC_API_KEY"],
+        folder_id=exports["YC_FOLDER_ID"],
+        max_retries=0,
+    )
+    assert model.invoke("Привет").content == "You said: Привет"
+    model.close()
+    health = httpx.get(f"http://127.0.0.1:{port}/_emulator/requests", timeout=5)
+    assert any(r["path"].endswith("TextGenerationService/Completion") for r in health.json())
+
+
 def test_emulate_stops_cleanly_on_ctrl_c(
     emulate_process: tuple[subprocess.Popen[str], int],
 ) -> None:

@@ -82,7 +82,8 @@ def test_the_page_shows_what_polyvox_emulate_prints(emulate: tuple[int, str]) ->
     ]  # fmt: skip
     printed_exports = EXPORT.findall(printed)
     expected = [(name, value.replace(f":{DOC_PORT}", f":{port}")) for name, value in documented]
-    assert printed_exports == expected, printed
+    # the page shows the first lines; the other providers' follow them
+    assert printed_exports[: len(expected)] == expected, printed
     assert "polyvox emulate" in page_text()
 
 

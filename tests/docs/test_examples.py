@@ -68,6 +68,10 @@ def _run_blocks(page: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GIGACHAT_CREDENTIALS", "ZG9jczpleGFtcGxl")  # base64 of docs:example
     monkeypatch.setenv("GIGACHAT_BASE_URL", emulator.gigachat_base_url)
     monkeypatch.setenv("GIGACHAT_AUTH_URL", emulator.gigachat_auth_url)
+    monkeypatch.setenv("YC_API_KEY", "AQVN-docs-example")
+    monkeypatch.setenv("YC_FOLDER_ID", "b1g-docs-example")
+    monkeypatch.setenv("YC_API_ENDPOINT", emulator.yandex_endpoint)  # gRPC host:port
+    monkeypatch.setenv("YANDEX_OPENAI_BASE_URL", emulator.openai_base_url)
     namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")

@@ -18,7 +18,15 @@ from tests.testing.emulator_helpers import chat_body
 def test_health(http: httpx.Client) -> None:
     assert http.get("/_emulator/health").json() == {
         "status": "ok",
-        "protocols": ["openai", "ollama", "gemini", "anthropic", "huggingface", "gigachat"],
+        "protocols": [
+            "openai",
+            "ollama",
+            "gemini",
+            "anthropic",
+            "huggingface",
+            "gigachat",
+            "yandex",
+        ],
     }
 
 
@@ -136,3 +144,10 @@ def test_the_banner_names_every_protocols_base_url() -> None:
     assert f"host={url}" in banner  # Ollama
     assert f"Gemini (google-genai) clients: base_url={url}" in banner
     assert f"GOOGLE_GEMINI_BASE_URL={url}" in banner
+    assert f"Yandex foundation-models REST: {url}/foundationModels/v1" in banner
+    assert "pip install 'polyvox-testing[yandex]'" in banner  # no gRPC endpoint given
+    with_grpc = _announcement(url, "127.0.0.1:8766")
+    assert "endpoint=127.0.0.1:8766" in with_grpc
+    assert "export YC_API_ENDPOINT=127.0.0.1:8766\n" in with_grpc
+    assert "export YC_API_KEY=" in with_grpc
+    assert "export YC_FOLDER_ID=" in with_grpc

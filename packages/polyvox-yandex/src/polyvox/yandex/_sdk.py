@@ -53,7 +53,13 @@ def endpoint_settings(base_url: str | None, verify: bool | str | None) -> tuple[
 
 
 class _Studio:
-    """An SDK instance with ``close``/``aclose``, which the SDK itself lacks."""
+    """An SDK instance with ``close``/``aclose``, which the SDK itself lacks.
+
+    ``AIStudio`` (0.22) has no public way to close its gRPC channels; they are the dict
+    ``sdk._client._channels``. Reading it is isolated here and tolerant: when a release
+    renames it, nothing is closed (the channels then close with the process), nothing
+    fails.
+    """
 
     __slots__ = ("sdk",)
 

@@ -40,12 +40,49 @@ _DEFAULT_TIMEOUT = 180.0
 _API_KEYWORDS = frozenset({"reasoning_mode", "deferred", "model_uri"})
 
 
-def _rpc_error() -> type[BaseException]:
-    """What a failed gRPC call raises: the SDK's ``AioRpcError``, or grpc's own under it."""
+def _rpc_error() -> tuple[type[BaseException], ...]:
+    """What a failed SDK call raises.
+
+    The SDK's ``AioRpcError`` (grpc's own under it), or what it raises for an answer it
+    could not read (:data:`~polyvox.yandex.errors.UNREADABLE`).
+    """
     import grpc.aio
 
-    error: type[BaseException] = grpc.aio.AioRpcError
-    return error
+    from polyvox.yandex.errors import UNREADABLE
+
+    return (grpc.aio.AioRpcError, *UNREADABLE)
+
+
+def _sdk_results(results: Iterator[Any]) -> Iterator[Any]:
+    """The SDK's stream, its own failures told apart from those of the code reading it."""
+    while True:
+        try:
+            result = next(results)
+        except StopIteration:
+            return
+        except _rpc_error() as exc:
+            raise _SdkFailure(exc) from exc
+        yield result
+
+
+async def _asdk_results(results: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """The async SDK's stream, its own failures told apart (see :func:`_sdk_results`)."""
+    while True:
+        try:
+            result = await anext(results)
+        except StopAsyncIteration:
+            return
+        except _rpc_error() as exc:
+            raise _SdkFailure(exc) from exc
+        yield result
+
+
+class _SdkFailure(Exception):  # noqa: N818  (a carrier, not an error of its own)
+    """Carries a failure of the SDK's stream past the code that reads the stream."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _secret_from_env(value: SecretStr | None, *names: str) -> SecretStr | None:
@@ -95,8 +132,10 @@ class YandexModelMixin(StudioClientMixin):
         return self.base_url or "Yandex Cloud (api.cloud.yandex.net:443)"
 
     def _fail(self, exc: BaseException, events: int = 0) -> BaseException:
-        from polyvox.yandex.errors import map_yandex_error
+        from polyvox.yandex.errors import UNREADABLE, map_yandex_error, unreadable_answer
 
+        if isinstance(exc, UNREADABLE):
+            return unreadable_answer(exc, provider="yandex", where=self._where())
         return map_yandex_error(
             exc, provider="yandex", where=self._where(), retries=self.max_retries, events=events
         )
@@ -434,13 +473,14 @@ class ChatYandexGPT(YandexModelMixin, PolyvoxChatModel):
             model=short_name(uri), provider=self.provider, turn=len(messages), stop=stop
         )
         try:
-            for result in model.run_stream(sdk_messages, timeout=self._timeout()):
+            stream = model.run_stream(sdk_messages, timeout=self._timeout())
+            for result in _sdk_results(iter(stream)):
                 for chunk in reader.feed(result):
                     if run_manager is not None:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        except _rpc_error() as exc:
-            raise self._fail(exc, reader.events) from exc
+        except _SdkFailure as failure:
+            raise self._fail(failure.error, reader.events) from failure.error
         yield reader.finish()
 
     async def _astream(
@@ -457,13 +497,14 @@ class ChatYandexGPT(YandexModelMixin, PolyvoxChatModel):
             model=short_name(uri), provider=self.provider, turn=len(messages), stop=stop
         )
         try:
-            async for result in model.run_stream(sdk_messages, timeout=self._timeout()):
+            stream = model.run_stream(sdk_messages, timeout=self._timeout())
+            async for result in _asdk_results(aiter(stream)):
                 for chunk in reader.feed(result):
                     if run_manager is not None:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        except _rpc_error() as exc:
-            raise self._fail(exc, reader.events) from exc
+        except _SdkFailure as failure:
+            raise self._fail(failure.error, reader.events) from failure.error
         yield reader.finish()
 
 

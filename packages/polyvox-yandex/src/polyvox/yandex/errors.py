@@ -26,9 +26,15 @@ import grpc
 import grpc.aio
 from yandex_ai_studio_sdk.exceptions import AioRpcError
 
-from polyvox.core.errors import ErrorFamily, ErrorKind, is_context_overflow
+from polyvox.core.errors import (
+    ErrorFamily,
+    ErrorKind,
+    ProviderResponseError,
+    is_context_overflow,
+)
 
 __all__ = [
+    "UNREADABLE",
     "YandexAPIError",
     "YandexAuthenticationError",
     "YandexConnectionError",
@@ -40,6 +46,7 @@ __all__ = [
     "YandexTimeoutError",
     "kind_of_status",
     "map_yandex_error",
+    "unreadable_answer",
 ]
 
 ERRORS = ErrorFamily(
@@ -83,11 +90,14 @@ _STATUS_KINDS = {
     "FAILED_PRECONDITION": ErrorKind.INVALID_REQUEST,
     "OUT_OF_RANGE": ErrorKind.INVALID_REQUEST,
 }
-_NO_CONNECTION = re.compile(
-    r"failed to connect|connection refused|connect failed|dns resolution|socket closed|"
-    r"connection reset|broken pipe|stream removed|end of tcp stream|recvmsg",
-    re.I,
+_BROKE = re.compile(
+    r"socket closed|connection reset|broken pipe|stream removed|end of tcp stream|recvmsg", re.I
 )
+"""``UNAVAILABLE`` details of a connection that broke once made."""
+_NO_CONNECTION = re.compile(
+    r"failed to connect|connection refused|connect failed|dns resolution|" + _BROKE.pattern, re.I
+)
+"""``UNAVAILABLE`` details of a connection that failed, to be made or once made."""
 _RETRIED = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
 
 
@@ -110,7 +120,7 @@ def kind_of_status(status: str, details: str | None) -> ErrorKind:
     return kind
 
 
-def _advice(kind: ErrorKind, where: str, retries: int) -> str:
+def _advice(kind: ErrorKind, where: str, retries: int, broke: bool) -> str:
     if kind is ErrorKind.AUTHENTICATION:
         return (
             " Check the credentials: api_key (YC_API_KEY), iam_token (YC_IAM_TOKEN; IAM "
@@ -122,6 +132,8 @@ def _advice(kind: ErrorKind, where: str, retries: int) -> str:
         )
     if kind is ErrorKind.NOT_FOUND:
         return " Check the model URI (gpt://<folder>/<model>/<latest|rc|deprecated>)."
+    if kind is ErrorKind.CONNECTION and broke:
+        return f" The connection to {where} broke before the answer was complete: retry."
     if kind is ErrorKind.CONNECTION:
         return f" Could not connect to {where}: is base_url right, and is the network up?"
     if kind is ErrorKind.TIMEOUT:
@@ -169,7 +181,7 @@ def map_yandex_error(
         )
     if status in _RETRIED and retries:
         head += f" (after {retries} retries)"
-    message = head + _advice(kind, where, retries)
+    message = head + _advice(kind, where, retries, bool(events or _BROKE.search(details)))
     extra: dict[str, Any] = {}
     if not isinstance(exc, AioRpcError):  # raised before the SDK wrapped it (endpoint discovery)
         extra = {
@@ -179,3 +191,29 @@ def map_yandex_error(
             "_client_request_id": "",
         }
     return ERRORS.rebrand(exc, kind, provider=provider, message=message, _details=message, **extra)
+
+
+UNREADABLE = (AttributeError, RuntimeError)
+"""What the SDK raises for an answer it could not read: grpc hands it ``None`` for a message
+that does not parse (the SDK then fails with an ``AttributeError``), and a call that ended
+with no message at all is the SDK's ``RuntimeError("call returned less then one result")``."""
+
+
+def unreadable_answer(exc: BaseException, *, provider: str, where: str) -> ProviderResponseError:
+    """The error for a call that succeeded (gRPC ``OK``) with no answer the SDK could read.
+
+    Args:
+        exc: What the SDK raised (one of :data:`UNREADABLE`).
+        provider: The provider id.
+        where: The endpoint that answered.
+
+    Returns:
+        A :class:`~polyvox.core.errors.ProviderResponseError` that is still of ``exc``'s
+        class; raise it ``from exc``.
+    """
+    message = (
+        f"{provider}: {where} answered OK but not with a CompletionResponse the SDK could read "
+        f"({type(exc).__name__}: {exc}); a proxy in between may be mangling gRPC, or base_url "
+        "is not a Yandex foundation-models endpoint"
+    )
+    return ProviderResponseError.wrapping(exc, message, provider=provider)

@@ -29,11 +29,20 @@ __all__ = ["ToolCallsMessage", "to_sdk_messages", "to_sdk_tool_choice", "to_sdk_
 
 _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant",
           "system": "system", "developer": "system"}  # fmt: skip
+_SKIPPED_PARTS = frozenset({"reasoning", "thinking", "tool_use", "tool_call", "function_call"})
+"""Content parts left out of the text: reasoning, and tool calls (sent from ``tool_calls``)."""
 
 
 @dataclass(frozen=True)
 class _ToolCallList:
-    """The SDK reads an assistant turn's calls from ``tool_calls._proto_origin``."""
+    """An assistant turn's calls, in the shape the SDK's message protocol reads.
+
+    ``yandex-ai-studio-sdk`` (0.22, ``_models/completions/message.py``) takes a turn with
+    tool calls only as its ``TextMessageWithToolCallsProtocol``: an object whose
+    ``tool_calls._proto_origin`` is the API's ``ToolCallList``; it has no public
+    constructor for one (its own results carry it). This class is that shape and nothing
+    else, so the one private name the SDK reads stays here.
+    """
 
     _proto_origin: Any
 
@@ -63,13 +72,14 @@ def _text(message: BaseMessage) -> str:
             parts.append(part)
         elif isinstance(part, Mapping) and part.get("type") == "text":
             parts.append(str(part.get("text", "")))
-        elif isinstance(part, Mapping) and part.get("type") in ("reasoning", "thinking"):
+        elif isinstance(part, Mapping) and part.get("type") in _SKIPPED_PARTS:
             continue
         else:
             kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
             msg = (
                 f"the YandexGPT completion API takes text only; a {kind!r} content part cannot "
-                "be sent (describe the image in text, or use a vision model of another provider)"
+                "be sent (put its content in text, or use a model of another provider that "
+                "takes it)"
             )
             raise ValueError(msg)
     return "".join(parts)

@@ -84,10 +84,25 @@ def _tool_calls(alternative: Any, turn: int) -> list[ToolCall]:
             continue
         name = str(getattr(function, "name", "") or "")
         args = getattr(function, "arguments", None)
-        args = dict(args) if isinstance(args, dict) else {}
+        args = {k: _whole(v) for k, v in args.items()} if isinstance(args, dict) else {}
         call_id = getattr(call, "id", None) or stable_tool_call_id(turn, index, name, args)
         calls.append(ToolCall(name=name, args=args, id=call_id, type="tool_call"))
     return calls
+
+
+def _whole(value: Any) -> Any:
+    """A protobuf ``Struct`` value with its whole numbers as ``int``.
+
+    A ``Struct`` keeps every number as a double, so an integer argument arrives as ``6.0``;
+    a tool declared with an ``int`` parameter expects ``6``.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
 
 
 def _metadata(result: Any, model: str, provider: str, status: str | None) -> dict[str, Any]:

@@ -60,7 +60,7 @@ ENTRY_FIELDS = frozenset(f.name for f in fields(ModelEntry) if f.name not in {"_
 
 _PRICE_KEYS = frozenset(
     {"currency", "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning"}
-    | {"per_tokens", "tiers", "source", "as_of", "notes"}
+    | {"per_tokens", "tiers", "source", "as_of", "notes", "deferred_multiplier"}
 )
 _TIER_KEYS = frozenset(
     {"min_input_tokens", "input", "output", "cache_read", "cache_write", "cache_write_1h"}
@@ -274,7 +274,8 @@ def _price(raw: Any, *, require_dated: bool) -> ModelPrice:
     if not isinstance(tiers_raw, list):
         raise CatalogError("expected a list of tiers", field="tiers")
     tiers = tuple(_tier(t, i) for i, t in enumerate(tiers_raw))
-    names = ("cache_read", "cache_write", "cache_write_1h", "reasoning", "source")
+    names = ("cache_read", "cache_write", "cache_write_1h", "reasoning", "source",
+             "deferred_multiplier")  # fmt: skip
     kwargs = {k: raw[k] for k in names if k in raw}
     if "per_tokens" in raw:
         kwargs["per_tokens"] = raw["per_tokens"]

@@ -6,7 +6,7 @@ construction, raising :class:`~polyvox.costs.catalog.errors.CatalogError` naming
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -134,6 +134,11 @@ class ModelPrice:
     there, against 1.25 times for the 5-minute write); ``None``: the :attr:`cache_write`
     price."""
 
+    deferred_multiplier: Decimal | None = None
+    """What every price is multiplied by for a call run in the provider's deferred (batch)
+    mode: ``0.5`` where such calls cost half (Yandex's ``completionAsync``); ``None``: no
+    deferred price known, such calls are priced as synchronous ones."""
+
     def __post_init__(self) -> None:
         currency = str(self.currency).strip().upper()
         if not CURRENCY.fullmatch(currency):
@@ -142,7 +147,8 @@ class ModelPrice:
         set_field(self, "currency", currency)
         for name in ("input", "output"):
             set_field(self, name, money(getattr(self, name), name))
-        for name in ("cache_read", "cache_write", "reasoning", "cache_write_1h"):
+        for name in ("cache_read", "cache_write", "reasoning", "cache_write_1h",
+                     "deferred_multiplier"):  # fmt: skip
             set_field(self, name, money_or_none(getattr(self, name), name))
         per = count(self.per_tokens, "per_tokens")
         if per == 0:
@@ -160,6 +166,38 @@ class ModelPrice:
         if not isinstance(self.as_of, date):
             raise CatalogError(f"expected a date, got {self.as_of!r}", field="as_of")
         set_field(self, "source", str(self.source))
+
+    def deferred(self) -> ModelPrice:
+        """The prices of a deferred (batch) call: every price times the multiplier.
+
+        Returns:
+            The scaled prices (tiers included), or these prices when there is no multiplier.
+        """
+        factor = self.deferred_multiplier
+        if factor is None:
+            return self
+
+        def scale(value: Decimal | None) -> Decimal | None:
+            return None if value is None else value * factor
+
+        def scale_tier(tier: PriceTier) -> PriceTier:
+            return PriceTier(
+                tier.min_input_tokens, tier.input * factor, tier.output * factor,
+                scale(tier.cache_read), scale(tier.cache_write), scale(tier.cache_write_1h),
+            )  # fmt: skip
+
+        return replace(
+            self,
+            input=self.input * factor,
+            output=self.output * factor,
+            cache_read=scale(self.cache_read),
+            cache_write=scale(self.cache_write),
+            reasoning=scale(self.reasoning),
+            cache_write_1h=scale(self.cache_write_1h),
+            tiers=tuple(scale_tier(t) for t in self.tiers),
+            deferred_multiplier=None,
+            source=f"{self.source} (deferred: x{factor})",
+        )
 
     def tier_for(self, input_tokens: int) -> PriceTier | None:
         """The tier a call with ``input_tokens`` input tokens falls in (``None``: base prices)."""

@@ -275,6 +275,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             cache_hit=cache_hit,
             # a cached message repeats the original call's metadata, its cost included
             provider_cost=None if cache_hit else meta.get("provider_cost"),
+            deferred=meta.get("deferred") is True,
         )
 
     def on_llm_error(
@@ -353,6 +354,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         cache_hit: bool = False,
         error: BaseException | None = None,
         provider_cost: Any = None,
+        deferred: bool = False,
     ) -> None:
         try:
             if run.parent is not None:
@@ -367,6 +369,7 @@ class CostCallbackHandler(BaseCallbackHandler):
                 "error_type": None if error is None else type(error).__name__,
                 "record_id": run_id.hex,  # one record per run: a retried write keeps one row
                 "provider_cost": provider_cost,
+                "deferred": deferred,
             }
             if run.reservation is None:
                 # priced and built on the ledger's writer thread, in the next batch

@@ -176,6 +176,7 @@ class LlamaIndexCostHandler(BaseEventHandler):
                 error_type=error,
                 # a cached answer repeats the original call's metadata, its cost included
                 provider_cost=None if cache_hit else meta.get("provider_cost"),
+                deferred=meta.get("deferred") is True,
             )
         )
 

@@ -135,6 +135,11 @@ class ObservedCall:
     provider_cost: Mapping[str, Any] | None = None
     """What the provider reported the call cost (``response_metadata["provider_cost"]``)."""
 
+    deferred: bool = False
+    """Whether the call ran in the provider's deferred (batch) mode, billed at the price's
+    :attr:`~polyvox.costs.catalog.ModelPrice.deferred_multiplier`
+    (``response_metadata["deferred"]``)."""
+
 
 class CallRecorder:
     """Prices observed calls and records them on a ledger."""
@@ -173,8 +178,9 @@ class CallRecorder:
         """
         tokens = usage_tokens(call.usage)
         return self._price(
-            call.provider, call.model, tokens, call.usage is not None, call.cache_hit
-        )
+            call.provider, call.model, tokens, call.usage is not None, call.cache_hit,
+            call.deferred,
+        )  # fmt: skip
 
     def _price(
         self,
@@ -183,6 +189,7 @@ class CallRecorder:
         tokens: UsageCounts,
         has_usage: bool,
         cache_hit: bool,
+        deferred: bool = False,
     ) -> tuple[Decimal | None, str | None]:
         catalog = self.catalog
         # Each (provider, model)'s price and per-token rates, resolved once per catalog
@@ -197,6 +204,8 @@ class CallRecorder:
             return (Decimal(0), "USD") if cache_hit else (None, None)
         if cache_hit or not has_usage:
             return Decimal(0), price.currency
+        if deferred and price.deferred_multiplier is not None:
+            price, rates = price.deferred(), None
         if rates is None:  # tiered, or a divisor that is not a power of ten
             from polyvox.costs.computation import compute_cost
 
@@ -225,6 +234,7 @@ class CallRecorder:
             outcome=call.outcome,
             error_type=call.error_type,
             provider_cost=call.provider_cost,
+            deferred=call.deferred,
         )
 
     def record_call(
@@ -242,6 +252,7 @@ class CallRecorder:
         error_type: str | None = None,
         record_id: str | None = None,
         provider_cost: Mapping[str, Any] | None = None,
+        deferred: bool = False,
     ) -> CallRecord:
         """:meth:`record` without building an :class:`ObservedCall` first.
 
@@ -261,6 +272,8 @@ class CallRecorder:
                 (``response_metadata["provider_cost"]``), recorded beside the catalog's
                 price and used as the cost when the catalog has none. Leave it out for a
                 cache hit (a cached message repeats the original call's).
+            deferred: The call ran in the provider's deferred (batch) mode: priced with the
+                price's ``deferred_multiplier`` where it has one.
 
         Returns:
             The record as enqueued.
@@ -280,6 +293,7 @@ class CallRecorder:
             record_id or uuid.uuid4().hex,
             datetime.now(UTC),
             provider_cost_of(provider_cost),
+            deferred,
         )
         self.ledger.record(record)
         return record
@@ -299,6 +313,7 @@ class CallRecorder:
         error_type: str | None = None,
         record_id: str | None = None,
         provider_cost: Mapping[str, Any] | None = None,
+        deferred: bool = False,
     ) -> None:
         """:meth:`record_call`, with the pricing and the record made on the writer thread.
 
@@ -322,6 +337,8 @@ class CallRecorder:
                 (``response_metadata["provider_cost"]``), recorded beside the catalog's
                 price and used as the cost when the catalog has none. Leave it out for a
                 cache hit (a cached message repeats the original call's).
+            deferred: The call ran in the provider's deferred (batch) mode: priced with the
+                price's ``deferred_multiplier`` where it has one.
         """
         self.ledger.record_later(
             partial(
@@ -340,6 +357,7 @@ class CallRecorder:
                 record_id or uuid.uuid4().hex,
                 datetime.now(UTC),
                 provider_cost_of(provider_cost),
+                deferred,
             )
         )
 
@@ -359,9 +377,10 @@ class CallRecorder:
         record_id: str,
         time: datetime,
         reported: ProviderCost | None = None,
+        deferred: bool = False,
     ) -> CallRecord:
         try:
-            cost, currency = self._price(provider, model, tokens, has_usage, cache_hit)
+            cost, currency = self._price(provider, model, tokens, has_usage, cache_hit, deferred)
         except Exception:  # pricing must never break a call
             logger.exception("could not price a call to %s/%s", provider, model)
             cost, currency = None, None

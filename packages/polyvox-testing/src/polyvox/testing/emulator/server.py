@@ -51,6 +51,7 @@ PROTOCOL_MODULES: tuple[str, ...] = (
     "polyvox.testing.emulator.anthropic_protocol",
     "polyvox.testing.emulator.huggingface_protocol",
     "polyvox.testing.emulator.gigachat_protocol",
+    "polyvox.testing.emulator.yandex_rest",
 )
 """Modules whose ``PROTOCOL`` the emulator mounts; the first one answers unknown paths."""
 
@@ -345,12 +346,42 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, log_level: str = "info")
             address of this machine, or binding needs more privileges.
     """
     sock = _listening_socket(host, port)
-    app = build_app(EmulatorState(), load_protocols())
-    server = _AnnouncingServer(_config(app, host, sock.getsockname()[1], log_level))
+    state = EmulatorState()
+    app = build_app(state, load_protocols())
+    bound = sock.getsockname()[1]
+    yandex = _start_yandex_grpc(state, host, bound + 1 if port else 0)
+    server = _AnnouncingServer(_config(app, host, bound, log_level))
+    server.yandex_endpoint = yandex.address if yandex is not None else None
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        if yandex is not None:
+            yandex.stop()
+
+
+def _start_yandex_grpc(state: EmulatorState, host: str, port: int) -> Any:
+    """The Yandex gRPC services beside the HTTP server, when the ``yandex`` extra is installed.
+
+    gRPC needs HTTP/2 on a port of its own: ``port`` (the HTTP port plus one), or any free
+    port when that one is taken.
+
+    Args:
+        state: The HTTP server's state (the two share scripts, faults and the request log).
+        host: The interface to bind.
+        port: The port to try first; 0 for any free one.
+
+    Returns:
+        The running ``YandexGrpcServer``, or ``None`` without the extra.
+    """
+    try:
+        from polyvox.testing.emulator.yandex_grpc import YandexGrpcServer
+    except ImportError:  # grpcio / yandexcloud are the optional ``yandex`` extra
+        return None
+    try:
+        return YandexGrpcServer(state, host, port).start()
+    except RuntimeError:  # grpc could not bind the port: take any free one
+        return YandexGrpcServer(state, host, 0).start()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -405,15 +436,30 @@ def _client_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def _announcement(url: str) -> str:
+def _announcement(url: str, yandex_endpoint: str | None = None) -> str:
     """What ``polyvox emulate`` prints once listening at ``url``.
 
     Args:
         url: The server's root URL (``http://127.0.0.1:8765``).
+        yandex_endpoint: ``host:port`` of the Yandex gRPC services; ``None`` when they are
+            not served (polyvox-testing without its ``yandex`` extra).
 
     Returns:
         The lines, ending with a newline; the ``export`` lines paste into a POSIX shell.
     """
+    if yandex_endpoint is None:
+        yandex_line = "  Yandex gRPC: not served (pip install 'polyvox-testing[yandex]')\n"
+        yandex_exports = ""
+    else:
+        yandex_line = (
+            f"  Yandex AI Studio (yandex-ai-studio-sdk, gRPC): endpoint={yandex_endpoint} "
+            "(any folder and API key)\n"
+        )
+        yandex_exports = (
+            f"export YC_API_ENDPOINT={yandex_endpoint}\n"
+            "export YC_API_KEY=AQVN-emulator\n"
+            "export YC_FOLDER_ID=b1g-emulator\n"
+        )
     return (
         f"polyvox emulator listening on {url}\n"
         f"  OpenAI-compatible clients: base_url={url}/v1 (any API key)\n"
@@ -421,16 +467,19 @@ def _announcement(url: str) -> str:
         f"  Anthropic clients: base_url={url} (any API key)\n"
         f"  Gemini (google-genai) clients: base_url={url} (any API key; or set "
         f"GOOGLE_GEMINI_BASE_URL={url})\n"
+        f"  Yandex foundation-models REST: {url}/foundationModels/v1 (any API key)\n"
+        f"{yandex_line}"
         f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
         "\n"
-        "To point the OpenAI, Ollama and Anthropic SDKs (and polyvox) at it, run in another "
-        "shell:\n"
+        "To point the OpenAI, Ollama, Anthropic and Yandex SDKs (and polyvox) at it, run in "
+        "another shell:\n"
         "\n"
         f"export OPENAI_BASE_URL={url}/v1\n"
         "export OPENAI_API_KEY=sk-emulator\n"
         f"export OLLAMA_HOST={url}\n"
         f"export ANTHROPIC_BASE_URL={url}\n"
         "export ANTHROPIC_API_KEY=sk-ant-emulator\n"
+        f"{yandex_exports}"
         "\n"
         "Press Ctrl-C to stop.\n"
     )
@@ -439,11 +488,14 @@ def _announcement(url: str) -> str:
 class _AnnouncingServer(uvicorn.Server):
     """A uvicorn server that says where it listens once the socket is bound."""
 
+    yandex_endpoint: str | None = None
+    """``host:port`` of the Yandex gRPC services served beside it, if any."""
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             url = _client_url(self.config.host, self.config.port)
-            print(_announcement(url), end="", flush=True)
+            print(_announcement(url, self.yandex_endpoint), end="", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -102,8 +102,14 @@ class YandexGrpcServer:
 
     @property
     def address(self) -> str:
-        """``host:port`` of the server (what the SDK's ``endpoint`` takes)."""
-        return f"{self._host}:{self._port}"
+        """``host:port`` clients of this machine reach the server at (the SDK's ``endpoint``).
+
+        A wildcard bind (``0.0.0.0``, ``::``) is reached at loopback.
+        """
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(self._host, self._host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self._port}"
 
     def start(self) -> YandexGrpcServer:
         """Start serving (worker threads); does nothing when already running.
@@ -116,14 +122,15 @@ class YandexGrpcServer:
                 return self
             pb = _pb()
             server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
-            pb["gen_grpc"].add_TextGenerationServiceServicer_to_server(_Generation(self), server)
+            server.add_generic_rpc_handlers((_completion_handler(_Generation(self), pb),))
             pb["gen_grpc"].add_TextGenerationAsyncServiceServicer_to_server(_Deferred(self), server)
             pb["gen_grpc"].add_TokenizerServiceServicer_to_server(_Tokenizer(self), server)
             pb["emb_grpc"].add_EmbeddingsServiceServicer_to_server(_Embeddings(self), server)
             pb["op_grpc"].add_OperationServiceServicer_to_server(_Operations(self), server)
             pb["ep_grpc"].add_ApiEndpointServiceServicer_to_server(_Endpoints(self), server)
             pb["iam_grpc"].add_IamTokenServiceServicer_to_server(_Iam(self), server)
-            self._port = server.add_insecure_port(f"{self._host}:{self._port}")
+            bind = f"[{self._host}]" if ":" in self._host else self._host
+            self._port = server.add_insecure_port(f"{bind}:{self._port}")
             server.start()
             self._server = server
             return self
@@ -194,6 +201,32 @@ class YandexGrpcServer:
         return op
 
 
+MALFORMED_MESSAGE = b"\xff\xffnot a CompletionResponse"
+"""Bytes no protobuf parser reads (field 0 is invalid): a malformed 200's message."""
+
+
+def _raw_or_message(message: Any) -> bytes:
+    """Serialise a response message, or send bytes as they are (a malformed answer)."""
+    return message if isinstance(message, bytes) else bytes(message.SerializeToString())
+
+
+def _completion_handler(servicer: _Generation, pb: dict[str, Any]) -> grpc.GenericRpcHandler:
+    """``TextGenerationService`` as the generated code registers it, but for its serialiser.
+
+    The generated ``add_TextGenerationServiceServicer_to_server`` serialises every answer
+    with ``CompletionResponse.SerializeToString``; this one also lets raw bytes through,
+    so a fault can answer with a message the client cannot parse, as a broken gateway would.
+    """
+    method = grpc.unary_stream_rpc_method_handler(
+        servicer.Completion,
+        request_deserializer=pb["gen"].CompletionRequest.FromString,
+        response_serializer=_raw_or_message,
+    )
+    return grpc.method_handlers_generic_handler(
+        "yandex.cloud.ai.foundation_models.v1.TextGenerationService", {"Completion": method}
+    )
+
+
 def _guard(handler: Callable[..., Any]) -> Callable[..., Any]:
     def run(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
@@ -237,6 +270,15 @@ class _Generation(_Servicer):
         )
         self.server.authorize(context)
         frames, fault = self.server.completion(body, None)
+        if fault is not None and fault.malformed:
+            # a string body is the whole answer: "" is an empty stream, anything else a
+            # message that is not a CompletionResponse
+            if fault.body != "":
+                yield MALFORMED_MESSAGE
+            return
+        if fault is not None and fault.break_after is not None and len(frames) == 1:
+            # a whole answer is one message: cut, the connection breaks before it
+            raise _Abort(grpc.StatusCode.UNAVAILABLE, "Connection reset by peer")
         for index, frame in enumerate(frames):
             if fault is not None and index and fault.chunk_delay:
                 time.sleep(fault.chunk_delay)

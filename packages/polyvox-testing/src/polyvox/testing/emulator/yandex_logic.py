@@ -148,9 +148,29 @@ def _tools(raw: Any) -> list[ToolSpec]:
         function = (tool or {}).get("function") if isinstance(tool, Mapping) else None
         if not isinstance(function, Mapping) or not function.get("name"):
             raise InvalidRequest(f"tools[{index}].function.name: a name is required")
+        parameters = _ordered(function.get("parameters") or {})
         tools.append(ToolSpec(str(function["name"]), str(function.get("description") or ""),
-                              function.get("parameters") or {}))  # fmt: skip
+                              parameters))  # fmt: skip
     return tools
+
+
+def _ordered(schema: Any) -> Any:
+    """A schema's properties in the order its ``required`` list names them.
+
+    ``parameters`` travels as a protobuf ``Struct``, a map, so gRPC loses the order of the
+    properties; the auto behaviour fills arguments in property order, which should be the
+    declaration order (what ``required`` keeps, being a list).
+    """
+    if not isinstance(schema, Mapping):
+        return schema
+    out = {key: _ordered(value) for key, value in schema.items()}
+    properties, required = out.get("properties"), out.get("required")
+    if isinstance(properties, Mapping) and isinstance(required, list):
+        first = [name for name in required if name in properties]
+        out["properties"] = {name: properties[name] for name in first} | {
+            name: value for name, value in properties.items() if name not in first
+        }
+    return out
 
 
 def parse_completion(body: Any, *, stream: bool | None = None) -> ChatRequest:
