@@ -29,6 +29,7 @@ from langchain_core.language_models import BaseChatModel
 from polyvox.anthropic import ChatAnthropic
 from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
 from polyvox.google import ChatGoogleGenerativeAI
+from polyvox.huggingface import ChatHuggingFace
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
 from polyvox.testing import Emulator, Fault, Reply
@@ -108,6 +109,18 @@ CAUSES: dict[str, dict[str, str]] = {
         "error-event-mid-stream": r"reported an error mid-stream",
         REFUSED: r"could not connect to .*Is base_url right",
     },
+    "huggingface": {
+        "401": r"401",
+        "429": r"429",
+        "500": r"500",
+        "503": r"503",
+        "malformed-200": r"sent a response that could not be read",
+        "empty-200": r"could not be read|without a single stream event",
+        "cut-mid-answer": r"broke before the answer was complete",
+        "slow": r"no answer from .* within the timeout",
+        "error-event-mid-stream": r"reported an error mid-stream",
+        REFUSED: r"could not connect to .*Is the URL right",
+    },
 }
 """Per protocol: a pattern the message must match, naming the real cause."""
 
@@ -116,6 +129,7 @@ WRONG_CAUSE = {
     "anthropic": r"could not connect",
     "ollama": r"not reachable",
     "gemini": r"could not connect",
+    "huggingface": r"could not connect",
 }
 """What no fault but a refused connection may say."""
 
@@ -153,6 +167,17 @@ def _gemini(cls: type[Any], model: str) -> Factory:
     return make
 
 
+def _huggingface(url: str) -> BaseChatModel:
+    return ChatHuggingFace(
+        model="meta-llama/Llama-3.3-70B-Instruct",
+        api_key="hf_test",
+        base_url=url,
+        max_retries=0,
+        timeout=TIMEOUT_S,
+        model_loading_timeout=0,
+    )
+
+
 MODELS: dict[str, tuple[str, Factory]] = {
     "ChatOpenAI": ("openai", _openai(ChatOpenAI, "gpt-4o-mini")),
     "ChatOpenRouter": ("openai", _openai(ChatOpenRouter, "openai/gpt-4.1")),
@@ -161,6 +186,7 @@ MODELS: dict[str, tuple[str, Factory]] = {
     "ChatBielik": ("ollama", _ollama(ChatBielik)),
     "ChatGoogleGenerativeAI": ("gemini", _gemini(ChatGoogleGenerativeAI, "gemini-2.5-flash")),
     "ChatAnthropic": ("anthropic", _openai(ChatAnthropic, "claude-haiku-4-5")),
+    "ChatHuggingFace": ("huggingface", _huggingface),
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
@@ -172,6 +198,8 @@ def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
         return "http://127.0.0.1:1/v1" if refused else emulator.openai_base_url
     if protocol == "gemini":
         return "http://127.0.0.1:1" if refused else emulator.gemini_base_url
+    if protocol == "huggingface":
+        return "http://127.0.0.1:1/v1" if refused else f"{emulator.url}/huggingface/router/v1"
     return "http://127.0.0.1:1" if refused else emulator.ollama_url
 
 
@@ -180,6 +208,7 @@ _CHAT_PATHS = {
     "ollama": ("/api/chat",),
     "gemini": (":generateContent", ":streamGenerateContent"),
     "anthropic": ("/v1/messages",),
+    "huggingface": ("/v1/chat/completions",),
 }
 
 
