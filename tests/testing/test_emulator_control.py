@@ -136,3 +136,9 @@ def test_the_banner_names_every_protocols_base_url() -> None:
     assert f"host={url}" in banner  # Ollama
     assert f"Gemini (google-genai) clients: base_url={url}" in banner
     assert f"GOOGLE_GEMINI_BASE_URL={url}" in banner
+    router = f"{url}/huggingface/router/v1"
+    assert f"Hugging Face (huggingface_hub) clients: base_url={router}" in banner
+    assert f"HF_ROUTER_URL={router}" in banner
+    assert f"HF_ENDPOINT={url}/huggingface/hub" in banner
+    assert f"{url}/huggingface/tgi" in banner
+    assert f"{url}/huggingface/tei" in banner
