@@ -65,6 +65,11 @@ def _run_blocks(page: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.gemini_base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-docs-example")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.anthropic_base_url)  # the root: no /v1
+    monkeypatch.setenv("HF_TOKEN", "hf_docs-example")
+    monkeypatch.setenv("HF_ROUTER_URL", f"{emulator.url}/huggingface/router/v1")
+    monkeypatch.setenv("HF_ENDPOINT", f"{emulator.url}/huggingface/hub")
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", f"{emulator.url}/huggingface/tgi")
+    monkeypatch.setenv("TEI_URL", f"{emulator.url}/huggingface/tei")
     namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")

@@ -134,10 +134,13 @@ class HuggingFaceEndpoint(HuggingFaceConnectionMixin, ClientsMixin, BaseLLM):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.endpoint_url is None and self.repo_id is None:
-            msg = "HuggingFaceEndpoint needs endpoint_url=... (a TGI server) or repo_id=..."
+            self.endpoint_url = os.environ.get("HF_INFERENCE_ENDPOINT") or None
+        if self.endpoint_url is None and self.repo_id is None:
+            msg = (
+                "HuggingFaceEndpoint needs endpoint_url=... (a TGI server or Inference "
+                "Endpoint; or set HF_INFERENCE_ENDPOINT) or repo_id=... (a Hub model)"
+            )
             raise ValueError(msg)
-        if self.endpoint_url is None and os.environ.get("HF_INFERENCE_ENDPOINT"):
-            self.endpoint_url = os.environ["HF_INFERENCE_ENDPOINT"]
         self._check_token(type(self).__name__, needed=self.endpoint_url is None)
         return self
 
