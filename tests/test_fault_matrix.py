@@ -32,6 +32,7 @@ from polyvox.anthropic import ChatAnthropic
 from polyvox.core.errors import ProviderErrorMixin, ProviderResponseError
 from polyvox.gigachat import GigaChat
 from polyvox.google import ChatGoogleGenerativeAI
+from polyvox.huggingface import ChatHuggingFace
 from polyvox.ollama import ChatBielik, ChatOllama
 from polyvox.openai import ChatLlamaCpp, ChatOpenAI, ChatOpenRouter
 from polyvox.testing import Emulator, Fault, Reply
@@ -136,6 +137,18 @@ CAUSES: dict[str, dict[str, str]] = {
         "error-event-mid-stream": r"reported an error mid-stream.*INTERNAL",
         REFUSED: r"Could not connect to .*is base_url right",
     },
+    "huggingface": {
+        "401": r"401",
+        "429": r"429",
+        "500": r"500",
+        "503": r"503",
+        "malformed-200": r"sent a response that could not be read",
+        "empty-200": r"could not be read|without a single stream event",
+        "cut-mid-answer": r"broke before the answer was complete",
+        "slow": r"no answer from .* within the timeout",
+        "error-event-mid-stream": r"reported an error mid-stream",
+        REFUSED: r"could not connect to .*Is the URL right",
+    },
 }
 """Per protocol: a pattern the message must match, naming the real cause."""
 
@@ -146,6 +159,7 @@ WRONG_CAUSE = {
     "gemini": r"could not connect",
     "gigachat": r"could not connect",
     "yandex": r"Could not connect",
+    "huggingface": r"could not connect",
 }
 """What no fault but a refused connection may say."""
 
@@ -212,6 +226,17 @@ def _yandex(cls: type[Any], model: str) -> Factory:
     return make
 
 
+def _huggingface(url: str) -> BaseChatModel:
+    return ChatHuggingFace(
+        model="meta-llama/Llama-3.3-70B-Instruct",
+        api_key="hf_test",
+        base_url=url,
+        max_retries=0,
+        timeout=TIMEOUT_S,
+        model_loading_timeout=0,
+    )
+
+
 MODELS: dict[str, tuple[str, Factory]] = {
     "ChatOpenAI": ("openai", _openai(ChatOpenAI, "gpt-4o-mini")),
     "ChatOpenRouter": ("openai", _openai(ChatOpenRouter, "openai/gpt-4.1")),
@@ -222,6 +247,7 @@ MODELS: dict[str, tuple[str, Factory]] = {
     "ChatAnthropic": ("anthropic", _openai(ChatAnthropic, "claude-haiku-4-5")),
     "GigaChat": ("gigachat", _gigachat),
     "ChatYandexGPT": ("yandex", _yandex(ChatYandexGPT, "yandexgpt")),
+    "ChatHuggingFace": ("huggingface", _huggingface),
 }
 """Model class: (its protocol, a factory taking the base URL)."""
 
@@ -237,6 +263,8 @@ def _url(emulator: Emulator, protocol: str, *, refused: bool) -> str:
         return "http://127.0.0.1:1/api/v1" if refused else emulator.gigachat_base_url
     if protocol == "yandex":
         return "127.0.0.1:1" if refused else emulator.yandex_endpoint
+    if protocol == "huggingface":
+        return "http://127.0.0.1:1/v1" if refused else f"{emulator.url}/huggingface/router/v1"
     return "http://127.0.0.1:1" if refused else emulator.ollama_url
 
 
@@ -247,6 +275,7 @@ _CHAT_PATHS = {
     "anthropic": ("/v1/messages",),
     "gigachat": ("/api/v1/chat/completions",),
     "yandex": ("TextGenerationService/Completion",),
+    "huggingface": ("/v1/chat/completions",),
 }
 
 

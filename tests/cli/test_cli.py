@@ -165,6 +165,33 @@ def test_emulate_serves_the_openai_sdk(
     assert process.returncode in (0, -signal.SIGTERM)
 
 
+def test_emulate_prints_the_hugging_face_urls_and_serves_them(
+    emulate_process: tuple[subprocess.Popen[str], int],
+) -> None:
+    """What the banner prints for Hugging Face is what polyvox and huggingface_hub take."""
+    from huggingface_hub import HfApi
+
+    from polyvox.huggingface import ChatHuggingFace
+
+    process, _ = emulate_process
+    assert process.stdout is not None
+    printed = ""
+    while "Press Ctrl-C to stop." not in printed:
+        line = process.stdout.readline()
+        assert line, printed
+        printed += line
+    router = re.search(r"HF_ROUTER_URL=(\S+)\)", printed)
+    hub = re.search(r"HF_ENDPOINT=(\S+);", printed)
+    assert router, printed
+    assert hub, printed
+    model = ChatHuggingFace(
+        model="meta-llama/Llama-3.3-70B-Instruct", api_key="hf_cli", base_url=router.group(1)
+    )
+    assert model.invoke("Hello, router").content == "You said: Hello, router"
+    info = HfApi(endpoint=hub.group(1)).model_info("meta-llama/Llama-3.3-70B-Instruct")
+    assert info.id == "meta-llama/Llama-3.3-70B-Instruct"
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_emulate_serves_the_yandex_sdk_over_grpc(
     emulate_process: tuple[subprocess.Popen[str], int],

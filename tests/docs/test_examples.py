@@ -72,6 +72,11 @@ def _run_blocks(page: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("YC_FOLDER_ID", "b1g-docs-example")
     monkeypatch.setenv("YC_API_ENDPOINT", emulator.yandex_endpoint)  # gRPC host:port
     monkeypatch.setenv("YANDEX_OPENAI_BASE_URL", emulator.openai_base_url)
+    monkeypatch.setenv("HF_TOKEN", "hf_docs-example")
+    monkeypatch.setenv("HF_ROUTER_URL", f"{emulator.url}/huggingface/router/v1")
+    monkeypatch.setenv("HF_ENDPOINT", f"{emulator.url}/huggingface/hub")
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", f"{emulator.url}/huggingface/tgi")
+    monkeypatch.setenv("TEI_URL", f"{emulator.url}/huggingface/tei")
     namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
     for number, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8")), 1):
         code = compile(block, f"{page.relative_to(REPO)} (block {number})", "exec")

@@ -210,3 +210,13 @@ def test_scripted_think_stream(emulator: Emulator) -> None:
         total += chunk
     assert total.content == "Done."
     assert total.additional_kwargs["reasoning_content"] == "plan"
+
+
+def test_endpoint_url_from_the_environment(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", _tgi(emulator))
+    assert HuggingFaceEndpoint().invoke("ping") == "You said: ping"
+    monkeypatch.delenv("HF_INFERENCE_ENDPOINT")
+    with pytest.raises(ValueError, match="HF_INFERENCE_ENDPOINT"):
+        HuggingFaceEndpoint()

@@ -151,3 +151,9 @@ def test_the_banner_names_every_protocols_base_url() -> None:
     assert "export YC_API_ENDPOINT=127.0.0.1:8766\n" in with_grpc
     assert "export YC_API_KEY=" in with_grpc
     assert "export YC_FOLDER_ID=" in with_grpc
+    router = f"{url}/huggingface/router/v1"
+    assert f"Hugging Face (huggingface_hub) clients: base_url={router}" in banner
+    assert f"HF_ROUTER_URL={router}" in banner
+    assert f"HF_ENDPOINT={url}/huggingface/hub" in banner
+    assert f"{url}/huggingface/tgi" in banner
+    assert f"{url}/huggingface/tei" in banner

@@ -9,17 +9,19 @@ and ``feature_extraction`` to an endpoint URL or a Hub model id.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable
+    from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 
     from huggingface_hub import AsyncInferenceClient, InferenceClient
     from pydantic import SecretStr
 
     from polyvox.core.loops import PerLoop
+    from polyvox.huggingface._streams import AsyncClientPool
 
 __all__ = ["ROUTER_URL", "InferenceClientMixin", "hf_errors", "sdk", "transport_errors"]
 
@@ -117,16 +119,58 @@ class InferenceClientMixin:
     def async_client(self) -> AsyncInferenceClient:
         """The ``huggingface_hub.AsyncInferenceClient`` of the running event loop.
 
+        A fresh one takes over after a number of streams (see
+        :mod:`polyvox.huggingface._streams`); calls made by the model hold theirs until done.
+
         Raises:
             ModelClosedError: The model was closed.
         """
+        return self._async_pool().current
+
+    def _async_pool(self) -> AsyncClientPool:
         holder = self._async_client
         if holder is None:
             from polyvox.core.clients import client_key
 
             key = client_key("huggingface-async", self._client_kwargs())
             holder = self._async_client = self._lease_async_holder(key)
-        return cast("AsyncInferenceClient", holder.get(self._new_async_client))
+        return cast("AsyncClientPool", holder.get(self._new_async_pool))
+
+    def _new_async_pool(self) -> AsyncClientPool:
+        from polyvox.huggingface._streams import AsyncClientPool
+
+        return AsyncClientPool(self._new_async_client)
 
     def _new_async_client(self) -> AsyncInferenceClient:
         return cast("AsyncInferenceClient", sdk().AsyncInferenceClient(**self._client_kwargs()))
+
+    @contextmanager
+    def _stream_client(self) -> Iterator[InferenceClient]:
+        """An ``InferenceClient`` of one stream's own, closed (with its response) at the end.
+
+        Raises:
+            ModelClosedError: The model was closed.
+        """
+        _ = self.client  # raises once the model is closed
+        client = sdk().InferenceClient(**self._client_kwargs())
+        try:
+            yield cast("InferenceClient", client)
+        finally:
+            client.close()
+
+    @asynccontextmanager
+    async def _leased_async_client(self, *, stream: bool) -> AsyncIterator[AsyncInferenceClient]:
+        """The loop's client, held for one call (a retired client closes after its last).
+
+        Args:
+            stream: Whether the call streams.
+
+        Raises:
+            ModelClosedError: The model was closed.
+        """
+        pool = self._async_pool()
+        client = pool.acquire(stream=stream)
+        try:
+            yield client
+        finally:
+            await pool.release(client)

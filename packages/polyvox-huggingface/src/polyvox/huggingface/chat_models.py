@@ -296,7 +296,8 @@ class ChatHuggingFace(HuggingFaceConnectionMixin, PolyvoxChatModel):
 
         async def once() -> Any:
             try:
-                return await self.async_client.chat_completion(**request)
+                async with self._leased_async_client(stream=False) as client:
+                    return await client.chat_completion(**request)
             except sdk_errors() as exc:
                 raise self._fail(exc) from exc
             except ValueError as exc:
@@ -319,24 +320,26 @@ class ChatHuggingFace(HuggingFaceConnectionMixin, PolyvoxChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, True, kwargs)
 
-        def opened() -> Any:
-            try:
-                return self.client.chat_completion(**request)
-            except sdk_errors() as exc:
-                raise self._fail(exc) from exc
-
         def attempt() -> Iterator[ChatGenerationChunk]:
             reader = StreamReader(
                 provider=self.provider, model=request["model"], turn=len(messages)
             )
-            events = call_waiting_for_model(opened, self.model_loading_timeout)
-            try:
-                for event in events:
-                    yield from reader.feed(event)
-            except sdk_errors() as exc:
-                raise self._fail(exc, reader.events) from exc
-            except ValueError as exc:
-                raise _malformed(exc) from exc
+            with self._stream_client() as client:
+
+                def opened() -> Any:
+                    try:
+                        return client.chat_completion(**request)
+                    except sdk_errors() as exc:
+                        raise self._fail(exc) from exc
+
+                events = call_waiting_for_model(opened, self.model_loading_timeout)
+                try:
+                    for event in events:
+                        yield from reader.feed(event)
+                except sdk_errors() as exc:
+                    raise self._fail(exc, reader.events) from exc
+                except ValueError as exc:
+                    raise _malformed(exc) from exc
             yield reader.finish()
 
         for chunk in stream_with_retries(attempt, self.max_retries):
@@ -353,25 +356,29 @@ class ChatHuggingFace(HuggingFaceConnectionMixin, PolyvoxChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, stop, True, kwargs)
 
-        async def opened() -> Any:
-            try:
-                return await self.async_client.chat_completion(**request)
-            except sdk_errors() as exc:
-                raise self._fail(exc) from exc
-
         async def attempt() -> AsyncIterator[ChatGenerationChunk]:
             reader = StreamReader(
                 provider=self.provider, model=request["model"], turn=len(messages)
             )
-            events = await acall_waiting_for_model(opened, self.model_loading_timeout)
-            try:
-                async for event in events:
-                    for chunk in reader.feed(event):
-                        yield chunk
-            except sdk_errors() as exc:
-                raise self._fail(exc, reader.events) from exc
-            except ValueError as exc:
-                raise _malformed(exc) from exc
+            async with self._leased_async_client(stream=True) as client:
+
+                async def opened() -> Any:
+                    try:
+                        return await client.chat_completion(**request)
+                    except sdk_errors() as exc:
+                        raise self._fail(exc) from exc
+
+                events = await acall_waiting_for_model(opened, self.model_loading_timeout)
+                try:
+                    async for event in events:
+                        for chunk in reader.feed(event):
+                            yield chunk
+                except sdk_errors() as exc:
+                    raise self._fail(exc, reader.events) from exc
+                except ValueError as exc:
+                    raise _malformed(exc) from exc
+                finally:
+                    await events.aclose()
             yield reader.finish()
 
         async for chunk in astream_with_retries(attempt, self.max_retries):

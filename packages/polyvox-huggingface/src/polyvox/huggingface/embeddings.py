@@ -135,7 +135,8 @@ class HuggingFaceEndpointEmbeddings(HuggingFaceConnectionMixin, PolyvoxEmbedding
     async def _aembed(self, texts: list[str]) -> list[list[float]]:
         async def once() -> Any:
             try:
-                return await self.async_client.feature_extraction(texts, **self._params())
+                async with self._leased_async_client(stream=False) as client:
+                    return await client.feature_extraction(texts, **self._params())
             except sdk_errors() as exc:
                 raise self._fail(exc) from exc
 

@@ -134,10 +134,13 @@ class HuggingFaceEndpoint(HuggingFaceConnectionMixin, ClientsMixin, BaseLLM):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.endpoint_url is None and self.repo_id is None:
-            msg = "HuggingFaceEndpoint needs endpoint_url=... (a TGI server) or repo_id=..."
+            self.endpoint_url = os.environ.get("HF_INFERENCE_ENDPOINT") or None
+        if self.endpoint_url is None and self.repo_id is None:
+            msg = (
+                "HuggingFaceEndpoint needs endpoint_url=... (a TGI server or Inference "
+                "Endpoint; or set HF_INFERENCE_ENDPOINT) or repo_id=... (a Hub model)"
+            )
             raise ValueError(msg)
-        if self.endpoint_url is None and os.environ.get("HF_INFERENCE_ENDPOINT"):
-            self.endpoint_url = os.environ["HF_INFERENCE_ENDPOINT"]
         self._check_token(type(self).__name__, needed=self.endpoint_url is None)
         return self
 
@@ -230,7 +233,8 @@ class HuggingFaceEndpoint(HuggingFaceConnectionMixin, ClientsMixin, BaseLLM):
 
             async def once(prompt: str = prompt, params: dict[str, Any] = params) -> Any:
                 try:
-                    return await self.async_client.text_generation(prompt, **params)
+                    async with self._leased_async_client(stream=False) as client:
+                        return await client.text_generation(prompt, **params)
                 except sdk_errors() as exc:
                     raise self._fail(exc) from exc
 
@@ -250,19 +254,21 @@ class HuggingFaceEndpoint(HuggingFaceConnectionMixin, ClientsMixin, BaseLLM):
     ) -> Iterator[GenerationChunk]:
         params = self._parameters(stop, kwargs)
 
-        def opened() -> Any:
-            try:
-                return self.client.text_generation(prompt, stream=True, **params)
-            except sdk_errors() as exc:
-                raise self._fail(exc) from exc
-
         def attempt() -> Iterator[GenerationChunk]:
             tokens = _TokenReader(params.get("stop", []))
-            try:
-                for event in call_waiting_for_model(opened, self.model_loading_timeout):
-                    yield from tokens.feed(event)
-            except sdk_errors() as exc:
-                raise self._fail(exc, tokens.events) from exc
+            with self._stream_client() as client:
+
+                def opened() -> Any:
+                    try:
+                        return client.text_generation(prompt, stream=True, **params)
+                    except sdk_errors() as exc:
+                        raise self._fail(exc) from exc
+
+                try:
+                    for event in call_waiting_for_model(opened, self.model_loading_timeout):
+                        yield from tokens.feed(event)
+                except sdk_errors() as exc:
+                    raise self._fail(exc, tokens.events) from exc
             yield tokens.finish()
 
         for chunk in stream_with_retries(attempt, self.max_retries):
@@ -279,21 +285,26 @@ class HuggingFaceEndpoint(HuggingFaceConnectionMixin, ClientsMixin, BaseLLM):
     ) -> AsyncIterator[GenerationChunk]:
         params = self._parameters(stop, kwargs)
 
-        async def opened() -> Any:
-            try:
-                return await self.async_client.text_generation(prompt, stream=True, **params)
-            except sdk_errors() as exc:
-                raise self._fail(exc) from exc
-
         tokens = _TokenReader(params.get("stop", []))
-        try:
-            async for event in await acall_waiting_for_model(opened, self.model_loading_timeout):
-                for chunk in tokens.feed(event):
-                    if run_manager is not None and chunk.text:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-        except sdk_errors() as exc:
-            raise self._fail(exc, tokens.events) from exc
+        async with self._leased_async_client(stream=True) as client:
+
+            async def opened() -> Any:
+                try:
+                    return await client.text_generation(prompt, stream=True, **params)
+                except sdk_errors() as exc:
+                    raise self._fail(exc) from exc
+
+            events = await acall_waiting_for_model(opened, self.model_loading_timeout)
+            try:
+                async for event in events:
+                    for chunk in tokens.feed(event):
+                        if run_manager is not None and chunk.text:
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+            except sdk_errors() as exc:
+                raise self._fail(exc, tokens.events) from exc
+            finally:
+                await events.aclose()
         yield tokens.finish()
 
 

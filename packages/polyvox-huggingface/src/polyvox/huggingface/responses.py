@@ -254,6 +254,12 @@ class StreamReader:
         Raises:
             ProviderResponseError: When the stream ended before a ``finish_reason``.
         """
+        if self._finish is None and self.events == 0:
+            msg = (
+                f"{self._provider} answered 200 without a single stream event: the body is "
+                "not a chat completion stream"
+            )
+            raise ProviderResponseError(msg, provider=self._provider, body="")
         if self._finish is None:
             msg = (
                 f"{self._provider}: the stream ended after {self.events} events without a "

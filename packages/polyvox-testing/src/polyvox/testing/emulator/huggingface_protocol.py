@@ -26,6 +26,7 @@ name starts with ``no-such-`` do not exist; embedding models are recognised by t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ from polyvox.testing.emulator.openai_render import (
     chunk_frames,
     completion_body,
     malformed_body,
+    malformed_frame,
 )
 from polyvox.testing.emulator.outcome import make_outcome
 from polyvox.testing.emulator.protocol import (
@@ -223,12 +225,22 @@ async def _start(
     if failed := await fault_response(fault, error_body):
         return failed
     if fault is not None and fault.malformed:
-        return raw_response(malformed_body(), "application/json")
+        return _malformed(body, fault)
     reply = state.take_reply(model, raw_only=True)
     if reply is not None and reply.raw_response is not None:
         raw = reply.raw_response
         return raw_response(raw.body, raw.content_type, raw.status)
     return body, model, fault
+
+
+def _malformed(body: Mapping[str, Any], fault: Fault) -> Response:
+    """A 200 that cannot be read: the fault's own body (empty, say), or JSON cut short."""
+    kind = _SSE if body.get("stream") else "application/json"
+    if isinstance(fault.body, str):
+        return raw_response(fault.body.encode(), kind)
+    if body.get("stream"):
+        return send_frames([malformed_frame()], None, content_type=_SSE, tail=[DONE_FRAME])
+    return raw_response(malformed_body(), kind)
 
 
 # ---- chat (router and TGI's messages API) ---------------------------------------------
@@ -270,12 +282,21 @@ def _chat(
     reply = state.take_reply(model) or state.take_reply(str(body.get("model"))) or auto_reply(chat)
     outcome = make_outcome(reply, chat, fault)
     if not chat.stream:
+        if fault is not None and fault.break_after is not None:
+            return _cut_body(dump_json(completion_body(outcome, model)), fault)
         return json_response(completion_body(outcome, model))
     options = body.get("stream_options") or {}
     frames = chunk_frames(outcome, model, include_usage=bool(options.get("include_usage")))
     return send_frames(
         frames, fault, content_type=_SSE, tail=[DONE_FRAME], error_frame=_stream_error_frame
     )
+
+
+def _cut_body(data: bytes, fault: Fault) -> Response:
+    """A JSON answer whose connection drops halfway (a broken stream fault on a plain call)."""
+    cut = dataclasses.replace(fault, break_after=1, error_after=None)
+    halves = [data[: len(data) // 2], data[len(data) // 2 :]]
+    return send_frames(halves, cut, content_type="application/json")
 
 
 def _stream_error_frame(fault: Fault) -> bytes:
