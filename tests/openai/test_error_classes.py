@@ -22,6 +22,7 @@ import pytest
 
 import polyvox.openai
 from polyvox.core.errors import ErrorKind, ProviderErrorMixin
+from polyvox.core.urls import missing_v1
 from polyvox.openai import ChatOpenAI, errors
 from polyvox.testing import Emulator, Fault
 
@@ -268,3 +269,33 @@ def test_a_base_url_without_v1_gets_a_hint(emulator: Emulator) -> None:
     with pytest.raises(openai.NotFoundError) as other:
         right.invoke("hi")
     assert "did you mean" not in str(other.value)
+
+
+def test_the_404_hint_never_shows_credentials_of_the_base_url(emulator: Emulator) -> None:
+    bare = emulator.openai_base_url.removesuffix("/v1")
+    with_secrets = bare.replace("http://", "http://user:PWSECRET@") + "/?api-key=QSECRET"
+    model = ChatOpenAI(model="gpt-4o-mini", api_key="sk-test", base_url=with_secrets, max_retries=0)
+    with pytest.raises(openai.NotFoundError) as caught:
+        model.invoke("hi")
+    text = f"{caught.value} {caught.value!r} {pickle.dumps(caught.value)!r}"
+    assert "PWSECRET" not in text
+    assert "QSECRET" not in text
+    assert f"did you mean {bare}/v1?" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "hint"),
+    [
+        ("http://h:8000", "http://h:8000/v1"),
+        ("http://u:pw@h:8000/?key=s", "http://h:8000/v1"),
+        ("https://h/openai/", "https://h/openai/v1"),
+        ("http://h/v1", None),
+        ("https://generativelanguage.googleapis.com/v1beta/openai/", None),
+        ("http://h/api/v2", None),
+        (None, None),
+    ],
+)
+def test_missing_v1_only_where_no_version_is_in_the_path(
+    base_url: str | None, hint: str | None
+) -> None:
+    assert missing_v1(base_url) == hint

@@ -26,7 +26,7 @@ from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.tools import tool
 
 from polyvox.cli.errors import CommandError, url_problem
-from polyvox.core.credentials import missing_v1
+from polyvox.core.urls import missing_v1
 from polyvox.openai import ChatOpenAI
 
 __all__ = ["run_demo"]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from polyvox.core.errors import MissingAPIKeyError
 
-__all__ = ["missing_v1", "resolve_api_key", "resolve_base_url"]
+__all__ = ["resolve_api_key", "resolve_base_url"]
 
 
 def resolve_api_key(
@@ -54,21 +53,3 @@ def resolve_base_url(given: str | None, *, env: str | None, default: str | None)
     if given:
         return given
     return (os.environ.get(env) if env else None) or default
-
-
-def missing_v1(base_url: str | None) -> str | None:
-    """The base URL with ``/v1`` added, when a 404 from it probably means ``/v1`` is missing.
-
-    OpenAI-compatible servers (OpenAI, the polyvox emulator, Ollama, vLLM, llama.cpp)
-    serve the API under ``/v1``; ``http://localhost:8000`` then answers every call 404.
-
-    Args:
-        base_url: The base URL a model called.
-
-    Returns:
-        ``base_url`` with ``/v1`` appended, or ``None`` when it already ends in ``/v1``
-        (the 404 then means something else, such as an unknown model) or is not set.
-    """
-    if not base_url or urlsplit(base_url).path.rstrip("/").endswith("/v1"):
-        return None
-    return base_url.rstrip("/") + "/v1"

@@ -35,6 +35,8 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from polyvox.core.urls import shown_url
+
 __all__ = [
     "ErrorFamily",
     "ErrorKind",
@@ -397,10 +399,13 @@ def _without_secrets(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _safe_request(request: Any) -> Any:
-    """A copy of an HTTP request (httpx-style) without secret headers or body."""
+    """A copy of an HTTP request (httpx-style) without secrets.
+
+    Secret headers, the body, the URL's credentials and its query string are left out.
+    """
     try:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS]
-        return type(request)(request.method, request.url, headers=headers)
+        return type(request)(request.method, shown_url(str(request.url)), headers=headers)
     except Exception:  # not an httpx-style request: leave it out
         return None
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import openai
 
-from polyvox.core.credentials import missing_v1
 from polyvox.core.errors import ErrorFamily, ErrorKind, classify, parse_retry_after, rebrand
+from polyvox.core.urls import missing_v1, shown_url
 from polyvox.openai._sdk import STREAM_BROKE
 
 __all__ = [
@@ -140,6 +140,12 @@ def _connection_message(exc: openai.APIConnectionError, provider: str, where: st
     )
 
 
+def _about_a_model(exc: openai.APIStatusError) -> bool:
+    """Whether a 404 says the model is unknown (the URL is right: no ``/v1`` hint)."""
+    code = _body_code(exc.body) or exc.code
+    return code == "model_not_found" or "model" in str(exc.message).lower()
+
+
 def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | None) -> Exception:
     """Turn an ``openai`` exception into polyvox's mapped class for it.
 
@@ -152,7 +158,7 @@ def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | 
         The mapped exception (raise it ``from exc``); ``exc`` itself when it is not an
         API error (e.g. a client-side validation error).
     """
-    where = base_url or "the default endpoint"
+    where = shown_url(base_url) if base_url else "the default endpoint"
     if isinstance(exc, openai.APITimeoutError):
         return ERRORS.rebrand(
             exc,
@@ -171,7 +177,11 @@ def map_openai_error(exc: openai.OpenAIError, *, provider: str, base_url: str | 
     if isinstance(exc, openai.APIStatusError):
         kind = classify(exc.status_code, exc.message, _body_code(exc.body) or exc.code)
         attrs: dict[str, Any] = {"retry_after": parse_retry_after(exc.response.headers)}
-        if exc.status_code == 404 and (fixed := missing_v1(base_url)) is not None:
+        if (
+            exc.status_code == 404
+            and not _about_a_model(exc)
+            and (fixed := missing_v1(base_url)) is not None
+        ):
             attrs["message"] = (
                 f"{exc.message} ({where} answered 404 Not Found: did you mean {fixed}? "
                 "OpenAI-compatible servers serve the API under /v1)"
