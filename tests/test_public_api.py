@@ -63,6 +63,10 @@ EXPECTED = {
     "polyvox.openai": {
         "ChatCloudRu",
         "ChatLlamaCpp",
+        "LlamaCpp",
+        "LlamaCppEmbeddings",
+        "LlamaCppLoadError",
+        "LlamaCppTemplateError",
         "ChatMistral",
         "ChatOpenAI",
         "ChatOpenRouter",
@@ -85,7 +89,7 @@ EXPECTED = {
         "OpenAITimeoutError",
         "OpenAIUnprocessableEntityError",
     },
-    "polyvox.openai.llamaindex": {"OpenAI", "OpenAIEmbedding"},
+    "polyvox.openai.llamaindex": {"LlamaCPP", "LlamaCppEmbedding", "OpenAI", "OpenAIEmbedding"},
     "polyvox.testing": {
         "Emulator",
         "Fault",
