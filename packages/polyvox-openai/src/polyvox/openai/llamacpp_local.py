@@ -17,8 +17,8 @@ server and its answers back, so both ways to reach llama.cpp share every line of
 from __future__ import annotations
 
 import atexit
-import importlib
 import ctypes
+import importlib
 import json
 import os
 import signal
@@ -41,6 +41,7 @@ __all__ = [
     "LlamaCppTemplateError",
     "LoadedModel",
     "check_gguf",
+    "keep_signal_handlers",
     "xllamacpp",
 ]
 
@@ -166,7 +167,7 @@ class LlamaCppSettings:
 
 
 @contextmanager
-def _signal_handlers_kept() -> Iterator[None]:
+def keep_signal_handlers() -> Iterator[None]:
     """Put back the process's SIGINT/SIGTERM handlers after llama.cpp's server starts.
 
     The server installs its own (to stop its loop, as the ``llama-server`` program wants):
@@ -249,7 +250,7 @@ class LoadedModel:
             xlc = xllamacpp()
             params = self.settings.params(self._api_key)
             try:
-                with _signal_handlers_kept():
+                with keep_signal_handlers():
                     self._server = xlc.Server(params)
             except RuntimeError as exc:
                 raise LlamaCppLoadError(self._load_failure()) from exc
