@@ -65,9 +65,9 @@ class LlamaCppLocal(BaseModel):
 
     _local: Any = PrivateAttr(default=None)  # the LoadedModel this instance holds a lease on
 
-    if TYPE_CHECKING:
-        model: str
-        base_url: str | None
+    if TYPE_CHECKING:  # the concrete classes' fields (defaults: so none reads as required)
+        model: str = "local"
+        base_url: str | None = None
         _client: Any
         _async_client: Any
 
