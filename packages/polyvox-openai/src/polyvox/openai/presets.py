@@ -10,9 +10,11 @@ Mistral, which refuses it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from langchain_core.language_models import ModelProfile
+from langchain_core.messages import BaseMessage
 from pydantic import model_validator
 
 from polyvox.core.profiles import get_profile
@@ -24,6 +26,8 @@ from polyvox.core.ranges import (
     ParameterRanges,
 )
 from polyvox.openai.chat_models import ChatOpenAI
+from polyvox.openai.llamacpp import LlamaCppLocal
+from polyvox.openai.llamacpp_local import LlamaCppTemplateError
 
 if TYPE_CHECKING:
     from polyvox.core.token_counting import TokenCounter
@@ -119,13 +123,34 @@ class ChatCloudRu(ChatOpenAI):
         return EstimateCounter("Cloud.ru has no token-count endpoint polyvox can call")
 
 
-class ChatLlamaCpp(ChatOpenAI):
-    """A local GGUF model served by llama.cpp's ``llama-server``.
+class ChatLlamaCpp(LlamaCppLocal, ChatOpenAI):
+    """llama.cpp two ways: a GGUF file in this process, or a running ``llama-server``.
 
-    Start the server with ``llama-server -m model.gguf --port 8080`` (add ``--jinja`` for
-    tool calling); the base URL defaults to ``http://127.0.0.1:8080/v1`` (or
+    ``ChatLlamaCpp(model_path="model.gguf")`` loads the file in this process through
+    ``xllamacpp`` (the ``llamacpp`` extra): llama.cpp's own server code, with no process
+    or port of yours to manage. The model loads on the first call and is shared by the
+    instances with the same file and settings (``n_ctx``, ``n_gpu_layers``,
+    ``n_threads``, ``n_parallel``, ``chat_template``); ``close()`` on the last unloads it.
+    It uses the GGUF's chat template; tools need a template that supports them (a clear
+    error says when it does not), and ``with_structured_output`` compiles the JSON schema
+    into llama.cpp's grammar, so the answer is valid JSON for the schema by construction
+    (only ``max_tokens`` cutting it short can break it). ``response_metadata["timings"]``
+    holds llama.cpp's timings (tokens per second, prompt and generation milliseconds).
+
+    ``ChatLlamaCpp(base_url=...)`` talks to ``llama-server -m model.gguf --port 8080`` (add
+    ``--jinja`` for tool calling); the base URL defaults to ``http://127.0.0.1:8080/v1`` (or
     ``LLAMACPP_BASE_URL``). No key is needed; one set with ``--api-key`` is read from
     ``LLAMACPP_API_KEY``. The model name is informational for a single-model server.
+
+    Both ways are local for the router, and priced 0 by the catalog.
+
+    Example:
+        .. code-block:: python
+
+            from polyvox.openai import ChatLlamaCpp
+
+            in_process = ChatLlamaCpp(model_path="models/qwen2.5-0.5b-instruct-q4_k_m.gguf")
+            served = ChatLlamaCpp(base_url="http://127.0.0.1:8080/v1")
     """
 
     provider: ClassVar[str] = "llamacpp"
@@ -136,14 +161,35 @@ class ChatLlamaCpp(ChatOpenAI):
     is_local: ClassVar[bool] = True
     max_tokens_param: ClassVar[str] = "max_tokens"
     parameter_ranges: ClassVar[ParameterRanges | None] = LLAMACPP_RANGES
+    response_extras: ClassVar[tuple[str, ...]] = ("timings",)
 
     model: str = "local"
-    """The model name (llama-server serves the one model it was started with)."""
+    """The model name (llama-server serves the one model it was started with; in process,
+    the GGUF file's name unless given)."""
+
+    def _payload(
+        self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
+    ) -> dict[str, Any]:
+        body = super()._payload(messages, stop, stream, **kwargs)
+        if self.in_process and body.get("tools"):
+            caps = self.loaded_model.capabilities
+            if not caps.get("supports_tools"):
+                msg = (
+                    f"the chat template of {Path(self.model_path or '').name} does not support "
+                    "tools (llama.cpp reads supports_tools=false from it): use a GGUF whose "
+                    "template handles tools (Qwen 2.5/3, Llama 3.1+, Mistral...), pass "
+                    "chat_template= with one that does, or use with_structured_output"
+                )
+                raise LlamaCppTemplateError(msg)
+        return body
 
     def _token_counter(self) -> TokenCounter:
-        """The server's tokenizer (llama.cpp's ``/tokenize``)."""
+        """The server's tokenizer (llama.cpp's ``/tokenize``); an estimate in process."""
+        from polyvox.core.token_counting import EstimateCounter
         from polyvox.openai.tokenize import ServerTokenCounter
 
+        if self.in_process:
+            return EstimateCounter("an in-process llama.cpp model has no tokenize call")
         return ServerTokenCounter(
             client=lambda: self.client,
             base_url=self.base_url or "",

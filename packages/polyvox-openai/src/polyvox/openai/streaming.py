@@ -31,7 +31,9 @@ __all__ = ["ChatStreamReader"]
 class ChatStreamReader:
     """Decodes one chat-completions stream."""
 
-    def __init__(self, *, provider: str, model: str, request: Any) -> None:
+    def __init__(
+        self, *, provider: str, model: str, request: Any, extras: tuple[str, ...] = ()
+    ) -> None:
         self._decoder = SSEDecoder()
         self._provider = provider
         self._model = model
@@ -42,6 +44,7 @@ class ChatStreamReader:
         self._refusal = False
         self._extra: dict[str, Any] = {}
         self._usage: dict[str, Any] | None = None
+        self._extras = extras
         self.done = False
         """Whether ``[DONE]`` was received."""
         self.chunks = 0
@@ -133,6 +136,7 @@ class ChatStreamReader:
             ("system_fingerprint", "system_fingerprint"),
             ("service_tier", "service_tier"),
             ("provider", "upstream_provider"),
+            *((key, key) for key in self._extras),
         ):
             if payload.get(key):
                 self._extra[name] = payload[key]
