@@ -10,12 +10,12 @@ key from the environment, hiding it, LangSmith parameters, ``bind_tools``,
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
@@ -23,10 +23,18 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from polyvox.core.credentials import resolve_api_key, resolve_base_url
-from polyvox.core.invocation import ObservedCall, direct_callbacks, message_from_result
+from polyvox.core.invocation import (
+    ObservedCall,
+    direct_astream,
+    direct_callbacks,
+    direct_stream,
+    direct_stream_allowed,
+    message_from_result,
+)
 from polyvox.core.keywords import STANDARD_CALL_KEYWORDS, check_call_keywords
 from polyvox.core.langchain_internals import (
     convert_input,
+    implements_stream,
     invocation_params,
     normalize_messages,
     refuse_bytes,
@@ -303,6 +311,44 @@ class PolyvoxChatModel(ClientsMixin, BaseChatModel):
             call.failed(exc)
             raise
         return call.finished(result)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream the answer (see :mod:`polyvox.core.invocation` for the direct path)."""
+        config = ensure_config(config)
+        native = implements_stream(self, async_api=False)
+        if not direct_stream_allowed(self, config, kwargs, native=native):
+            yield from super().stream(input, config, stop=stop, **kwargs)
+            return
+        self._check_call_keywords(kwargs)
+        messages = normalize_messages(convert_input(self, input).to_messages())
+        yield from direct_stream(self._stream(messages, stop=stop, **kwargs))
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Stream the answer asynchronously (see :mod:`polyvox.core.invocation`)."""
+        config = ensure_config(config)
+        native = implements_stream(self, async_api=True)
+        if not direct_stream_allowed(self, config, kwargs, native=native):
+            async for chunk in super().astream(input, config, stop=stop, **kwargs):
+                yield chunk
+            return
+        self._check_call_keywords(kwargs)
+        messages = normalize_messages(convert_input(self, input).to_messages())
+        async for chunk in direct_astream(self._astream(messages, stop=stop, **kwargs)):
+            yield chunk
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         refuse_bytes(model_input)  # langchain-core would say "Unsupported message type: int"

@@ -21,6 +21,15 @@ merged into ``response_metadata``):
   post-processing. Failures of a handler are logged, and re-raised when the handler's
   ``raise_error`` says so, as langchain-core does.
 
+``stream``/``astream`` have a direct path too, taken only when no handler at all is
+configured (and streaming is not disabled): ``BaseChatModel.stream`` then opens a run
+nothing observes, sends each chunk to no handler and merges every chunk for an
+``on_llm_end`` nobody receives, about 150 µs a stream. polyvox iterates ``_stream`` /
+``_astream`` itself and post-processes each chunk as langchain-core does (the run's
+message id on chunks without one, ``generation_info`` merged into ``response_metadata``, a
+closing empty chunk with ``chunk_position="last"`` when the stream has none, the same
+``ValueError`` for a stream with no chunks).
+
 Whenever anything else is configured (any other handler, a tracer, LangSmith tracing from
 the environment), the call passes a ``run_id``, or a condition above fails, the full
 LangChain path runs. The langchain-core internals involved live in
@@ -30,7 +39,7 @@ LangChain path runs. The langchain-core internals involved live in
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -38,14 +47,15 @@ from langchain_core.caches import BaseCache
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager, CallbackManager
 from langchain_core.globals import get_llm_cache
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult, LLMResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult, LLMResult
 from langchain_core.runnables import RunnableConfig
 
 from polyvox.core.langchain_internals import (
     call_invocation_params,
     convert_input,
     error_generations,
+    finish_chunk,
     finish_generations,
     format_for_tracing,
     ls_params_with_defaults,
@@ -53,13 +63,17 @@ from polyvox.core.langchain_internals import (
     normalize_messages,
     run_metadata,
     serialized,
+    stream_message_id,
 )
 
 __all__ = [
     "ObservedCall",
+    "direct_astream",
     "direct_call_allowed",
     "direct_callbacks",
     "direct_handler",
+    "direct_stream",
+    "direct_stream_allowed",
     "message_from_result",
     "normalize_input",
 ]
@@ -156,6 +170,83 @@ def direct_call_allowed(
     """
     manager = direct_callbacks(model, config, kwargs)
     return manager is not None and not manager.handlers
+
+
+def direct_stream_allowed(
+    model: BaseChatModel, config: RunnableConfig, kwargs: dict[str, Any], *, native: bool
+) -> bool:
+    """Tell whether ``stream``/``astream`` may iterate ``_stream``/``_astream`` directly.
+
+    Args:
+        model: The chat model.
+        config: The call's (ensured) config.
+        kwargs: The call's keyword arguments.
+        native: Whether the model implements the stream method asked for itself
+            (otherwise langchain-core falls back to ``invoke`` or to the other method).
+
+    Returns:
+        True only when nothing observes the call and langchain-core would stream.
+    """
+    return (
+        native and model.disable_streaming is False and direct_call_allowed(model, config, kwargs)
+    )
+
+
+def _closing(last: AIMessageChunk | None, message_id: str) -> AIMessageChunk | None:
+    """The empty ``chunk_position="last"`` chunk a stream ends with, if it lacks one."""
+    if last is None:
+        msg = "No generation chunks were returned"  # langchain-core's error, word for word
+        raise ValueError(msg)
+    if last.chunk_position:
+        return None
+    content: str | list[str | dict[str, Any]] = "" if isinstance(last.content, str) else []
+    return AIMessageChunk(content=content, chunk_position="last", id=message_id)
+
+
+def direct_stream(chunks: Iterator[ChatGenerationChunk]) -> Iterator[AIMessageChunk]:
+    """The messages ``stream()`` yields for ``_stream``'s chunks, when nothing observes.
+
+    Args:
+        chunks: What ``_stream`` yields.
+
+    Yields:
+        Each chunk's message, post-processed as langchain-core does, then the closing
+        chunk if the stream has none.
+
+    Raises:
+        ValueError: When ``_stream`` yielded nothing.
+    """
+    message_id = stream_message_id(new_run_id())
+    last = None
+    for chunk in chunks:
+        last = finish_chunk(chunk, message_id)
+        yield last
+    if (closing := _closing(last, message_id)) is not None:
+        yield closing
+
+
+async def direct_astream(
+    chunks: AsyncIterator[ChatGenerationChunk],
+) -> AsyncIterator[AIMessageChunk]:
+    """The messages ``astream()`` yields for ``_astream``'s chunks, when nothing observes.
+
+    Args:
+        chunks: What ``_astream`` yields.
+
+    Yields:
+        Each chunk's message, post-processed as langchain-core does, then the closing
+        chunk if the stream has none.
+
+    Raises:
+        ValueError: When ``_astream`` yielded nothing.
+    """
+    message_id = stream_message_id(new_run_id())
+    last = None
+    async for chunk in chunks:
+        last = finish_chunk(chunk, message_id)
+        yield last
+    if (closing := _closing(last, message_id)) is not None:
+        yield closing
 
 
 def normalize_input(model: BaseChatModel, value: Any) -> list[BaseMessage]:

@@ -17,8 +17,8 @@ What is used, and why:
   become the provider-neutral form ``_generate`` receives;
 * ``_format_for_tracing``, ``_gen_info_and_msg_metadata``, ``_generate_response_from_error``
   (``language_models.chat_models``): the messages a handler's ``on_chat_model_start``
-  receives, the ``response_metadata`` merge applied to each generation, and the response
-  ``on_llm_error`` receives;
+  receives, the ``response_metadata`` merge applied to each generation (and to each chunk
+  of a direct stream), and the response ``on_llm_error`` receives;
 * ``_merge_metadata_dicts`` (``runnables.config``): how a run's metadata is merged;
 * ``BaseChatModel._convert_input``, ``_get_invocation_params`` (and what it computes),
   ``_get_ls_params_with_defaults``, ``_serialized``; ``_get_ls_params``, ``_llm_type`` and
@@ -51,8 +51,8 @@ from langchain_core.callbacks import (
     CallbackManager,
 )
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, LangSmithParams
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.utils.utils import LC_ID_PREFIX
 from langchain_core.utils.uuid import uuid7
@@ -82,11 +82,13 @@ __all__ = [
     "child_callback_manager",
     "convert_input",
     "error_generations",
+    "finish_chunk",
     "finish_generations",
     "format_for_tracing",
     "generate",
     "hand_over_run",
     "identifying_params",
+    "implements_stream",
     "invocation_params",
     "llm_type",
     "ls_params",
@@ -97,6 +99,7 @@ __all__ = [
     "reset_handed_run",
     "run_metadata",
     "serialized",
+    "stream_message_id",
     "take_handed_run",
 ]
 
@@ -390,6 +393,52 @@ def finish_generations(result: ChatResult, run_id: UUID) -> None:
     if len(result.generations) == 1 and result.llm_output is not None:
         message = result.generations[0].message
         message.response_metadata = {**result.llm_output, **message.response_metadata}
+
+
+def finish_chunk(chunk: ChatGenerationChunk, message_id: str) -> AIMessageChunk:
+    """Post-process one chunk of ``_stream`` in place, as ``BaseChatModel.stream`` does.
+
+    A message without an id gets ``message_id`` (``lc_run--<run id>``, the same for every
+    chunk of the stream); ``generation_info`` is merged into its ``response_metadata``.
+
+    Args:
+        chunk: What ``_stream``/``_astream`` yielded.
+        message_id: The stream's message id.
+
+    Returns:
+        The chunk's message, what ``stream()`` yields.
+    """
+    message = chunk.message
+    if message.id is None:
+        message.id = message_id
+    message.response_metadata = _gen_info_and_msg_metadata(chunk)
+    return cast("AIMessageChunk", message)
+
+
+def implements_stream(model: BaseChatModel, *, async_api: bool) -> bool:
+    """Whether the model's class implements ``_astream`` (or ``_stream``) itself.
+
+    Args:
+        model: The chat model.
+        async_api: Ask about ``_astream`` rather than ``_stream``.
+
+    Returns:
+        False when langchain-core's default would run (a fall-back to another method).
+    """
+    name = "_astream" if async_api else "_stream"
+    return getattr(type(model), name) is not getattr(BaseChatModel, name)
+
+
+def stream_message_id(run_id: UUID) -> str:
+    """The id ``BaseChatModel.stream`` gives the chunks of a run that carry none.
+
+    Args:
+        run_id: The run's id.
+
+    Returns:
+        ``lc_run--<run id>``.
+    """
+    return f"{LC_ID_PREFIX}-{run_id}"
 
 
 def error_generations(error: BaseException) -> list[ChatGeneration]:

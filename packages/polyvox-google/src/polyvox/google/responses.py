@@ -236,7 +236,8 @@ class StreamReader:
         parts = _Parts(self._turn, self._calls).read(
             (content.parts or []) if content is not None else []
         )
-        if not (parts.text or parts.reasoning or parts.calls or parts.kwargs()):
+        extra = parts.kwargs()
+        if not (parts.text or parts.calls or extra):
             return []
         chunks = [
             ToolCallChunk(
@@ -250,7 +251,7 @@ class StreamReader:
         self._calls += len(parts.calls)
         message = AIMessageChunk(
             content="".join(parts.text),
-            additional_kwargs=parts.kwargs(),
+            additional_kwargs=extra,
             tool_call_chunks=chunks,
             id=response.response_id,
         )
