@@ -257,3 +257,34 @@ def test_sampling_parameters_are_sent(emulator: Emulator) -> None:
 def test_the_llm(emulator: Emulator) -> None:
     llm = GigaChatLLM(**connection(emulator))
     assert llm.invoke("Продолжи: раз, два") == "You said: Продолжи: раз, два"
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [
+        {"role": "assistant", "content": "При"},
+        {"content": ""},
+        {"content": "", "functions_state_id": "77d3fb14-457a-46ba-937e-8d856156d003"},
+        {"content": "", "reasoning_content": "думаю"},
+        {"content": "", "function_call": {"name": "get_weather", "arguments": {"city": "Омск"}}},
+    ],
+)
+@pytest.mark.parametrize("last", [False, True])
+def test_the_sdks_chunks_read_as_their_json(delta: dict[str, Any], last: bool) -> None:
+    """Text-only chunks are read from the SDK's objects directly: the same chunk as the JSON's."""
+    from gigachat.models import ChatCompletionChunk
+
+    from polyvox.gigachat.responses import StreamReader
+
+    choice: dict[str, Any] = {"delta": delta, "index": 0}
+    event: dict[str, Any] = {"choices": [choice], "created": 1, "model": "GigaChat-2:2.0.28",
+                             "object": "chat.completion"}  # fmt: skip
+    if last:
+        choice["finish_reason"] = "stop"
+        event["usage"] = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    sdk_chunk = ChatCompletionChunk.model_validate(event)
+    read = StreamReader(model="GigaChat-2", turn=1, where="here").read(sdk_chunk)
+    [fed] = StreamReader(model="GigaChat-2", turn=1, where="here").feed(event)
+    assert read.message == fed.message
+    assert read.generation_info == fed.generation_info
+    assert read.message.content == delta["content"]
