@@ -7,6 +7,7 @@ function results, function schemas), through the real SDK.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import gigachat.exceptions
@@ -170,6 +171,29 @@ def test_streamed_function_call(chat: GigaChat, emulator: Emulator) -> None:
     assert [(c["name"], c["args"]) for c in full.tool_calls] == [("get_weather", {"city": "Омск"})]
     assert full.response_metadata["finish_reason"] == "function_call"
     assert _sent(emulator)["stream"] is True
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_functions_state_id_goes_back_on_the_next_turn_async(
+    chat: GigaChat, emulator: Emulator, streamed: bool
+) -> None:
+    """Async, and a streamed call merged from its chunks: the state id is sent back as given."""
+    model = chat.bind_tools([get_weather])
+    emulator.script(Reply(tool_calls=[ToolCall("get_weather", {"city": "Омск"})]), Reply("ok"))
+    asked = [HumanMessage("Погода в Омске?")]
+    if streamed:
+        chunks = [chunk async for chunk in model.astream(asked)]
+        call: AIMessage = chunks[0]
+        for chunk in chunks[1:]:
+            call = call + chunk
+    else:
+        call = await model.ainvoke(asked)
+    state = call.additional_kwargs["functions_state_id"]
+    uuid_like = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    assert re.fullmatch(uuid_like, state)  # one id, not chunks' ids run together
+    result = ToolMessage("sunny", tool_call_id=call.tool_calls[0]["id"])
+    assert (await model.ainvoke([*asked, call, result])).content == "ok"
+    assert _sent(emulator)["messages"][1]["functions_state_id"] == state
 
 
 def test_stream_usage_and_cache_reads(chat: GigaChat, emulator: Emulator) -> None:
