@@ -10,10 +10,6 @@ leaves (peak resident set of the process, over a bare interpreter's) is given in
 
 from __future__ import annotations
 
-import statistics
-import subprocess
-import sys
-
 from benchmarks.harness import (
     IMPORT_COLUMNS,
     Context,
@@ -24,6 +20,7 @@ from benchmarks.harness import (
     register,
 )
 from benchmarks.harness.imports import FLOOR
+from benchmarks.harness.memory import memory_note
 
 IMPORTS = ImportComparison(
     lc_module="import langchain_anthropic",
@@ -36,38 +33,17 @@ IMPORTS = ImportComparison(
     langchain_package="langchain-anthropic",
 )
 
-_PEAK_RSS = (
-    "\nimport re\nwith open('/proc/self/status') as f:"
-    "\n    print(re.search(r'VmHWM:\\s*(\\d+)', f.read()).group(1))"
-)
-"""Appended to a snippet: print the process's peak resident set in KiB (Linux's ``VmHWM``,
-which starts afresh at ``exec``; ``ru_maxrss`` would carry the parent's peak over)."""
-
-
-def _peak_mib(code: str, runs: int) -> float:
-    """The median peak RSS of ``runs`` fresh interpreters that ran ``code``, in MiB."""
-    values = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code + _PEAK_RSS], check=True, capture_output=True, text=True
-        )
-        values.append(int(out.stdout.split()[-1]) / 1024)
-    return statistics.median(values)
-
 
 def _memory_note(runs: int) -> str:
-    if not sys.platform.startswith("linux"):
-        return "memory: not measured (it reads /proc/self/status, Linux only)"
-    snippets = {
-        "langchain-core floor": FLOOR,
-        "langchain_anthropic": IMPORTS.lc_module,
-        "polyvox ChatAnthropic": IMPORTS.pv_class,
-        "polyvox + anthropic SDK": f"{IMPORTS.pv_class}; {IMPORTS.sdk_import}",
-    }
-    bare = _peak_mib("pass", runs)
-    added = {name: _peak_mib(code, runs) - bare for name, code in snippets.items()}
-    figures = ", ".join(f"{name} {mib:+.1f} MiB" for name, mib in added.items())
-    return f"memory (peak RSS over a bare interpreter, median of {runs}): {figures}"
+    return memory_note(
+        {
+            "langchain-core floor": FLOOR,
+            "langchain_anthropic": IMPORTS.lc_module,
+            "polyvox ChatAnthropic": IMPORTS.pv_class,
+            "polyvox + anthropic SDK": f"{IMPORTS.pv_class}; {IMPORTS.sdk_import}",
+        },
+        runs,
+    )
 
 
 @register(

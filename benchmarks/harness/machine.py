@@ -29,6 +29,9 @@ _PACKAGES = (
     "polyvox-google",
     "google-genai",
     "langchain-google-genai",
+    "polyvox-gigachat",
+    "gigachat",
+    "langchain-gigachat",
 )
 
 

@@ -78,7 +78,7 @@ def test_the_page_shows_what_polyvox_emulate_prints(emulate: tuple[int, str]) ->
     documented = documented_exports()
     assert [name for name, _ in documented] == [
         "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST", "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_API_KEY", "GIGACHAT_BASE_URL", "GIGACHAT_AUTH_URL", "GIGACHAT_CREDENTIALS",
     ]  # fmt: skip
     printed_exports = EXPORT.findall(printed)
     expected = [(name, value.replace(f":{DOC_PORT}", f":{port}")) for name, value in documented]

@@ -10,8 +10,10 @@ import asyncio
 import base64
 import logging
 import pickle
+import re
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +21,12 @@ import gigachat.exceptions
 import pytest
 from langchain_core.exceptions import ModelAuthenticationError
 
-from polyvox.gigachat import GigaChat, GigaChatAuthenticationError, GigaChatEmbeddings
+from polyvox.gigachat import (
+    GigaChat,
+    GigaChatAuthenticationError,
+    GigaChatEmbeddings,
+    GigaChatInsecureWarning,
+)
 from polyvox.gigachat import auth as auth_module
 from polyvox.testing import Emulator, Fault
 from polyvox.testing.emulator.gigachat_protocol import tokens_for
@@ -199,6 +206,27 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch, emulator: Emulat
     chat.invoke("hello")
     assert emulator.requests[0].body == b"scope=GIGACHAT_API_CORP"
     assert emulator.requests[-1].json["model"] == "GigaChat-2-Pro"
+
+
+def test_the_lines_polyvox_emulate_prints_reach_the_emulator(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator
+) -> None:
+    """The banner's GigaChat exports, pasted: a model built with no arguments answers."""
+    from polyvox.testing.emulator.server import _announcement
+
+    printed = _announcement(emulator.url)
+    exports = re.findall(r"^export (GIGACHAT_\w+)=(\S+)$", printed, re.MULTILINE)
+    assert [name for name, _ in exports] == [
+        "GIGACHAT_BASE_URL", "GIGACHAT_AUTH_URL", "GIGACHAT_CREDENTIALS"
+    ]  # fmt: skip
+    for name, value in exports:
+        monkeypatch.setenv(name, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GigaChatInsecureWarning)
+        chat = GigaChat(max_retries=0)  # verification stays on: the emulator is plain HTTP
+    assert chat.verify_ssl_certs is True
+    assert chat.invoke("привет").content == "You said: привет"
+    assert _oauth_calls(emulator) == 1
 
 
 def test_a_static_access_token_is_sent_as_it_is(emulator: Emulator) -> None:

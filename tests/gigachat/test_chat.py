@@ -7,6 +7,7 @@ function results, function schemas), through the real SDK.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import gigachat.exceptions
@@ -172,6 +173,29 @@ def test_streamed_function_call(chat: GigaChat, emulator: Emulator) -> None:
     assert _sent(emulator)["stream"] is True
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_functions_state_id_goes_back_on_the_next_turn_async(
+    chat: GigaChat, emulator: Emulator, streamed: bool
+) -> None:
+    """Async, and a streamed call merged from its chunks: the state id is sent back as given."""
+    model = chat.bind_tools([get_weather])
+    emulator.script(Reply(tool_calls=[ToolCall("get_weather", {"city": "Омск"})]), Reply("ok"))
+    asked = [HumanMessage("Погода в Омске?")]
+    if streamed:
+        chunks = [chunk async for chunk in model.astream(asked)]
+        call: AIMessage = chunks[0]
+        for chunk in chunks[1:]:
+            call = call + chunk
+    else:
+        call = await model.ainvoke(asked)
+    state = call.additional_kwargs["functions_state_id"]
+    uuid_like = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    assert re.fullmatch(uuid_like, state)  # one id, not chunks' ids run together
+    result = ToolMessage("sunny", tool_call_id=call.tool_calls[0]["id"])
+    assert (await model.ainvoke([*asked, call, result])).content == "ok"
+    assert _sent(emulator)["messages"][1]["functions_state_id"] == state
+
+
 def test_stream_usage_and_cache_reads(chat: GigaChat, emulator: Emulator) -> None:
     emulator.script(Reply("Раз два три", usage=Usage(prompt_tokens=40, cached_tokens=30)))
     chunks = list(chat.stream("считай"))
@@ -257,3 +281,34 @@ def test_sampling_parameters_are_sent(emulator: Emulator) -> None:
 def test_the_llm(emulator: Emulator) -> None:
     llm = GigaChatLLM(**connection(emulator))
     assert llm.invoke("Продолжи: раз, два") == "You said: Продолжи: раз, два"
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [
+        {"role": "assistant", "content": "При"},
+        {"content": ""},
+        {"content": "", "functions_state_id": "77d3fb14-457a-46ba-937e-8d856156d003"},
+        {"content": "", "reasoning_content": "думаю"},
+        {"content": "", "function_call": {"name": "get_weather", "arguments": {"city": "Омск"}}},
+    ],
+)
+@pytest.mark.parametrize("last", [False, True])
+def test_the_sdks_chunks_read_as_their_json(delta: dict[str, Any], last: bool) -> None:
+    """Text-only chunks are read from the SDK's objects directly: the same chunk as the JSON's."""
+    from gigachat.models import ChatCompletionChunk
+
+    from polyvox.gigachat.responses import StreamReader
+
+    choice: dict[str, Any] = {"delta": delta, "index": 0}
+    event: dict[str, Any] = {"choices": [choice], "created": 1, "model": "GigaChat-2:2.0.28",
+                             "object": "chat.completion"}  # fmt: skip
+    if last:
+        choice["finish_reason"] = "stop"
+        event["usage"] = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    sdk_chunk = ChatCompletionChunk.model_validate(event)
+    read = StreamReader(model="GigaChat-2", turn=1, where="here").read(sdk_chunk)
+    [fed] = StreamReader(model="GigaChat-2", turn=1, where="here").feed(event)
+    assert read.message == fed.message
+    assert read.generation_info == fed.generation_info
+    assert read.message.content == delta["content"]

@@ -167,6 +167,41 @@ def test_a_router_deployment_and_a_priced_ledger_row(emulator: Emulator, ledger:
     assert record.cost == Decimal("1.3")  # 0.65 RUB per 1K tokens, in and out, GigaChat-2-Max
 
 
+def test_a_confidential_request_never_reaches_gigachat(emulator: Emulator, ledger: Ledger) -> None:
+    """GigaChat is a cloud deployment: confidential data stays on the local model.
+
+    (A Russian request goes to GigaChat, the Russian specialist; with no language given or
+    detected, the router would try it after the general model.)
+    """
+    from polyvox.ollama import ChatOllama
+
+    _, ours = _pair(emulator)
+    local = ChatOllama(model="llama3.2", base_url=emulator.ollama_url, max_retries=0)
+    router = Router(
+        [ours, local],
+        strategy=lambda candidates, request, stats: sorted(candidates, key=lambda d: d.local),
+        max_retries=0,
+    )
+    handler = CostCallbackHandler(ledger)
+    emulator.script(Reply("Москва", usage=Usage(prompt_tokens=2000, completion_tokens=0)))
+    public = router.invoke("Столица России?", language="ru", config={"callbacks": [handler]})
+    assert public.response_metadata["router"]["deployment"] == "gigachat/GigaChat-2-Max"
+    secret = router.invoke(
+        "зарплатная ведомость",
+        language="ru",
+        sensitivity="confidential",
+        config={"callbacks": [handler]},
+    )
+    assert secret.response_metadata["router"]["deployment"] == "ollama/llama3.2"
+    sent = [r.json for r in emulator.requests if r.path.endswith("/chat/completions")]
+    assert len(sent) == 1, "the confidential request never reached GigaChat"
+    assert "зарплатная" not in str(sent)
+    ledger.flush()
+    rows = {r.provider: r for r in ledger.records()}
+    assert (rows["gigachat"].cost, rows["gigachat"].currency) == (Decimal("1.3"), "RUB")
+    assert rows["ollama"].cost == Decimal(0)
+
+
 def test_the_router_treats_gigachat_as_a_russian_specialist(emulator: Emulator) -> None:
     from polyvox.router.languages import specialist_languages
 

@@ -44,3 +44,32 @@ async def test_the_embedding(emulator: Emulator) -> None:
 def test_unknown_keyword_is_rejected() -> None:
     with pytest.raises(ValueError, match="no_such_option"):
         GigaChatLLM(model="GigaChat-2", credentials="eDp5", no_such_option=1)
+
+
+# ---- drop-in: a LlamaIndex RAG query engine over GigaChat's embeddings --------------------------
+
+DOCUMENTS = {
+    "volga": "Волга — самая длинная река Европы, она впадает в Каспийское море.",
+    "baikal": "Байкал — самое глубокое озеро планеты: глубина 1642 метра.",
+    "kazan": "Казань — столица Татарстана, город стоит на Волге и Казанке.",
+}
+QUESTION = "Какова глубина озера Байкал?"
+
+
+def test_a_query_engine(emulator: Emulator) -> None:
+    from llama_index.core import Document, VectorStoreIndex
+
+    embed = GigaChatEmbedding(model="Embeddings", **connection(emulator))
+    documents = [Document(text=text, id_=name) for name, text in DOCUMENTS.items()]
+    index = VectorStoreIndex.from_documents(documents, embed_model=embed)
+    llm = GigaChatLLM(model="GigaChat-2-Max", max_retries=0, **connection(emulator))
+    response = index.as_query_engine(llm=llm, similarity_top_k=1).query(QUESTION)
+    assert response.source_nodes[0].node.ref_doc_id == "baikal"
+    # the emulator echoes the prompt: the retrieved passage went to GigaChat
+    assert DOCUMENTS["baikal"] in str(response)
+    chat = [r.json for r in emulator.requests if r.path.endswith("/chat/completions")]
+    assert chat[-1]["model"] == "GigaChat-2-Max"
+    streaming = index.as_query_engine(llm=llm, streaming=True, similarity_top_k=1)
+    pieces = list(streaming.query(QUESTION).response_gen)  # type: ignore[union-attr]
+    assert len(pieces) > 1
+    assert DOCUMENTS["baikal"] in "".join(pieces)

@@ -27,7 +27,6 @@ def _model_path() -> str:
         pytest.skip(f"no real model: {exc}")
 
 
-
 class TestChatLlamaCppInProcess(ChatModelIntegrationTests):
     @property
     def chat_model_class(self) -> type[ChatLlamaCpp]:

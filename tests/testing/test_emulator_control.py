@@ -157,3 +157,7 @@ def test_the_banner_names_every_protocols_base_url() -> None:
     assert f"HF_ENDPOINT={url}/huggingface/hub" in banner
     assert f"{url}/huggingface/tgi" in banner
     assert f"{url}/huggingface/tei" in banner
+    assert f"export GIGACHAT_BASE_URL={url}/api/v1\n" in banner
+    assert f"export GIGACHAT_AUTH_URL={url}/api/v2/oauth\n" in banner
+    assert "export GIGACHAT_CREDENTIALS=" in banner
+    assert "GIGACHAT_CA_BUNDLE_FILE" in banner  # TLS stays on against the real servers

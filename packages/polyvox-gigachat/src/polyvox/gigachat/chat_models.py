@@ -396,19 +396,19 @@ class GigaChat(GigaChatConnection, PolyvoxChatModel):
                       "x_headers": data.get("x_headers") or {}}  # fmt: skip
         return ChatResult(generations=[generation], llm_output=llm_output)
 
-    def _chunks(self, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _chunks(self, payload: dict[str, Any]) -> Iterator[Any]:
+        """The SDK's ``ChatCompletionChunk`` objects (:meth:`StreamReader.read` reads them)."""
         client = self.client
         try:
-            for chunk in client.stream(payload):
-                yield chunk.model_dump(by_alias=True)
+            yield from client.stream(payload)
         except call_errors() as exc:
             raise self._fail(exc) from exc
 
-    async def _achunks(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _achunks(self, payload: dict[str, Any]) -> AsyncIterator[Any]:
         client = self.async_client
         try:
             async for chunk in client.astream(payload):
-                yield chunk.model_dump(by_alias=True)
+                yield chunk
         except call_errors() as exc:
             raise self._fail(exc) from exc
 
@@ -475,11 +475,10 @@ class GigaChat(GigaChatConnection, PolyvoxChatModel):
         reader = StreamReader(model=payload["model"], turn=len(messages), where=self._where)
         cut = StopCutter(self._resolve_stop(stop))
         for data in stream_with_retries(lambda: self._chunks(payload), self.max_retries):
-            for chunk in reader.feed(data):
-                chunk = self._piece(chunk, cut)
-                if run_manager is not None and chunk.text:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            chunk = self._piece(reader.read(data), cut)
+            if run_manager is not None and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
         reader.finish()
 
     async def _astream(
@@ -493,11 +492,10 @@ class GigaChat(GigaChatConnection, PolyvoxChatModel):
         reader = StreamReader(model=payload["model"], turn=len(messages), where=self._where)
         cut = StopCutter(self._resolve_stop(stop))
         async for data in astream_with_retries(lambda: self._achunks(payload), self.max_retries):
-            for chunk in reader.feed(data):
-                chunk = self._piece(chunk, cut)
-                if run_manager is not None and chunk.text:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            chunk = self._piece(reader.read(data), cut)
+            if run_manager is not None and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
         reader.finish()
 
 

@@ -152,6 +152,16 @@ def _message_and_finish(data: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
     return message, data.get("finish_reason") or found.get("finish_reason")
 
 
+def _plain_text(delta: Any) -> bool:
+    """Whether an SDK delta holds text alone (no function call, state id or reasoning)."""
+    return (
+        delta is not None
+        and getattr(delta, "function_call", None) is None
+        and not getattr(delta, "functions_state_id", None)
+        and getattr(delta, "reasoning_content", None) is None
+    )
+
+
 def _extras(message: Mapping[str, Any]) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     if state := message.get("functions_state_id"):
@@ -227,6 +237,35 @@ class StreamReader:
         Yields:
             Its message chunk (with usage and metadata on the last one).
         """
+        yield self._chunk_of(data)
+
+    def read(self, chunk: Any) -> ChatGenerationChunk:
+        """The LangChain chunk of one chunk as the SDK parsed it (a ``ChatCompletionChunk``).
+
+        Most chunks of a stream carry a piece of text and nothing else: those are read from
+        the SDK's object as they are; any other (a function call, the state id, reasoning,
+        the finish reason, usage) goes through :meth:`feed`'s reading of the whole chunk.
+
+        Args:
+            chunk: The SDK's chunk.
+
+        Returns:
+            Its message chunk.
+        """
+        choices = getattr(chunk, "choices", None)
+        if getattr(chunk, "usage", None) is None and choices and len(choices) == 1:
+            choice = choices[0]
+            delta = getattr(choice, "delta", None)
+            if getattr(choice, "finish_reason", None) is None and _plain_text(delta):
+                self.chunks += 1
+                message = AIMessageChunk(
+                    content=str(getattr(delta, "content", None) or ""),
+                    response_metadata={"model_provider": _PROVIDER},
+                )
+                return ChatGenerationChunk(message=message)
+        return self._chunk_of(chunk.model_dump(by_alias=True))
+
+    def _chunk_of(self, data: Mapping[str, Any]) -> ChatGenerationChunk:
         self.chunks += 1
         delta, finish = _message_and_finish(data)
         extras = _extras(delta)
@@ -255,7 +294,7 @@ class StreamReader:
             response_metadata=meta,
         )
         info = {"finish_reason": self.finish_reason} if finish else None
-        yield ChatGenerationChunk(message=message, generation_info=info)
+        return ChatGenerationChunk(message=message, generation_info=info)
 
     def finish(self) -> None:
         """Check that the stream ended with its ``finish_reason``.

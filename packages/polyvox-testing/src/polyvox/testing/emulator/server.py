@@ -436,6 +436,11 @@ def _client_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+EMULATOR_GIGACHAT_CREDENTIALS = "ZW11bGF0b3I6c2VjcmV0"
+"""The GigaChat authorization key ``polyvox emulate`` suggests: base64 of
+``emulator:secret`` (the emulator's OAuth endpoint takes any well-formed key)."""
+
+
 def _announcement(url: str, yandex_endpoint: str | None = None) -> str:
     """What ``polyvox emulate`` prints once listening at ``url``.
 
@@ -473,16 +478,25 @@ def _announcement(url: str, yandex_endpoint: str | None = None) -> str:
         f"token starting hf_; or set HF_ROUTER_URL={url}/huggingface/router/v1)\n"
         f"    Hub API: HF_ENDPOINT={url}/huggingface/hub; a TGI endpoint: {url}/huggingface/tgi; "
         f"TEI: {url}/huggingface/tei\n"
+        f"  GigaChat clients: base_url={url}/api/v1, auth_url={url}/api/v2/oauth "
+        "(credentials: any base64 client_id:secret)\n"
+        "    plain HTTP on loopback, so there is no certificate to verify; against Sber's "
+        "servers\n"
+        "    set GIGACHAT_CA_BUNDLE_FILE to the Russian Trusted Root CA (never "
+        "GIGACHAT_VERIFY_SSL_CERTS=false)\n"
         f"  control API: {url}/_emulator/health, /_emulator/script, /_emulator/fail\n"
         "\n"
-        "To point the OpenAI, Ollama, Anthropic and Yandex SDKs (and polyvox) at it, run in "
-        "another shell:\n"
+        "To point the OpenAI, Ollama, Anthropic, GigaChat and Yandex SDKs (and polyvox) at "
+        "it, run in another shell:\n"
         "\n"
         f"export OPENAI_BASE_URL={url}/v1\n"
         "export OPENAI_API_KEY=sk-emulator\n"
         f"export OLLAMA_HOST={url}\n"
         f"export ANTHROPIC_BASE_URL={url}\n"
         "export ANTHROPIC_API_KEY=sk-ant-emulator\n"
+        f"export GIGACHAT_BASE_URL={url}/api/v1\n"
+        f"export GIGACHAT_AUTH_URL={url}/api/v2/oauth\n"
+        f"export GIGACHAT_CREDENTIALS={EMULATOR_GIGACHAT_CREDENTIALS}\n"
         f"{yandex_exports}"
         "\n"
         "Press Ctrl-C to stop.\n"
