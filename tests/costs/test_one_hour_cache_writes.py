@@ -104,3 +104,30 @@ def test_yaml_prices_take_cache_write_1h() -> None:
     assert price is not None
     assert price.cache_write_1h == Decimal(6)
     assert price.tiers[0].cache_write_1h == Decimal(12)
+
+
+def test_a_total_beside_its_split_is_not_counted_twice() -> None:
+    both = {
+        "input_tokens": 1_000,
+        "output_tokens": 10,
+        "input_token_details": {
+            "cache_creation": 800,  # the total, as some reporters give it beside the split
+            "ephemeral_5m_input_tokens": 500,
+            "ephemeral_1h_input_tokens": 300,
+        },
+    }
+    assert usage_tokens(both)[2] == 800
+    assert TokenPartition.from_usage(both).cache_write == 800
+    total_only = {"input_tokens": 1_000, "output_tokens": 10, "input_token_details": {}}
+    total_only["input_token_details"] = {"cache_creation": 800}
+    assert usage_tokens(total_only)[2] == 800
+
+
+def test_null_counts_read_as_zero() -> None:
+    usage = {
+        "input_tokens": 12,
+        "output_tokens": None,
+        "input_token_details": {"cache_read": None},
+        "output_token_details": {"reasoning": None},
+    }
+    assert usage_tokens(usage) == (12, 0, 0, 0, 0, 0)

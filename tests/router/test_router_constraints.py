@@ -361,3 +361,14 @@ def test_explain_of_a_large_input(openai_model: OpenAIFactory) -> None:
     assert decision.large_input
     assert decision.order == ()
     assert "large-input handling" in str(decision)
+
+
+def test_a_model_documenting_english_first_is_no_specialist() -> None:
+    from polyvox.router.constraints import primary_language
+    from polyvox.router.languages import _focus
+
+    assert _focus(("pl", "en")) == frozenset({"pl"})
+    assert _focus(("en", "zh")) == frozenset()  # DeepSeek: a general model
+    assert _focus(("en",)) == frozenset()
+    assert _focus(("ru", "en", "kk")) == frozenset()
+    assert [primary_language(v) for v in ("pl-PL", "pl_PL", " PL ", "ru")] == ["pl"] * 3 + ["ru"]

@@ -483,3 +483,18 @@ def test_ucb_rejects_bad_settings() -> None:
         UCBStrategy(min_trials=-1)
     with pytest.raises(ValueError, match="weights"):
         UCBStrategy(success_weight=0, latency_weight=0, cost_weight=0)
+
+
+def test_a_balanced_subclass_scoring_its_own_way_is_ranked_by_its_scores(
+    fleet: list[Deployment],
+) -> None:
+    from polyvox.router.strategies.builtin import BalancedStrategy
+
+    class PreferLast(BalancedStrategy):
+        def scores(
+            self, candidates: Sequence[Deployment], request: RouteRequest, stats: RouterStats
+        ) -> list[float]:
+            return [float(i) for i in range(len(candidates))]
+
+    ranked = PreferLast().rank(fleet, RouteRequest(), RouterStats())
+    assert ranked[0] is fleet[-1]

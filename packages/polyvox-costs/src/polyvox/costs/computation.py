@@ -47,9 +47,10 @@ __all__ = [
 
 
 CACHE_WRITE_KEYS = ("cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
-"""``input_token_details`` keys that count prompt-cache writes; they add up. Anthropic's
-models (langchain-anthropic's and polyvox's) report writes split by cache lifetime in the
-``ephemeral_*`` keys, with ``cache_creation`` then 0."""
+"""``input_token_details`` keys that count prompt-cache writes: ``cache_creation`` (the
+total) and the split by cache lifetime that Anthropic's models report (langchain-anthropic's
+and polyvox's) in the ``ephemeral_*`` keys. The split is counted when there is one, else
+the total: a reporter giving both is not counted twice."""
 
 ONE_HOUR_WRITE_KEY = "ephemeral_1h_input_tokens"
 """The cache writes billed at the 1-hour rate (:attr:`ModelPrice.cache_write_1h`)."""
@@ -114,8 +115,14 @@ class TokenPartition:
         inp = _tokens(usage.get("input_tokens"), "input_tokens")
         out = _tokens(usage.get("output_tokens"), "output_tokens")
         read = _tokens(details_in.get("cache_read"), "input_token_details.cache_read")
-        write = sum(
-            _tokens(details_in.get(key), f"input_token_details.{key}") for key in CACHE_WRITE_KEYS
+        split = sum(
+            _tokens(details_in.get(key), f"input_token_details.{key}")
+            for key in CACHE_WRITE_KEYS[1:]
+        )
+        # the split by lifetime when reported, else the total (never both: some reporters
+        # give the total beside the split)
+        write = split or _tokens(
+            details_in.get("cache_creation"), "input_token_details.cache_creation"
         )
         reasoning = _tokens(details_out.get("reasoning"), "output_token_details.reasoning")
         hour = _tokens(
@@ -350,11 +357,12 @@ def usage_tokens(usage: Mapping[str, Any] | None) -> UsageCounts:
     details_in = usage.get("input_token_details") or {}
     details_out = usage.get("output_token_details") or {}
     return (
-        int(usage.get("input_tokens", 0)),
-        int(details_in.get("cache_read", 0)),
-        sum(int(details_in.get(key) or 0) for key in CACHE_WRITE_KEYS),
-        int(usage.get("output_tokens", 0)),
-        int(details_out.get("reasoning", 0)),
+        int(usage.get("input_tokens") or 0),
+        int(details_in.get("cache_read") or 0),
+        sum(int(details_in.get(key) or 0) for key in CACHE_WRITE_KEYS[1:])
+        or int(details_in.get("cache_creation") or 0),
+        int(usage.get("output_tokens") or 0),
+        int(details_out.get("reasoning") or 0),
         int(details_in.get(ONE_HOUR_WRITE_KEY) or 0),
     )
 
@@ -402,7 +410,8 @@ def tokens_usage(tokens: tuple[int, ...]) -> dict[str, Any]:
         "total_tokens": inp + out,
         "input_token_details": {
             "cache_read": read,
-            "cache_creation": write - hour,
+            "cache_creation": write,
+            "ephemeral_5m_input_tokens": write - hour,
             ONE_HOUR_WRITE_KEY: hour,
         },
         "output_token_details": {"reasoning": reasoning},

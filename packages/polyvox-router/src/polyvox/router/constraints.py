@@ -22,6 +22,7 @@ deployment, so it is checked by the filter and is not part of ``RouteRequest.cap
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -381,7 +382,7 @@ def read_call(
         sensitivity=sensitivity,
         capabilities=frozenset(needs),
         max_cost=_money(given["max_cost"], "max_cost") if "max_cost" in given else None,
-        language=str(language).lower() if language else None,
+        language=primary_language(language) if language else None,
         agent=str(given["agent_id"]) if "agent_id" in given else None,
         workspace=str(given["workspace_id"]) if "workspace_id" in given else None,
         deployment=str(given["deployment"]) if "deployment" in given else None,
@@ -391,6 +392,18 @@ def read_call(
 
 
 _STRICTNESS = {level: rank for rank, level in enumerate(Sensitivity)}
+
+
+def primary_language(value: Any) -> str:
+    """A language tag's primary subtag, lower-cased: ``pl-PL``, ``pl_PL`` and ``PL`` are ``pl``.
+
+    Args:
+        value: A language given by a caller or a detector.
+
+    Returns:
+        The primary subtag, as the catalog's ``languages`` and ``language_routes`` use.
+    """
+    return re.split(r"[-_]", str(value).strip().lower(), maxsplit=1)[0]
 
 
 def _stricter(current: Sensitivity, value: Any) -> Sensitivity:

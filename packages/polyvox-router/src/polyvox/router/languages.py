@@ -9,8 +9,9 @@ the strategy's order, any other request (an unknown language included) puts the
 specialist last. ``language_routes`` then moves the deployment named for the request's
 language to the front, as before.
 
-A specialist is a model whose catalog entry documents one language besides English (the
-catalog's ``languages`` of Bielik are ``pl, en``). Where locality was asked for
+A specialist is a model whose catalog entry documents one language besides English, and
+that one first (the catalog's ``languages`` of Bielik are ``pl, en``; DeepSeek's ``en, zh``
+make it a general model). Where locality was asked for
 (``prefer_local=True`` or the ``local_first`` strategy), it goes last among the local
 deployments, not behind the cloud ones.
 """
@@ -29,8 +30,13 @@ __all__ = ["specialist_languages", "specialists_last"]
 
 @functools.lru_cache(maxsize=256)
 def _focus(languages: tuple[str, ...]) -> frozenset[str]:
+    # Made for one language: it comes first in the catalog and is the only one besides
+    # English (Bielik: pl, en). A model documenting English first (DeepSeek: en, zh) is
+    # a general model that also speaks another language.
     others = frozenset(languages) - {"en"}
-    return others if len(others) == 1 else frozenset()
+    if len(others) != 1 or languages[0] == "en":
+        return frozenset()
+    return others
 
 
 def specialist_languages(deployment: Deployment) -> frozenset[str]:
@@ -40,8 +46,9 @@ def specialist_languages(deployment: Deployment) -> frozenset[str]:
         deployment: The deployment (its catalog ``languages`` are read).
 
     Returns:
-        The one documented language besides English (``{"pl"}`` for Bielik), or an empty
-        set when the model documents none, only English, or several.
+        The one documented language besides English when it is listed first (``{"pl"}``
+        for Bielik), or an empty set when the model documents none, only English, several,
+        or English first.
     """
     return _focus(deployment.languages)
 

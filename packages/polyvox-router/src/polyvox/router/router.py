@@ -53,7 +53,7 @@ from polyvox.costs.ledger.budgets import BudgetGuard
 from polyvox.router import assembly, explain, invoking, planning, runs, streaming
 from polyvox.router.bindings import Bindings, ToolBindingModel
 from polyvox.router.breaker import BreakerBoard
-from polyvox.router.constraints import Facts
+from polyvox.router.constraints import Facts, primary_language
 from polyvox.router.deployment import Deployment
 from polyvox.router.languages import specialist_languages
 from polyvox.router.large_input import LargeInputHandler
@@ -282,7 +282,7 @@ class Router(ToolBindingModel):
                 content_policy_fallback=self.content_policy_fallback,
                 default_sensitivity=self.default_sensitivity,
                 default_tier=self.default_tier,
-                language_routes=self.language_routes,
+                language_routes={primary_language(k): v for k, v in self.language_routes.items()},
                 detect_language=self.detect_language,
                 prefer_local=self.prefer_local,
                 max_latency_ms=self.max_latency_ms,

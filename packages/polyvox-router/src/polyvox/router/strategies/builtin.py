@@ -115,6 +115,8 @@ class BalancedStrategy(ScoredStrategy):
     def _ordered(
         self, candidates: Sequence[Deployment], request: RouteRequest, stats: RouterStats
     ) -> tuple[list[SortKey], list[float]]:
+        if type(self).scores is not BalancedStrategy.scores:  # a subclass scores its own way
+            return super()._ordered(candidates, request, stats)
         keys, scores = self._blend(candidates, request, stats)
         keys.sort()
         return keys, scores
