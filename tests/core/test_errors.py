@@ -361,3 +361,14 @@ def test_a_response_error_stays_the_parsers_error() -> None:
         RuntimeError,
         ProviderResponseError,
     )
+
+
+def test_a_wrapped_unicode_error_keeps_its_message() -> None:
+    bad = b"\xff".decode  # a body that is not UTF-8
+    try:
+        bad("utf-8")
+    except UnicodeDecodeError as exc:
+        error = ProviderResponseError.wrapping(exc, "not UTF-8", provider="acme")
+    assert str(error) == "not UTF-8"
+    assert isinstance(error, ValueError)
+    assert isinstance(error, ProviderResponseError)

@@ -260,7 +260,9 @@ class ProviderResponseError(ProviderErrorMixin, ModelAPIError):
             except TypeError:  # no consistent order of the two classes' ancestors
                 pass
             else:
-                return rebrand(exc, variant, message=message, provider=provider, body=body)
+                error = rebrand(exc, variant, message=message, provider=provider, body=body)
+                if str(error) == message:  # UnicodeError's str() ignores args: not kept
+                    return error
         if isinstance(exc, ValueError):
             as_value_error = _on_demand_variant(cls, ValueError)
             return rebrand(plain, cast("type[ProviderResponseError]", as_value_error))

@@ -102,6 +102,7 @@ class RedisBreakerStore(BreakerStore):
             raise ValueError("prefix must not be empty: reset() deletes keys under it")
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
+        self._given_url = url  # what a pickle carries: not a URL read from the environment
         self.url = url or os.environ.get("POLYVOX_REDIS_URL") or DEFAULT_REDIS_URL
         """The server's URL."""
         self.prefix = prefix
@@ -121,9 +122,13 @@ class RedisBreakerStore(BreakerStore):
         self._clients = shared_redis(self.url, socket_timeout=socket_timeout)
 
     def __getstate__(self) -> dict[str, Any]:
-        """The settings, for pickling: an unpickled store connects again on first use."""
+        """The settings, for pickling: an unpickled store connects again on first use.
+
+        A URL that came from ``$POLYVOX_REDIS_URL`` (it may hold a password) is not
+        pickled: the unpickling process reads its own environment.
+        """
         return {
-            "url": self.url,
+            "url": self._given_url,
             "prefix": self.prefix,
             "ttl_s": self.ttl_s,
             "socket_timeout": self.socket_timeout,
