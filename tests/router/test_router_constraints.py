@@ -372,3 +372,14 @@ def test_a_model_documenting_english_first_is_no_specialist() -> None:
     assert _focus(("en",)) == frozenset()
     assert _focus(("ru", "en", "kk")) == frozenset()
     assert [primary_language(v) for v in ("pl-PL", "pl_PL", " PL ", "ru")] == ["pl"] * 3 + ["ru"]
+
+
+def test_a_bielik_the_catalog_does_not_list_is_still_polish() -> None:
+    from polyvox.ollama import ChatBielik
+    from polyvox.router.deployment import Deployment
+    from polyvox.router.languages import specialist_languages
+
+    unlisted = ChatBielik(model="hf.co/speakleash/Bielik-11B-v2.6-Instruct-GGUF:Q4_K_M")
+    deployment = Deployment.of(unlisted)
+    assert deployment.languages == ("pl", "en")
+    assert specialist_languages(deployment) == frozenset({"pl"})

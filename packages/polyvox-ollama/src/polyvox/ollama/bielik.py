@@ -9,7 +9,7 @@ applies; Polish language detection and Polish⇄English translation come from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import model_validator
 
@@ -77,6 +77,10 @@ class ChatBielik(ChatOllama):
             bielik.invoke("Jaka jest stolica Polski?").content
             small = ChatBielik(variant="bielik-1.5b")  # ...bielik-1.5b-v3.0-instruct:Q8_0
     """
+
+    catalog_languages: ClassVar[tuple[str, ...]] = ("pl", "en")
+    """What the catalog says of every Bielik: Polish first, then English. Read (by the
+    router) for a tag the catalog does not list, so any Bielik counts as Polish."""
 
     model: str = BIELIK_DEFAULT_MODEL
     """The Bielik tag on Ollama."""

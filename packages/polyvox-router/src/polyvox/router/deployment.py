@@ -114,6 +114,10 @@ class Deployment:
             local = entry.local and _endpoint_is_local(model, name)
         if local != entry.local:
             entry = replace(entry, local=local)
+        hint = getattr(model, "catalog_languages", None)
+        if not entry.languages and isinstance(hint, tuple) and hint:
+            # a model the catalog does not list may say its languages (ChatBielik: pl, en)
+            entry = replace(entry, languages=hint)
         return cls(name=name, model=model, entry=entry, **fields)
 
     @property
