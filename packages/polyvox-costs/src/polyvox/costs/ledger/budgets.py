@@ -147,14 +147,17 @@ class Reservation:
             self.state, self.actual = "committed", actual
             if self.id is not None:
                 written = await self._guard.ledger._aflush_alike(self._guard.commit_timeout)
+                # one short transaction on the synchronous SQLAlchemy layer, off the loop
                 await asyncio.to_thread(self._guard._finish, self, written)
 
     async def arelease(self) -> None:
-        """:meth:`release` for asyncio."""
+        """:meth:`release` for asyncio (the ledger flush is awaited natively)."""
         if self.state == "held":
             self.state = "released"
             if self.id is not None:
                 written = await self._guard.ledger._aflush_alike(self._guard.commit_timeout)
+                # one short transaction on the synchronous SQLAlchemy layer, off the event
+                # loop (as in acommit and BudgetGuard.areserve)
                 await asyncio.to_thread(self._guard._finish, self, written)
 
     def __enter__(self) -> Self:
