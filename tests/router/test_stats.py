@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from polyvox.costs.computation import priced_total
-from polyvox.router.stats import DeploymentStats, RouterStats, TokenRates
+from polyvox.router.stats import DeploymentStats, RouterStats
+from polyvox.router.token_rates import TokenRates
 
 
 def test_unseen_deployment_reads_as_zeros() -> None:

@@ -34,7 +34,7 @@ from polyvox.costs.catalog import Capability, Tier
 from polyvox.costs.computation import compute_cost, per_token_rates, usage_tokens
 from polyvox.costs.tracking.estimate import DEFAULT_OUTPUT_TOKENS
 from polyvox.router.request import RouteRequest, Sensitivity
-from polyvox.router.stats import TokenRates, Tokens
+from polyvox.router.token_rates import TokenRates, Tokens
 
 if TYPE_CHECKING:
     from langchain_core.messages.ai import UsageMetadata
