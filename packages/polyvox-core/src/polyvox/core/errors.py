@@ -15,9 +15,7 @@ SDK exception into the provider's mapped class without losing any of its state.
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar, cast
@@ -35,7 +33,8 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from polyvox.core.urls import shown_url
+from polyvox.core.error_redaction import without_secrets
+from polyvox.core.retry_after import parse_retry_after
 
 __all__ = [
     "ErrorFamily",
@@ -152,56 +151,6 @@ def classify(status: int | None, message: str | None = None, code: str | None = 
     if 400 <= status < 500:
         return ErrorKind.INVALID_REQUEST
     return ErrorKind.API
-
-
-_RETRY_AFTER_HEADERS = frozenset({"retry-after", "retry-after-ms"})
-
-
-def parse_retry_after(
-    headers: Mapping[str, str] | None, *, now: float | None = None
-) -> float | None:
-    """Read how long a provider asks the caller to wait, in seconds.
-
-    Understands ``retry-after-ms`` (milliseconds), ``Retry-After`` as seconds and as an
-    HTTP date, and ``x-ratelimit-reset-after``-style seconds where present.
-
-    Args:
-        headers: The response headers (case-insensitive mappings and plain dicts both work).
-        now: The current time (for dates); defaults to :func:`time.time`.
-
-    Returns:
-        Seconds to wait (never negative), or ``None`` when the provider gave no hint.
-    """
-    if not headers:
-        return None
-    lowered: dict[str, str] = {}
-    if hasattr(headers, "multi_items"):  # httpx's case-insensitive headers: two lookups
-        for name in _RETRY_AFTER_HEADERS:
-            raw = headers.get(name)
-            if raw is not None:
-                lowered[name] = str(raw)
-    else:  # any other mapping: its keys may be in any case
-        for key, raw in headers.items():
-            name = str(key).lower()
-            if name in _RETRY_AFTER_HEADERS:
-                lowered[name] = str(raw)
-    if (ms := lowered.get("retry-after-ms")) is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(parsed.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 class ProviderErrorMixin:
@@ -363,53 +312,7 @@ def _reduce_error(self: BaseException) -> tuple[Any, ...]:
     """
     cls = type(self)
     ref = cls.__dict__.get(_MADE_FOR, cls)
-    return (_restore_error, (ref, self.args), _without_secrets(self.__dict__))
-
-
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie"}
-)
-"""Request headers never written into a pickled error (they carry the API key)."""
-
-
-def _without_secrets(state: Mapping[str, Any]) -> dict[str, Any]:
-    """An error's state with its request's secret headers and body left out.
-
-    A pickled error goes to logs, queues and other processes; the request that failed
-    carried the API key (``Authorization``) and the prompt. The copy keeps the method, the
-    URL and the other headers, and the response (status, headers, body) as it was.
-    """
-    clean = dict(state)
-    safe = None
-    for key in ("request", "_request"):  # ``_request``: where httpx's own errors keep it
-        request = clean.get(key)
-        safe = _safe_request(request) if request is not None else None
-        if safe is not None:
-            clean[key] = safe
-    response = clean.get("response")
-    if response is not None and hasattr(response, "status_code"):
-        try:
-            clean["response"] = type(response)(
-                response.status_code,
-                headers=response.headers,
-                content=response.content,
-                request=safe if safe is not None else _safe_request(response.request),
-            )
-        except Exception:  # an unreadable response is left out, not a failure
-            clean["response"] = None
-    return clean
-
-
-def _safe_request(request: Any) -> Any:
-    """A copy of an HTTP request (httpx-style) without secrets.
-
-    Secret headers, the body, the URL's credentials and its query string are left out.
-    """
-    try:
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS]
-        return type(request)(request.method, shown_url(str(request.url)), headers=headers)
-    except Exception:  # not an httpx-style request: leave it out
-        return None
+    return (_restore_error, (ref, self.args), without_secrets(self.__dict__))
 
 
 def _restore_error(
