@@ -37,9 +37,9 @@ from polyvox.router.actions import (
 )
 from polyvox.router.attempt_loop import AttemptLoop, Plan
 from polyvox.router.breaker import BreakerBoard
-from polyvox.router.constraints import compute_facts
 from polyvox.router.deployment import Deployment
 from polyvox.router.errors import AllDeploymentsFailedError, StreamInterruptedError
+from polyvox.router.facts import compute_facts
 from polyvox.router.request import RouteRequest, Sensitivity
 from polyvox.router.routing import Routing
 from polyvox.router.stats import RouterStats

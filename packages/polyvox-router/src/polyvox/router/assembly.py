@@ -10,8 +10,9 @@ from langchain_core.language_models import BaseChatModel, ModelProfile
 from polyvox.core.chat_model import PolyvoxChatModel, field_keywords
 from polyvox.core.keywords import ROUTING_KEYWORDS, STANDARD_CALL_KEYWORDS
 from polyvox.costs.catalog import Capability
-from polyvox.router.constraints import STRUCTURED_KEY, TOOL_OPTIONS_KEY, Facts, compute_facts
+from polyvox.router.constraints import STRUCTURED_KEY, TOOL_OPTIONS_KEY
 from polyvox.router.deployment import Deployment
+from polyvox.router.facts import Facts, compute_facts
 from polyvox.router.request import Sensitivity
 from polyvox.router.strategies import get_strategy
 

@@ -53,8 +53,9 @@ from polyvox.costs.ledger.budgets import BudgetGuard
 from polyvox.router import assembly, explain, invoking, planning, runs, streaming
 from polyvox.router.bindings import Bindings, ToolBindingModel
 from polyvox.router.breaker import BreakerBoard
-from polyvox.router.constraints import Facts, primary_language
+from polyvox.router.constraints import primary_language
 from polyvox.router.deployment import Deployment
+from polyvox.router.facts import Facts
 from polyvox.router.languages import specialist_languages
 from polyvox.router.large_input import LargeInputHandler
 from polyvox.router.request import Sensitivity

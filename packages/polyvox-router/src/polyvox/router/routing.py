@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from polyvox.costs.catalog import Tier
     from polyvox.costs.ledger.budgets import BudgetGuard
     from polyvox.router.breaker import BreakerBoard
-    from polyvox.router.constraints import CallSpec, Facts
+    from polyvox.router.constraints import CallSpec
     from polyvox.router.deployment import Deployment
+    from polyvox.router.facts import Facts
     from polyvox.router.large_input import LargeInputHandler
     from polyvox.router.request import Sensitivity
     from polyvox.router.stats import RouterStats

@@ -3,7 +3,7 @@
 The router prices every answer it records. A price without tiers is linear in the token
 counts, so the statistics add up each call's counts and price the sum when a snapshot is
 read (exactly, in :class:`~decimal.Decimal`); per call they only add integers and a float
-estimate. :func:`polyvox.router.constraints.compute_facts` makes each deployment's rates
+estimate. :func:`polyvox.router.facts.compute_facts` makes each deployment's rates
 once.
 """
 
