@@ -35,10 +35,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from polyvox.core.keywords import OPENAI_COMPATIBLE_FIELDS
+from polyvox.testing.emulator import huggingface_tgi as tgi
 from polyvox.testing.emulator.auto import auto_reply
-from polyvox.testing.emulator.conversation import ChatMessage, ChatRequest
 from polyvox.testing.emulator.embedding_vectors import embed_text
 from polyvox.testing.emulator.faults import Fault
+from polyvox.testing.emulator.huggingface_errors import error_body, error_response, model_loading
 from polyvox.testing.emulator.openai_protocol import CHAT_FIELDS, parse_chat_request
 from polyvox.testing.emulator.openai_render import (
     DONE_FRAME,
@@ -50,7 +51,6 @@ from polyvox.testing.emulator.openai_render import (
 from polyvox.testing.emulator.outcome import make_outcome
 from polyvox.testing.emulator.protocol import (
     Protocol,
-    default_error_message,
     dump_json,
     fault_response,
     json_response,
@@ -90,22 +90,11 @@ PROVIDERS = ("together", "fireworks-ai", "novita", "hf-inference")
 """The providers the emulated router maps every chat model to, in the Hub's order."""
 _POLICIES = frozenset({"fastest", "cheapest", "preferred"})
 _SSE = "text/event-stream"
-_TGI_PARAMETERS = frozenset(
-    {
-        "adapter_id", "best_of", "decoder_input_details", "details", "do_sample",
-        "frequency_penalty", "grammar", "max_new_tokens", "repetition_penalty",
-        "return_full_text", "seed", "stop", "temperature", "top_k", "top_n_tokens", "top_p",
-        "truncate", "typical_p", "watermark",
-    }
-)  # fmt: skip
 _TEI_FIELDS = frozenset(
     {"inputs", "normalize", "prompt_name", "truncate", "truncation_direction", "dimensions"}
 )
 _ROUTER_CHAT_FIELDS = CHAT_FIELDS | OPENAI_COMPATIBLE_FIELDS | {"tool_prompt"}
-_TGI_MAX_STOP = 4
 _EMBEDDING_MARKERS = ("sentence-transformers/", "bge", "e5-", "embed", "minilm", "gte-")
-_TGI_MODEL = "tgi-model"
-"""The model id a TGI endpoint reports (``/info``) and answers as."""
 
 
 def is_embedding_model(model: str) -> bool:
@@ -147,44 +136,6 @@ def provider_mapping(model: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def model_loading(estimated_time: float = 0.05, *, model: str = "the model") -> Fault:
-    """A 503 saying the model is loading, with ``estimated_time`` in the body.
-
-    Args:
-        estimated_time: Seconds the body says loading will take.
-        model: The model named in the message.
-
-    Returns:
-        The fault (schedule it with ``emulator.fail``).
-    """
-    body = {"error": f"Model {model} is currently loading", "estimated_time": estimated_time}
-    return Fault(status=503, body=body)
-
-
-def error_body(status: int, fault: Fault) -> dict[str, Any]:
-    """Render Hugging Face's error envelope.
-
-    Args:
-        status: The HTTP status.
-        fault: The fault (its ``message`` and ``error_type`` win).
-
-    Returns:
-        ``{"error": "...", "error_type": "..."}`` (``error_type`` only where TGI sets one).
-    """
-    body: dict[str, Any] = {"error": fault.message or default_error_message(status)}
-    kind = fault.error_type or {422: "validation", 424: "generation"}.get(status)
-    if status == 429 and fault.error_type is None and "overload" in (fault.message or ""):
-        kind = "overloaded"
-    if kind is not None:
-        body["error_type"] = kind
-    return body
-
-
-def _error(status: int, message: str, error_type: str | None = None) -> Response:
-    fault = Fault(status=status, message=message, error_type=error_type)
-    return json_response(error_body(status, fault), status, {"x-request-id": "emulated"})
-
-
 def _token(recorded: RecordedRequest) -> str | None:
     scheme, _, key = recorded.headers.get("authorization", "").partition(" ")
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
@@ -193,9 +144,11 @@ def _token(recorded: RecordedRequest) -> str | None:
 def _router_auth(recorded: RecordedRequest) -> Response | None:
     token = _token(recorded)
     if token is None:
-        return _error(401, "You must provide a Hugging Face token (Authorization: Bearer hf_...)")
+        return error_response(
+            401, "You must provide a Hugging Face token (Authorization: Bearer hf_...)"
+        )
     if not token.startswith("hf_") or token.startswith("hf_invalid"):
-        return _error(401, "Invalid credentials in Authorization header")
+        return error_response(401, "Invalid credentials in Authorization header")
     return None
 
 
@@ -203,7 +156,7 @@ def _endpoint_auth(recorded: RecordedRequest) -> Response | None:
     """A dedicated endpoint: public without a token; a token starting ``invalid`` is refused."""
     token = _token(recorded)
     if token is not None and token.startswith(("invalid", "hf_invalid")):
-        return _error(401, "Invalid credentials in Authorization header")
+        return error_response(401, "Invalid credentials in Authorization header")
     return None
 
 
@@ -218,7 +171,9 @@ async def _start(
     if denied := auth(recorded):
         return denied
     if not isinstance(recorded.json, dict):
-        return _error(422, "Failed to deserialize the JSON body into the target type", "validation")
+        return error_response(
+            422, "Failed to deserialize the JSON body into the target type", "validation"
+        )
     body = recorded.json
     model: str | None = model_of(body) if model_of is not None else None
     fault = state.take_fault(model)
@@ -254,11 +209,13 @@ def _route_model(model: str, provider: str | None) -> tuple[str, str | None] | R
     elif provider is None:
         provider = PROVIDERS[0]
     if provider is not None and provider != PROVIDERS[0] and provider not in PROVIDERS:
-        return _error(400, f"Provider '{provider}' is not supported. Known: {list(PROVIDERS)}")
+        return error_response(
+            400, f"Provider '{provider}' is not supported. Known: {list(PROVIDERS)}"
+        )
     if base.startswith("no-such-"):
-        return _error(404, f"Model {base} does not exist")
+        return error_response(404, f"Model {base} does not exist")
     if is_embedding_model(base):
-        return _error(400, f"Model {base} is not supported for task conversational")
+        return error_response(400, f"Model {base} is not supported for task conversational")
     return base, provider
 
 
@@ -267,10 +224,10 @@ def _chat(
 ) -> Response:
     for name in body:
         if name not in _ROUTER_CHAT_FIELDS:
-            return _error(422, f"Unknown field `{name}` in the chat request", "validation")
+            return error_response(422, f"Unknown field `{name}` in the chat request", "validation")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return _error(422, "`messages` must be a non-empty list", "validation")
+        return error_response(422, "`messages` must be a non-empty list", "validation")
     fmt = body.get("response_format")
     if isinstance(fmt, Mapping) and fmt.get("type") == "json_object" and "value" in fmt:
         # TGI's grammar form, which huggingface_hub sends for a JSON schema
@@ -310,128 +267,23 @@ def _stream_error_frame(fault: Fault) -> bytes:
 # ---- TGI's native generate ------------------------------------------------------------
 
 
-def _tgi_invalid(body: Mapping[str, Any]) -> Response | None:
-    inputs = body.get("inputs")
-    if not isinstance(inputs, str):
-        return _error(
-            422, "Failed to deserialize the JSON body: `inputs` must be a string", "validation"
-        )
-    params = body.get("parameters") or {}
-    if not isinstance(params, Mapping):
-        return _error(422, "`parameters` must be an object", "validation")
-    for name in params:
-        if name not in _TGI_PARAMETERS:
-            return _error(
-                422, f"Failed to deserialize the JSON body: unknown field `{name}`", "validation"
-            )
-    temperature = params.get("temperature")
-    if temperature is not None and temperature <= 0:
-        return _error(
-            422, "Input validation error: `temperature` must be strictly positive", "validation"
-        )
-    top_p = params.get("top_p")
-    if top_p is not None and not 0.0 < top_p < 1.0:
-        return _error(422, "Input validation error: `top_p` must be > 0.0 and < 1.0", "validation")
-    max_new = params.get("max_new_tokens")
-    if max_new is not None and (not isinstance(max_new, int) or max_new <= 0):
-        return _error(
-            422, "Input validation error: `max_new_tokens` must be strictly positive", "validation"
-        )
-    stop = params.get("stop") or []
-    if len(stop) > _TGI_MAX_STOP:
-        return _error(
-            422,
-            f"Input validation error: `stop` supports up to {_TGI_MAX_STOP} stop sequences. "
-            f"Given: {len(stop)}",
-            "validation",
-        )
-    return None
-
-
-def _generation(
-    body: Mapping[str, Any], state: EmulatorState, fault: Fault | None
-) -> tuple[str, str, int, int]:
-    """The generated text, TGI's finish reason, and the prompt and generated token counts."""
-    params = body.get("parameters") or {}
-    prompt = str(body["inputs"])
-    chat = ChatRequest(
-        model=_TGI_MODEL,
-        messages=[ChatMessage(role="user", text=prompt)],
-        stop=[str(s) for s in params.get("stop") or ()],
-        max_tokens=params.get("max_new_tokens"),
-    )
-    reply = state.take_reply(_TGI_MODEL) or auto_reply(chat)
-    outcome = make_outcome(reply, chat, fault)
-    text = outcome.content or ""
-    finish = {"stop": "eos_token", "length": "length"}.get(outcome.finish_reason, "eos_token")
-    if chat.stop and outcome.finish_reason == "stop" and text != (reply.content or ""):
-        finish = "stop_sequence"
-        stop = next(s for s in chat.stop if (reply.content or "")[len(text) :].startswith(s))
-        text += stop  # TGI keeps the stop sequence in the text
-    return text, finish, outcome.prompt_tokens, outcome.completion_tokens
-
-
-def _tokens(text: str) -> list[dict[str, Any]]:
-    return [
-        {"id": 1000 + i, "text": piece, "logprob": -0.25, "special": False}
-        for i, piece in enumerate(split_tokens(text))
-    ]
-
-
-def _generated(
-    body: Mapping[str, Any], text: str, finish: str, prompt: int, count: int
-) -> dict[str, Any]:
-    params = body.get("parameters") or {}
-    out: dict[str, Any] = {
-        "generated_text": (str(body["inputs"]) + text) if params.get("return_full_text") else text
-    }
-    if params.get("details"):
-        out["details"] = {
-            "finish_reason": finish,
-            "generated_tokens": count,
-            "seed": params.get("seed"),
-            "prefill": [],
-            "tokens": _tokens(text),
-        }
-    return out
-
-
-def _generate_frames(text: str, finish: str, count: int, seed: Any) -> list[bytes]:
-    pieces = split_tokens(text) or [""]
-    frames = []
-    for index, piece in enumerate(pieces):
-        last = index == len(pieces) - 1
-        event = {
-            "index": index + 1,
-            "token": {"id": 1000 + index, "text": piece, "logprob": -0.25, "special": False},
-            "top_tokens": None,
-            "generated_text": text if last else None,
-            "details": {"finish_reason": finish, "generated_tokens": count, "seed": seed}
-            if last
-            else None,
-        }
-        frames.append(b"data:" + dump_json(event) + b"\n\n")
-    return frames
-
-
-# ---- embeddings ------------------------------------------------------------------------
-
-
 def _embed(body: Mapping[str, Any], model: str) -> Response:
     for name in body:
         if name not in _TEI_FIELDS:
-            return _error(
+            return error_response(
                 422, f"Failed to deserialize the JSON body: unknown field `{name}`", "validation"
             )
     inputs = body.get("inputs")
     texts = [inputs] if isinstance(inputs, str) else inputs
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        return _error(422, "`inputs` must be a string or a non-empty list of strings", "validation")
+        return error_response(
+            422, "`inputs` must be a string or a non-empty list of strings", "validation"
+        )
     size = int(body.get("dimensions") or (384 if "minilm" in model.lower() else 768))
     limit = 512
     too_long = [t for t in texts if len(split_tokens(t)) > limit]
     if too_long and body.get("truncate") is False:
-        return _error(
+        return error_response(
             413,
             f"Input validation error: `inputs` must have less than {limit} tokens. Given: "
             f"{len(split_tokens(too_long[0]))}",
@@ -484,7 +336,7 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
             return started
         body, _, fault = started
         if not body.get("model"):
-            return _error(422, "`model` is required", "validation")
+            return error_response(422, "`model` is required", "validation")
         provider = request.path_params.get("provider")
         routed = _route_model(str(body["model"]), provider)
         if isinstance(routed, Response):
@@ -498,9 +350,11 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         if isinstance(started, Response):
             return started
         if model.startswith("no-such-"):
-            return _error(404, f"Model {model} does not exist")
+            return error_response(404, f"Model {model} does not exist")
         if not is_embedding_model(model):
-            return _error(400, f"Model {model} is not supported for task feature-extraction")
+            return error_response(
+                400, f"Model {model} is not supported for task feature-extraction"
+            )
         return _embed(started[0], model)
 
     async def tgi_compat(request: Request) -> Response:
@@ -510,10 +364,10 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         body, _, fault = started
         stream = bool(body.get("stream"))
         if "stream" in body and not isinstance(body["stream"], bool):
-            return _error(422, "`stream` must be a boolean", "validation")
+            return error_response(422, "`stream` must be a boolean", "validation")
         clean = {k: v for k, v in body.items() if k != "stream"}
         if "messages" in clean:
-            return _error(
+            return error_response(
                 422, "Failed to deserialize the JSON body: missing field `inputs`", "validation"
             )
         return _tgi(clean, stream, fault, as_list=request.url.path.rstrip("/") == TGI)
@@ -526,32 +380,32 @@ def _routes(state: EmulatorState) -> list[BaseRoute]:
         return _tgi(body, request.url.path.endswith("_stream"), fault, as_list=False)
 
     def _tgi(body: dict[str, Any], stream: bool, fault: Fault | None, *, as_list: bool) -> Response:
-        if invalid := _tgi_invalid(body):
+        if invalid := tgi.tgi_invalid(body):
             return invalid
-        text, finish, prompt, count = _generation(body, state, fault)
+        text, finish, prompt, count = tgi.generation(body, state, fault)
         if stream:
             seed = (body.get("parameters") or {}).get("seed")
-            frames = _generate_frames(text, finish, count, seed)
+            frames = tgi.generate_frames(text, finish, count, seed)
             return send_frames(frames, fault, content_type=_SSE, error_frame=_stream_error_frame)
-        out = _generated(body, text, finish, prompt, count)
+        out = tgi.generated(body, text, finish, prompt, count)
         return json_response([out] if as_list else out)
 
     async def tgi_chat(request: Request) -> Response:
-        started = await _start(request, state, _endpoint_auth, lambda _: _TGI_MODEL)
+        started = await _start(request, state, _endpoint_auth, lambda _: tgi.TGI_MODEL)
         if isinstance(started, Response):
             return started
         body, _, fault = started
-        return _chat(body, _TGI_MODEL, state, fault)
+        return _chat(body, tgi.TGI_MODEL, state, fault)
 
     async def tgi_info(request: Request) -> Response:
         await receive(request, state)
         return json_response(
             {
-                "model_id": _TGI_MODEL,
+                "model_id": tgi.TGI_MODEL,
                 "model_dtype": "torch.float16",
                 "max_input_tokens": 4095,
                 "max_total_tokens": 4096,
-                "max_stop_sequences": _TGI_MAX_STOP,
+                "max_stop_sequences": tgi.TGI_MAX_STOP,
                 "version": "3.3.4",
                 "router": "text-generation-router",
             }
